@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/** The `prekeyd` command: serve, admin commands, --version, --help. */
+import process from 'node:process';
+import { ConfigError } from '../config.ts';
+import { MasterKeyError } from '../domain/master-key.ts';
+import { version } from '../version.ts';
+import { helpText } from './help.ts';
+import { runServe } from './serve.ts';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  serve: runServe,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    console.log(helpText());
+    return first === undefined ? 1 : 0;
+  }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    console.log(version);
+    return 0;
+  }
+  const command = commands[first];
+  if (!command) {
+    console.error(`Unknown command "${first}". Run prekeyd --help.`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(helpText());
+    return 0;
+  }
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    const expected = error instanceof ConfigError || error instanceof MasterKeyError || (error as { code?: string })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    console.error(expected ? `prekeyd: ${(error as Error).message}` : error);
+    process.exit(expected ? 2 : 1);
+  },
+);

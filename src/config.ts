@@ -1,0 +1,136 @@
+/**
+ * Configuration, parsed once at start: command-line flags win over `PREKEYD_*` environment
+ * variables, which win over defaults. Every option is declared once here; the help text and
+ * the flag parser are generated from this table.
+ */
+import { z } from 'zod';
+
+/** `30d`, `12h`, `90m`, `45s`, `500ms`, or a bare number of days. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'd'];
+  return Number(match[1]) * unit!;
+}
+
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, context) => {
+  const ms = typeof value === 'number' ? value * 86_400_000 : parseDuration(value);
+  if (ms === undefined) {
+    context.addIssue({ code: 'custom', message: `"${value}" is not a duration (use e.g. 30d, 12h, 15m, 0)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+const count = z.coerce.number().int().nonnegative();
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((value) =>
+  typeof value === 'boolean' ? value : ['true', '1', 'yes'].includes(value),
+);
+
+export const configSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  db: z.string().min(1).default('./prekeyd-data/prekeyd.db'),
+  masterKey: z.string().optional(),
+  env: z.enum(['development', 'production']).default('development'),
+  signedPrekeyMaxAge: duration.default(30 * 86_400_000),
+  prekeyLowThreshold: count.default(5),
+  rateLimitKeys: count.default(200),
+  rateLimitBundle: count.default(100),
+  drainLimit: count.default(30),
+  bodyLimit: count.default(1024 * 1024),
+  maxBackupBytes: count.default(512 * 1024),
+  trustProxy: flag.default(false),
+  eventRetention: duration.default(7 * 86_400_000),
+  allowServerKeygen: flag.default(false),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  corsOrigin: z.string().optional(),
+  metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
+  checkpointBytes: count.default(64 * 1024 * 1024),
+  config: z.string().optional(),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigKey = keyof Config;
+
+interface OptionInfo {
+  flag: string;
+  env: string;
+  boolean?: boolean;
+  secret?: boolean;
+  help: string;
+}
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (char) => `-${char.toLowerCase()}`);
+const snake = (key: string): string => kebab(key).replace(/-/g, '_').toUpperCase();
+
+const help: Record<ConfigKey, string> = {
+  host: 'interface to listen on (default 127.0.0.1)',
+  port: 'port to listen on; 0 picks a free port (default 8080)',
+  db: 'database: a file path (embedded SQLite) or a postgres:// URL (default ./prekeyd-data/prekeyd.db)',
+  masterKey: 'master key; required (>= 32 characters) in production, generated on first start in development',
+  env: 'development | production (default development)',
+  signedPrekeyMaxAge: 'a signed pre-key older than this makes the key set expired: 30d, 12h… 0 = never (default 30d)',
+  prekeyLowThreshold: 'prekeys.low is pushed while fewer one-time pre-keys are stored (default 5)',
+  rateLimitKeys: 'requests a minute per API key on /v1/keys/* and /v2/keys; 0 = off (default 200)',
+  rateLimitBundle: 'bundle fetches a minute per API key; 0 = off (default 100)',
+  drainLimit: 'one-time pre-keys one API key may consume of one user a minute; 0 = off (default 30)',
+  bodyLimit: 'largest JSON body in bytes (default 1048576)',
+  maxBackupBytes: 'largest decoded backup blob in bytes (default 524288)',
+  trustProxy: 'take the client IP from X-Forwarded-For (only behind a proxy you run)',
+  eventRetention: 'how long push events are kept for replay (default 7d)',
+  allowServerKeygen: 'enable POST /v1/public-keys/generate (the server then sees private keys)',
+  logLevel: 'debug | info | warn | error | silent (default info)',
+  corsOrigin: 'allowed browser origins, comma separated, or * (default: no CORS)',
+  metricsPort: 'serve /metrics without auth on this separate port',
+  checkpointBytes: 'fold the embedded journal into the database file past this size (default 64 MiB)',
+  config: 'JSON configuration file; flags and environment win over it',
+};
+
+export const options: Record<ConfigKey, OptionInfo> = Object.fromEntries(
+  Object.entries(help).map(([key, text]) => [
+    key,
+    {
+      flag: kebab(key),
+      env: `PREKEYD_${snake(key)}`,
+      help: text,
+      boolean: key === 'trustProxy' || key === 'allowServerKeygen',
+      secret: key === 'masterKey',
+    },
+  ]),
+) as Record<ConfigKey, OptionInfo>;
+
+export class ConfigError extends Error {}
+
+/** Merges layers (lowest first) and validates, naming each bad setting in the error. */
+export function resolveConfig(...layers: Array<Partial<Record<ConfigKey, unknown>>>): Config {
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
+  const unknown = Object.keys(merged).filter((key) => !(key in options));
+  if (unknown.length > 0) throw new ConfigError(`Unknown setting${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const info = options[key as ConfigKey];
+      return info ? `--${info.flag} (${info.env}): ${issue.message}` : issue.message;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return result.data;
+}
+
+/** The `PREKEYD_*` variables that are set. */
+export function configFromEnv(env: Record<string, string | undefined>): Partial<Record<ConfigKey, unknown>> {
+  const layer: Partial<Record<ConfigKey, unknown>> = {};
+  for (const [key, info] of Object.entries(options)) {
+    const value = env[info.env];
+    if (value !== undefined && value !== '') layer[key as ConfigKey] = value;
+  }
+  return layer;
+}
+
+export function maskSecrets(config: Config): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, options[key as ConfigKey]?.secret && value ? '********' : value]),
+  );
+}

@@ -1,0 +1,39 @@
+/** The dependencies every domain operation receives: explicit, so tests can swap any of them. */
+import type { Store } from '../store/types.ts';
+
+export interface DomainSettings {
+  /** `prekeys.low` is raised while fewer one-time pre-keys than this are stored. */
+  preKeyLowThreshold: number;
+  /** A signed pre-key older than this makes the key set `expired`; 0 = never. */
+  signedPreKeyMaxAgeMs: number;
+  /** One-time pre-keys one API key may consume of one user a minute; 0 = unlimited. */
+  drainLimitPerMinute: number;
+  maxPreKeysPerCall: number;
+  maxStoredPreKeys: number;
+  sessionTtlMs: number;
+  maxBackupBytes: number;
+  allowServerKeygen: boolean;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface Deps {
+  store: Store;
+  settings: DomainSettings;
+  clock: Clock;
+}
+
+export const defaultDomainSettings: DomainSettings = {
+  preKeyLowThreshold: 5,
+  signedPreKeyMaxAgeMs: 30 * 24 * 3600 * 1000,
+  drainLimitPerMinute: 30,
+  maxPreKeysPerCall: 100,
+  maxStoredPreKeys: 1000,
+  sessionTtlMs: 24 * 3600 * 1000,
+  maxBackupBytes: 512 * 1024,
+  allowServerKeygen: false,
+};

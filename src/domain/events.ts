@@ -1,0 +1,51 @@
+/**
+ * Events for the push channel. They are appended in the transaction of the change that causes
+ * them (an outbox); the store hands them to the push hub only once that transaction is durable.
+ */
+import type { KeySetRecord, StoreTx } from '../store/types.ts';
+import type { DomainSettings } from './deps.ts';
+
+export const eventNames = [
+  'prekeys.low',
+  'prekeys.exhausted',
+  'keys.registered',
+  'keys.rotated',
+  'prekeys.replenished',
+  'keys.revoked',
+  'session.initiated',
+  'peer.keys.revoked',
+] as const;
+
+export type EventName = (typeof eventNames)[number];
+
+export async function emitEvent(
+  tx: StoreTx,
+  projectId: string,
+  userId: string,
+  event: EventName,
+  data: Record<string, unknown>,
+  now: Date,
+): Promise<void> {
+  await tx.events.append({ projectId, userId, event, data, createdAt: now.toISOString() });
+}
+
+/**
+ * After a one-time pre-key was consumed: `prekeys.exhausted` when none is left, else
+ * `prekeys.low` on every consumption that leaves fewer than the threshold.
+ */
+export async function emitPreKeyAlerts(
+  tx: StoreTx,
+  keySet: KeySetRecord,
+  remaining: number,
+  settings: DomainSettings,
+  now: Date,
+): Promise<void> {
+  const deviceId = keySet.deviceId;
+  if (remaining === 0) {
+    const lastResortAvailable = keySet.lastResortPreKey !== null || keySet.pqLastResortPreKey !== null;
+    await emitEvent(tx, keySet.projectId, keySet.userId, 'prekeys.exhausted', { deviceId, lastResortAvailable }, now);
+  } else if (remaining < settings.preKeyLowThreshold) {
+    const data = { deviceId, remaining, threshold: settings.preKeyLowThreshold };
+    await emitEvent(tx, keySet.projectId, keySet.userId, 'prekeys.low', data, now);
+  }
+}

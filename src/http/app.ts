@@ -1,0 +1,96 @@
+/**
+ * The one app factory: middleware, route groups, error mapping, built from explicit
+ * dependencies. The server entry and every test build the app the same way.
+ */
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Authenticator } from '../domain/authentication.ts';
+import type { Deps } from '../domain/deps.ts';
+import { AppError } from '../domain/errors.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import { healthRoutes } from '../routes/health.ts';
+import { lifecycleRoutes } from '../routes/v1-keys/lifecycle-routes.ts';
+import { readRoutes } from '../routes/v1-keys/read-routes.ts';
+import { authenticate } from './auth.ts';
+import { clientIpResolver, type SocketAddress } from './client-ip.ts';
+import { errorResponse, toAppError } from './errors.ts';
+import { createRouter } from './openapi.ts';
+import { rateLimit } from './rate-limit.ts';
+
+export interface HttpSettings {
+  bodyLimit: number;
+  trustProxy: boolean;
+  rateLimitKeys: number;
+  rateLimitBundle: number;
+}
+
+export interface AppDeps extends Deps {
+  http: HttpSettings;
+  authenticator: Authenticator;
+  logger?: Logger;
+  /** The peer address of the request's socket (runtime-specific). */
+  socketAddress?: SocketAddress;
+  version?: string;
+}
+
+const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
+
+/** Bodies are JSON only: anything else is refused up front with a clear message. */
+function requireJsonBody(c: Context): void {
+  if (c.req.method === 'GET' || c.req.method === 'DELETE' || c.req.method === 'HEAD') return;
+  const mediaType = c.req.header('content-type')?.split(';')[0]?.trim();
+  if (mediaType !== undefined && !jsonMediaType.test(mediaType)) {
+    throw new AppError('VALIDATION_ERROR', 'Content-Type must be application/json', [
+      { field: 'Content-Type', message: 'must be application/json' },
+    ]);
+  }
+}
+
+export function createApp(deps: AppDeps) {
+  const logger = deps.logger ?? silentLogger;
+  const app = createRouter();
+  const clientIp = clientIpResolver(deps.http.trustProxy, deps.socketAddress ?? (() => null));
+
+  app.onError((error, c) => errorResponse(c, toAppError(error, logger)));
+  app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)));
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.http.bodyLimit,
+      onError: (c) => errorResponse(c, new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${deps.http.bodyLimit} bytes`)),
+    }),
+  );
+  app.use('*', async (c, next) => {
+    requireJsonBody(c);
+    await next();
+  });
+
+  app.route('/', healthRoutes(deps.store));
+
+  app.use('/v1/*', authenticate(deps.authenticator, clientIp));
+  const keysBucket = { name: 'keys', limit: deps.http.rateLimitKeys };
+  const keysLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket]);
+  const bundleLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket, { name: 'bundle', limit: deps.http.rateLimitBundle }]);
+  app.use('/v1/keys/*', (c, next) => (c.req.path.startsWith('/v1/keys/bundle/') ? bundleLimit : keysLimit)(c, next));
+
+  app.route('/', lifecycleRoutes(deps));
+  app.route('/', readRoutes(deps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The master key or an API key',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'prekeyd',
+      version: deps.version ?? '0.0.0',
+      description: 'Key distribution for end-to-end encryption: X3DH pre-key bundles, rotation, backups, revocation, audit.',
+    },
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,51 @@
+/**
+ * The one adapter between the Hono app and the runtime's HTTP server (Node's `node:http`
+ * through @hono/node-server; Deno runs the same code through its Node compatibility).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context } from 'hono';
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export const socketAddress = (c: Context): string | null => {
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    return null;
+  }
+};
+
+export function startHttpServer(fetch: (request: Request, env?: unknown) => Response | Promise<Response>, host: string, port: number) {
+  return new Promise<RunningServer>((resolve, reject) => {
+    const server = serve({ fetch, hostname: host, port }, (info: AddressInfo) => {
+      const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        server: server as Server,
+        port: info.port,
+        url: `http://${shownHost}:${info.port}`,
+        close: (graceMs = 10_000) =>
+          new Promise<void>((done) => {
+            const timer = setTimeout(() => {
+              (server as Server).closeAllConnections?.();
+              done();
+            }, graceMs);
+            server.close(() => {
+              clearTimeout(timer);
+              done();
+            });
+            (server as Server).closeIdleConnections?.();
+          }),
+      });
+    }) as Server;
+    server.once('error', reject);
+  });
+}

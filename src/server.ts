@@ -1,0 +1,76 @@
+/**
+ * Composition root of `prekeyd serve`: storage, master key, app, HTTP server, background
+ * upkeep and graceful shutdown, from one parsed configuration.
+ */
+import type { Config } from './config.ts';
+import { createAuthenticator } from './domain/authentication.ts';
+import { defaultDomainSettings, type Deps, systemClock } from './domain/deps.ts';
+import { runUpkeep } from './domain/upkeep.ts';
+import { setUpMasterKey } from './domain/master-key.ts';
+import { createApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { socketAddress, startHttpServer } from './runtime/http-server.ts';
+import { openStore } from './store/open-store.ts';
+import { version } from './version.ts';
+
+export interface ServerHandle {
+  url: string;
+  port: number;
+  /** Graceful stop: no new connections, in-flight requests finish, storage flushed. */
+  stop(): Promise<void>;
+}
+
+export function domainSettingsFrom(config: Config) {
+  return {
+    ...defaultDomainSettings,
+    preKeyLowThreshold: config.prekeyLowThreshold,
+    signedPreKeyMaxAgeMs: config.signedPrekeyMaxAge,
+    drainLimitPerMinute: config.drainLimit,
+    maxBackupBytes: config.maxBackupBytes,
+    allowServerKeygen: config.allowServerKeygen,
+  };
+}
+
+export async function startServer(config: Config, logger: Logger, announce: (line: string) => void): Promise<ServerHandle> {
+  const store = await openStore(config.db, { checkpointBytes: config.checkpointBytes });
+  const masterKey = await setUpMasterKey(store, config.env, config.masterKey);
+  if (masterKey.generated) {
+    announce(`Generated a development master key (shown only this once, store it now): ${masterKey.generated}`);
+  }
+  const deps: Deps = { store, clock: systemClock, settings: domainSettingsFrom(config) };
+  const authenticator = createAuthenticator(deps, masterKey.hash);
+  const app = createApp({
+    ...deps,
+    authenticator,
+    logger,
+    socketAddress,
+    version,
+    http: {
+      bodyLimit: config.bodyLimit,
+      trustProxy: config.trustProxy,
+      rateLimitKeys: config.rateLimitKeys,
+      rateLimitBundle: config.rateLimitBundle,
+    },
+  });
+  const http = await startHttpServer(app.fetch, config.host, config.port);
+  const upkeep = setInterval(() => {
+    runUpkeep(deps, config.eventRetention)
+      .then(() => authenticator.flushUsage())
+      .catch((error: unknown) => logger.warn('upkeep failed', { error: String(error) }));
+  }, 60_000);
+  upkeep.unref?.();
+  announce(`prekeyd ${version} listening on ${http.url}`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: http.url,
+    port: http.port,
+    stop: () =>
+      (stopping ??= (async () => {
+        clearInterval(upkeep);
+        await http.close();
+        await authenticator.flushUsage().catch(() => undefined);
+        await store.close();
+      })()),
+  };
+}

@@ -1,0 +1,186 @@
+/** Key sets and one-time pre-keys on the embedded store. */
+import type {
+  KeySetListQuery,
+  KeySetRecord,
+  KeySetRepository,
+  NewKeySet,
+  OneTimePreKeyRepository,
+  PreKey,
+  PreKeyKind,
+  SignedKey,
+} from '../types.ts';
+import type { SqlParam, SqlTx } from './durable-database.ts';
+
+type Row = Record<string, SqlParam>;
+
+const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+const parse = <T>(value: SqlParam | undefined): T => (value === null || value === undefined ? null : JSON.parse(String(value))) as T;
+
+function toKeySet(row: Row): KeySetRecord {
+  return {
+    id: Number(row.id),
+    keyFormat: row.key_format as KeySetRecord['keyFormat'],
+    projectId: String(row.project_id),
+    userId: String(row.user_id),
+    deviceId: String(row.device_id),
+    deviceName: row.device_name === null ? null : String(row.device_name),
+    registrationId: row.registration_id === null ? null : Number(row.registration_id),
+    identityKey: String(row.identity_key),
+    signedPreKey: parse<SignedKey>(row.signed_pre_key),
+    signedPreKeyCreatedAt: String(row.signed_pre_key_created_at),
+    lastResortPreKey: parse(row.last_resort_pre_key),
+    pqLastResortPreKey: parse(row.pq_last_resort_pre_key),
+    status: row.status as KeySetRecord['status'],
+    statusReason: row.status_reason === null ? null : String(row.status_reason),
+    oneTimePreKeyCount: Number(row.one_time_pre_key_count),
+    registeredAt: String(row.registered_at),
+    lastRotatedAt: row.last_rotated_at === null ? null : String(row.last_rotated_at),
+    revokedAt: row.revoked_at === null ? null : String(row.revoked_at),
+  };
+}
+
+const columnOf: Record<string, string> = {
+  signedPreKey: 'signed_pre_key',
+  signedPreKeyCreatedAt: 'signed_pre_key_created_at',
+  lastResortPreKey: 'last_resort_pre_key',
+  pqLastResortPreKey: 'pq_last_resort_pre_key',
+  status: 'status',
+  statusReason: 'status_reason',
+  lastRotatedAt: 'last_rotated_at',
+  revokedAt: 'revoked_at',
+  deviceName: 'device_name',
+  registrationId: 'registration_id',
+  identityKey: 'identity_key',
+  registeredAt: 'registered_at',
+  userId: 'user_id',
+  oneTimePreKeyCount: 'one_time_pre_key_count',
+};
+const jsonColumns = new Set(['signedPreKey', 'lastResortPreKey', 'pqLastResortPreKey']);
+
+export class SqlJsKeySets implements KeySetRepository {
+  constructor(private readonly sql: SqlTx) {}
+
+  async insert(keySet: NewKeySet): Promise<KeySetRecord> {
+    const { lastInsertRowid } = this.sql.run(
+      `INSERT INTO key_sets (key_format, project_id, user_id, device_id, device_name, registration_id, identity_key,
+        signed_pre_key, signed_pre_key_created_at, last_resort_pre_key, pq_last_resort_pre_key, status, registered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
+      [
+        keySet.keyFormat, keySet.projectId, keySet.userId, keySet.deviceId, keySet.deviceName, keySet.registrationId,
+        keySet.identityKey, json(keySet.signedPreKey), keySet.signedPreKeyCreatedAt, json(keySet.lastResortPreKey),
+        json(keySet.pqLastResortPreKey), keySet.registeredAt,
+      ],
+    );
+    return (await this.get(lastInsertRowid))!;
+  }
+
+  async get(id: number): Promise<KeySetRecord | undefined> {
+    const row = this.sql.get('SELECT * FROM key_sets WHERE id = ?', [id]);
+    return row && toKeySet(row);
+  }
+
+  async listForUser(projectId: string, userId: string): Promise<KeySetRecord[]> {
+    return this.sql
+      .all('SELECT * FROM key_sets WHERE project_id = ? AND user_id = ? ORDER BY id DESC', [projectId, userId])
+      .map(toKeySet);
+  }
+
+  async update(id: number, changes: Parameters<KeySetRepository['update']>[1]): Promise<void> {
+    const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) return;
+    const assignments = entries.map(([field]) => `${columnOf[field]} = ?`).join(', ');
+    const values = entries.map(([field, value]) => (jsonColumns.has(field) ? json(value) : (value as SqlParam)));
+    this.sql.run(`UPDATE key_sets SET ${assignments} WHERE id = ?`, [...values, id]);
+  }
+
+  async list(query: KeySetListQuery): Promise<{ items: KeySetRecord[]; total: number }> {
+    const where = ['project_id = ?'];
+    const params: SqlParam[] = [query.projectId];
+    const cutoff = query.expiredBefore;
+    if (query.status === 'active') {
+      where.push(`status = 'active'`);
+      if (cutoff) where.push('signed_pre_key_created_at >= ?'), params.push(cutoff);
+    } else if (query.status === 'expired') {
+      where.push(cutoff ? `status = 'active' AND signed_pre_key_created_at < ?` : '0');
+      if (cutoff) params.push(cutoff);
+    } else if (query.status) {
+      where.push('status = ?'), params.push(query.status);
+    }
+    const filter = where.join(' AND ');
+    const total = Number(this.sql.get(`SELECT COUNT(*) AS n FROM key_sets WHERE ${filter}`, params)?.n ?? 0);
+    const order = `${columnOf[query.sortBy]} ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}, id ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}`;
+    const rows = this.sql.all(`SELECT * FROM key_sets WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`, [
+      ...params,
+      query.limit,
+      query.offset,
+    ]);
+    return { items: rows.map(toKeySet), total };
+  }
+
+  async archiveSignedPreKey(keySetId: number, key: SignedKey, createdAt: string, replacedAt: string): Promise<void> {
+    this.sql.run(
+      'INSERT INTO signed_pre_key_history (key_set_id, key_id, public_key, signature, created_at, replaced_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [keySetId, key.keyId, key.publicKey, key.signature, createdAt, replacedAt],
+    );
+  }
+
+  async signedPreKeyHistory(keySetId: number) {
+    return this.sql
+      .all('SELECT * FROM signed_pre_key_history WHERE key_set_id = ? ORDER BY rowid', [keySetId])
+      .map((row) => ({
+        keyId: String(row.key_id),
+        publicKey: String(row.public_key),
+        signature: String(row.signature),
+        createdAt: String(row.created_at),
+        replacedAt: String(row.replaced_at),
+      }));
+  }
+}
+
+/** EC one-time pre-keys also move the key set's denormalised counter, which lists sort by. */
+export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
+  constructor(private readonly sql: SqlTx) {}
+
+  private adjustCount(keySetId: number, kind: PreKeyKind, delta: string): void {
+    if (kind === 'ec') this.sql.run(`UPDATE key_sets SET one_time_pre_key_count = ${delta} WHERE id = ?`, [keySetId]);
+  }
+
+  async insertMany(keySetId: number, kind: PreKeyKind, keys: Array<PreKey & { signature?: string | null }>, createdAt: string) {
+    for (let start = 0; start < keys.length; start += 100) {
+      const chunk = keys.slice(start, start + 100);
+      const values = chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
+      const params = chunk.flatMap((key) => [keySetId, kind, key.keyId, key.publicKey, key.signature ?? null, createdAt]);
+      this.sql.run(`INSERT INTO one_time_pre_keys (key_set_id, kind, key_id, public_key, signature, created_at) VALUES ${values}`, params);
+    }
+    this.adjustCount(keySetId, kind, `one_time_pre_key_count + ${keys.length}`);
+  }
+
+  async takeOldest(keySetId: number, kind: PreKeyKind) {
+    const row = this.sql.get(
+      'SELECT id, key_id, public_key, signature FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ? ORDER BY id LIMIT 1',
+      [keySetId, kind],
+    );
+    if (!row) return undefined;
+    this.sql.run('DELETE FROM one_time_pre_keys WHERE id = ?', [row.id!]);
+    this.adjustCount(keySetId, kind, 'one_time_pre_key_count - 1');
+    return { keyId: String(row.key_id), publicKey: String(row.public_key), signature: row.signature === null ? null : String(row.signature) };
+  }
+
+  async count(keySetId: number, kind: PreKeyKind): Promise<number> {
+    const row = this.sql.get('SELECT COUNT(*) AS n FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ?', [keySetId, kind]);
+    return Number(row?.n ?? 0);
+  }
+
+  async existingKeyIds(keySetId: number, kind: PreKeyKind, keyIds: string[]): Promise<string[]> {
+    if (keyIds.length === 0) return [];
+    const placeholders = keyIds.map(() => '?').join(', ');
+    return this.sql
+      .all(`SELECT key_id FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ? AND key_id IN (${placeholders})`, [keySetId, kind, ...keyIds])
+      .map((row) => String(row.key_id));
+  }
+
+  async deleteAll(keySetId: number, kind: PreKeyKind): Promise<void> {
+    this.sql.run('DELETE FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ?', [keySetId, kind]);
+    this.adjustCount(keySetId, kind, '0');
+  }
+}

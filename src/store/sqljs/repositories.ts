@@ -1,0 +1,351 @@
+/** Backups, sessions, audit, events, API keys, public keys and settings on the embedded store. */
+import type {
+  ApiKeyRecord,
+  ApiKeyRepository,
+  AuditEntry,
+  AuditQuery,
+  AuditRepository,
+  BackupRecord,
+  BackupRepository,
+  EventRepository,
+  PublicKeyRecord,
+  PublicKeyRepository,
+  SessionRecord,
+  SessionRepository,
+  SettingsRepository,
+  StoredEvent,
+} from '../types.ts';
+import type { SqlParam, SqlTx } from './durable-database.ts';
+
+type Row = Record<string, SqlParam>;
+const text = (value: SqlParam | undefined): string | null => (value === null || value === undefined ? null : String(value));
+const likePattern = (term: string): string => `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
+function count(sql: SqlTx, query: string, params: SqlParam[]): number {
+  return Number(sql.get(query, params)?.n ?? 0);
+}
+
+export class SqlJsBackups implements BackupRepository {
+  constructor(private readonly sql: SqlTx) {}
+
+  private static toRecord(row: Row): BackupRecord {
+    return {
+      projectId: String(row.project_id),
+      userId: String(row.user_id),
+      version: Number(row.version),
+      encryptedBundle: String(row.encrypted_bundle),
+      encryptionMetadata: JSON.parse(String(row.encryption_metadata)),
+      checksum: String(row.checksum),
+      createdAt: String(row.created_at),
+    };
+  }
+
+  async latest(projectId: string, userId: string) {
+    const row = this.sql.get('SELECT * FROM backups WHERE project_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1', [projectId, userId]);
+    return row && SqlJsBackups.toRecord(row);
+  }
+
+  async get(projectId: string, userId: string, version: number) {
+    const row = this.sql.get('SELECT * FROM backups WHERE project_id = ? AND user_id = ? AND version = ?', [projectId, userId, version]);
+    return row && SqlJsBackups.toRecord(row);
+  }
+
+  async insert(backup: BackupRecord) {
+    this.sql.run(
+      'INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [backup.projectId, backup.userId, backup.version, backup.encryptedBundle, JSON.stringify(backup.encryptionMetadata), backup.checksum, backup.createdAt],
+    );
+  }
+}
+
+export class SqlJsSessions implements SessionRepository {
+  constructor(private readonly sql: SqlTx) {}
+
+  async insert(session: SessionRecord) {
+    this.sql.run(
+      `INSERT INTO sessions (session_id, project_id, initiator_user_id, responder_user_id, responder_device_id, initiator_identity_key,
+        initiator_ephemeral_key, signed_pre_key_id, one_time_pre_key_id, status, created_at, expires_at, completed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        session.sessionId, session.projectId, session.initiatorUserId, session.responderUserId, session.responderDeviceId,
+        session.initiatorIdentityKey, session.initiatorEphemeralKey, session.signedPreKeyId, session.oneTimePreKeyId,
+        session.status, session.createdAt, session.expiresAt, session.completedAt,
+      ],
+    );
+  }
+
+  async get(projectId: string, sessionId: string): Promise<SessionRecord | undefined> {
+    const row = this.sql.get('SELECT * FROM sessions WHERE project_id = ? AND session_id = ?', [projectId, sessionId]);
+    if (!row) return undefined;
+    return {
+      sessionId: String(row.session_id),
+      projectId: String(row.project_id),
+      initiatorUserId: String(row.initiator_user_id),
+      responderUserId: String(row.responder_user_id),
+      responderDeviceId: String(row.responder_device_id),
+      initiatorIdentityKey: String(row.initiator_identity_key),
+      initiatorEphemeralKey: String(row.initiator_ephemeral_key),
+      signedPreKeyId: String(row.signed_pre_key_id),
+      oneTimePreKeyId: text(row.one_time_pre_key_id),
+      status: row.status as SessionRecord['status'],
+      createdAt: String(row.created_at),
+      expiresAt: String(row.expires_at),
+      completedAt: text(row.completed_at),
+    };
+  }
+
+  async complete(projectId: string, sessionId: string, completedAt: string) {
+    this.sql.run(`UPDATE sessions SET status = 'completed', completed_at = ? WHERE project_id = ? AND session_id = ?`, [completedAt, projectId, sessionId]);
+  }
+
+  async peersOf(projectId: string, userId: string, now: string): Promise<string[]> {
+    return this.sql
+      .all(
+        `SELECT initiator_user_id AS peer FROM sessions WHERE project_id = ? AND responder_user_id = ? AND expires_at > ?
+         UNION SELECT responder_user_id AS peer FROM sessions WHERE project_id = ? AND initiator_user_id = ? AND expires_at > ?`,
+        [projectId, userId, now, projectId, userId, now],
+      )
+      .map((row) => String(row.peer))
+      .filter((peer) => peer !== userId);
+  }
+
+  async deleteExpired(before: string) {
+    return this.sql.run('DELETE FROM sessions WHERE expires_at <= ?', [before]).changes;
+  }
+}
+
+function toAuditEntry(row: Row): AuditEntry {
+  return {
+    id: Number(row.id),
+    projectId: String(row.project_id),
+    action: String(row.action),
+    resource: String(row.resource),
+    userId: text(row.user_id),
+    details: JSON.parse(String(row.details)),
+    ipAddress: text(row.ip_address),
+    actor: String(row.actor),
+    status: row.status as AuditEntry['status'],
+    createdAt: String(row.created_at),
+    prevHash: String(row.prev_hash),
+    hash: String(row.hash),
+  };
+}
+
+export class SqlJsAudit implements AuditRepository {
+  constructor(private readonly sql: SqlTx) {}
+
+  /** Transactions on the embedded store are serialised, so reading the head is enough to lock it. */
+  async head(projectId: string) {
+    return text(this.sql.get('SELECT hash FROM audit_log WHERE project_id = ? ORDER BY id DESC LIMIT 1', [projectId])?.hash ?? null) ?? undefined;
+  }
+
+  async insert(entry: Omit<AuditEntry, 'id'>) {
+    this.sql.run(
+      `INSERT INTO audit_log (project_id, action, resource, user_id, details, ip_address, actor, status, created_at, prev_hash, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        entry.projectId, entry.action, entry.resource, entry.userId, JSON.stringify(entry.details), entry.ipAddress,
+        entry.actor, entry.status, entry.createdAt, entry.prevHash, entry.hash,
+      ],
+    );
+  }
+
+  async query(query: AuditQuery) {
+    const where = ['project_id = ?'];
+    const params: SqlParam[] = [query.projectId];
+    if (query.userId !== undefined) where.push('user_id = ?'), params.push(query.userId);
+    if (query.action !== undefined) where.push('action = ?'), params.push(query.action);
+    if (query.startDate !== undefined) where.push('created_at >= ?'), params.push(query.startDate);
+    if (query.endDate !== undefined) where.push('created_at <= ?'), params.push(query.endDate);
+    const filter = where.join(' AND ');
+    const total = count(this.sql, `SELECT COUNT(*) AS n FROM audit_log WHERE ${filter}`, params);
+    const rows = this.sql.all(`SELECT * FROM audit_log WHERE ${filter} ORDER BY id DESC LIMIT ? OFFSET ?`, [...params, query.limit, query.offset]);
+    return { items: rows.map(toAuditEntry), total };
+  }
+
+  async scan(projectId: string, afterId: number, limit: number) {
+    return this.sql.all('SELECT * FROM audit_log WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?', [projectId, afterId, limit]).map(toAuditEntry);
+  }
+}
+
+function toEvent(row: Row): StoredEvent {
+  return {
+    id: String(row.id),
+    projectId: String(row.project_id),
+    userId: String(row.user_id),
+    event: String(row.event),
+    data: JSON.parse(String(row.data)),
+    createdAt: String(row.created_at),
+  };
+}
+
+export class SqlJsEvents implements EventRepository {
+  constructor(
+    private readonly sql: SqlTx,
+    private readonly appended: StoredEvent[],
+  ) {}
+
+  async append(event: Omit<StoredEvent, 'id'>) {
+    const { lastInsertRowid } = this.sql.run('INSERT INTO events (project_id, user_id, event, data, created_at) VALUES (?, ?, ?, ?, ?)', [
+      event.projectId, event.userId, event.event, JSON.stringify(event.data), event.createdAt,
+    ]);
+    const stored = { ...event, id: String(lastInsertRowid) };
+    this.appended.push(stored);
+    return stored;
+  }
+
+  async listAfter(projectId: string, userIds: string[], afterId: string, limit: number) {
+    if (userIds.length === 0) return [];
+    const placeholders = userIds.map(() => '?').join(', ');
+    return this.sql
+      .all(`SELECT * FROM events WHERE project_id = ? AND user_id IN (${placeholders}) AND id > ? ORDER BY id LIMIT ?`, [
+        projectId, ...userIds, Number(afterId), limit,
+      ])
+      .map(toEvent);
+  }
+
+  async latestId(projectId: string) {
+    return String(this.sql.get('SELECT MAX(id) AS id FROM events WHERE project_id = ?', [projectId])?.id ?? 0);
+  }
+
+  async deleteOlderThan(before: string) {
+    return this.sql.run('DELETE FROM events WHERE created_at < ?', [before]).changes;
+  }
+}
+
+function toApiKey(row: Row): ApiKeyRecord {
+  return {
+    uid: String(row.uid),
+    projectId: String(row.project_id),
+    hash: String(row.hash),
+    prefix: String(row.prefix),
+    description: text(row.description),
+    acl: JSON.parse(String(row.acl)),
+    userIds: JSON.parse(String(row.user_ids)),
+    expiresAt: text(row.expires_at),
+    revoked: Number(row.revoked) === 1,
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+    lastUsedAt: text(row.last_used_at),
+  };
+}
+
+export class SqlJsApiKeys implements ApiKeyRepository {
+  constructor(private readonly sql: SqlTx) {}
+
+  async insert(key: ApiKeyRecord) {
+    this.sql.run(
+      `INSERT INTO api_keys (uid, project_id, hash, prefix, description, acl, user_ids, expires_at, revoked, created_at, updated_at, last_used_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        key.uid, key.projectId, key.hash, key.prefix, key.description, JSON.stringify(key.acl), JSON.stringify(key.userIds),
+        key.expiresAt, key.revoked ? 1 : 0, key.createdAt, key.updatedAt, key.lastUsedAt,
+      ],
+    );
+  }
+
+  async findByHash(hash: string) {
+    const row = this.sql.get('SELECT * FROM api_keys WHERE hash = ?', [hash]);
+    return row && toApiKey(row);
+  }
+
+  async get(uid: string) {
+    const row = this.sql.get('SELECT * FROM api_keys WHERE uid = ?', [uid]);
+    return row && toApiKey(row);
+  }
+
+  async list(query: { projectId?: string; search?: string; offset: number; limit: number }) {
+    const where = ['1 = 1'];
+    const params: SqlParam[] = [];
+    if (query.projectId !== undefined) where.push('project_id = ?'), params.push(query.projectId);
+    if (query.search) where.push(`description LIKE ? ESCAPE '\\'`), params.push(likePattern(query.search));
+    const filter = where.join(' AND ');
+    const total = count(this.sql, `SELECT COUNT(*) AS n FROM api_keys WHERE ${filter}`, params);
+    const rows = this.sql.all(`SELECT * FROM api_keys WHERE ${filter} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`, [
+      ...params, query.limit, query.offset,
+    ]);
+    return { items: rows.map(toApiKey), total };
+  }
+
+  async update(uid: string, changes: Partial<Pick<ApiKeyRecord, 'description' | 'acl' | 'userIds' | 'revoked' | 'updatedAt'>>) {
+    const columns: Record<string, [string, SqlParam]> = {};
+    if (changes.description !== undefined) columns.description = ['description', changes.description];
+    if (changes.acl !== undefined) columns.acl = ['acl', JSON.stringify(changes.acl)];
+    if (changes.userIds !== undefined) columns.userIds = ['user_ids', JSON.stringify(changes.userIds)];
+    if (changes.revoked !== undefined) columns.revoked = ['revoked', changes.revoked ? 1 : 0];
+    if (changes.updatedAt !== undefined) columns.updatedAt = ['updated_at', changes.updatedAt];
+    const entries = Object.values(columns);
+    if (entries.length === 0) return;
+    this.sql.run(`UPDATE api_keys SET ${entries.map(([column]) => `${column} = ?`).join(', ')} WHERE uid = ?`, [
+      ...entries.map(([, value]) => value), uid,
+    ]);
+  }
+
+  async touch(uid: string, lastUsedAt: string) {
+    this.sql.run('UPDATE api_keys SET last_used_at = ? WHERE uid = ?', [lastUsedAt, uid]);
+  }
+
+  async delete(uid: string) {
+    return this.sql.run('DELETE FROM api_keys WHERE uid = ?', [uid]).changes > 0;
+  }
+}
+
+function toPublicKey(row: Row): PublicKeyRecord {
+  return {
+    id: String(row.id),
+    projectId: String(row.project_id),
+    ownerId: String(row.owner_id),
+    name: String(row.name),
+    keyType: String(row.key_type),
+    publicKey: String(row.public_key),
+    createdAt: String(row.created_at),
+  };
+}
+
+export class SqlJsPublicKeys implements PublicKeyRepository {
+  constructor(private readonly sql: SqlTx) {}
+
+  async insert(key: PublicKeyRecord) {
+    this.sql.run('INSERT INTO public_keys (id, project_id, owner_id, name, key_type, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      key.id, key.projectId, key.ownerId, key.name, key.keyType, key.publicKey, key.createdAt,
+    ]);
+  }
+
+  async get(projectId: string, id: string) {
+    const row = this.sql.get('SELECT * FROM public_keys WHERE project_id = ? AND id = ?', [projectId, id]);
+    return row && toPublicKey(row);
+  }
+
+  async findByName(projectId: string, ownerId: string, name: string) {
+    const row = this.sql.get('SELECT * FROM public_keys WHERE project_id = ? AND owner_id = ? AND name = ?', [projectId, ownerId, name]);
+    return row && toPublicKey(row);
+  }
+
+  async list(query: { projectId: string; ownerId?: string; offset: number; limit: number }) {
+    const where = ['project_id = ?'];
+    const params: SqlParam[] = [query.projectId];
+    if (query.ownerId !== undefined) where.push('owner_id = ?'), params.push(query.ownerId);
+    const filter = where.join(' AND ');
+    const total = count(this.sql, `SELECT COUNT(*) AS n FROM public_keys WHERE ${filter}`, params);
+    const rows = this.sql.all(`SELECT * FROM public_keys WHERE ${filter} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`, [
+      ...params, query.limit, query.offset,
+    ]);
+    return { items: rows.map(toPublicKey), total };
+  }
+
+  async delete(projectId: string, id: string) {
+    return this.sql.run('DELETE FROM public_keys WHERE project_id = ? AND id = ?', [projectId, id]).changes > 0;
+  }
+}
+
+export class SqlJsSettings implements SettingsRepository {
+  constructor(private readonly sql: SqlTx) {}
+
+  async get(name: string) {
+    return text(this.sql.get('SELECT value FROM settings WHERE name = ?', [name])?.value ?? null) ?? undefined;
+  }
+
+  async set(name: string, value: string) {
+    this.sql.run('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
+  }
+}

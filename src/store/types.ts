@@ -1,0 +1,274 @@
+/**
+ * The storage interface of prekeyd. Domain code sees only these types; each backend
+ * (`sqljs/`, `postgres/`) implements them with its own SQL. Every method runs inside a
+ * transaction, and `Store.transaction` resolves only once the transaction is durable.
+ */
+
+export type KeySetStatus = 'active' | 'suspended' | 'revoked';
+/** What clients see: `expired` is derived from the signed pre-key's age, never stored. */
+export type VisibleKeySetStatus = KeySetStatus | 'expired';
+
+export interface SignedKey {
+  keyId: string;
+  publicKey: string;
+  signature: string;
+}
+
+export interface PreKey {
+  keyId: string;
+  publicKey: string;
+}
+
+/** A last-resort key is never consumed; Signal's EC one is unsigned, the others are signed. */
+export interface LastResortKey {
+  keyId: string;
+  publicKey: string;
+  signature: string | null;
+}
+
+/**
+ * `v1`: hex keys of `/v1/keys` (Ed25519 identity key, X25519 pre-keys, Ed25519 signatures).
+ * `signal`: libsignal's base64 keys of `/v2/keys` (type-byte-prefixed, XEdDSA signatures, Kyber).
+ */
+export type KeyFormat = 'v1' | 'signal';
+
+export interface KeySetRecord {
+  id: number;
+  keyFormat: KeyFormat;
+  projectId: string;
+  userId: string;
+  deviceId: string;
+  deviceName: string | null;
+  /** Signal clients only (`/v2`): the libsignal registration id. */
+  registrationId: number | null;
+  identityKey: string;
+  signedPreKey: SignedKey;
+  signedPreKeyCreatedAt: string;
+  lastResortPreKey: LastResortKey | null;
+  /** Signal clients only: the Kyber last-resort pre-key, handed out when no Kyber one-time key is left. */
+  pqLastResortPreKey: LastResortKey | null;
+  status: KeySetStatus;
+  statusReason: string | null;
+  oneTimePreKeyCount: number;
+  registeredAt: string;
+  lastRotatedAt: string | null;
+  revokedAt: string | null;
+}
+
+export type NewKeySet = Omit<KeySetRecord, 'id' | 'oneTimePreKeyCount' | 'lastRotatedAt' | 'revokedAt' | 'status' | 'statusReason'>;
+
+export type KeySetSortField = 'registeredAt' | 'lastRotatedAt' | 'userId' | 'oneTimePreKeyCount';
+
+export interface KeySetListQuery {
+  projectId: string;
+  status?: VisibleKeySetStatus;
+  /** Signed pre-keys created before this instant are expired (undefined: nothing expires). */
+  expiredBefore?: string;
+  sortBy: KeySetSortField;
+  sortOrder: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
+export interface KeySetRepository {
+  insert(keySet: NewKeySet): Promise<KeySetRecord>;
+  get(id: number): Promise<KeySetRecord | undefined>;
+  /** All key sets of a user (every device, every status), newest registration first. */
+  listForUser(projectId: string, userId: string): Promise<KeySetRecord[]>;
+  update(
+    id: number,
+    changes: Partial<Pick<KeySetRecord, 'signedPreKey' | 'signedPreKeyCreatedAt' | 'lastResortPreKey' | 'pqLastResortPreKey' | 'status' | 'statusReason' | 'lastRotatedAt' | 'revokedAt' | 'deviceName' | 'registrationId' | 'identityKey'>>,
+  ): Promise<void>;
+  list(query: KeySetListQuery): Promise<{ items: KeySetRecord[]; total: number }>;
+  /** Old signed pre-keys kept for sessions that still use them. */
+  archiveSignedPreKey(keySetId: number, key: SignedKey, createdAt: string, replacedAt: string): Promise<void>;
+  signedPreKeyHistory(keySetId: number): Promise<Array<SignedKey & { createdAt: string; replacedAt: string }>>;
+}
+
+/** A one-time pre-key; `kind` separates Signal's EC and Kyber pre-keys (`/v1` keys are `ec`). */
+export type PreKeyKind = 'ec' | 'kyber';
+
+export interface OneTimePreKeyRepository {
+  insertMany(keySetId: number, kind: PreKeyKind, keys: Array<PreKey & { signature?: string | null }>, createdAt: string): Promise<void>;
+  /** Atomically removes and returns the oldest stored key; undefined when none is left. */
+  takeOldest(keySetId: number, kind: PreKeyKind): Promise<(PreKey & { signature: string | null }) | undefined>;
+  count(keySetId: number, kind: PreKeyKind): Promise<number>;
+  /** Which of `keyIds` are already stored for the key set. */
+  existingKeyIds(keySetId: number, kind: PreKeyKind, keyIds: string[]): Promise<string[]>;
+  deleteAll(keySetId: number, kind: PreKeyKind): Promise<void>;
+}
+
+export interface BackupRecord {
+  projectId: string;
+  userId: string;
+  version: number;
+  encryptedBundle: string;
+  encryptionMetadata: unknown;
+  checksum: string;
+  createdAt: string;
+}
+
+export interface BackupRepository {
+  latest(projectId: string, userId: string): Promise<BackupRecord | undefined>;
+  get(projectId: string, userId: string, version: number): Promise<BackupRecord | undefined>;
+  insert(backup: BackupRecord): Promise<void>;
+}
+
+export interface SessionRecord {
+  sessionId: string;
+  projectId: string;
+  initiatorUserId: string;
+  responderUserId: string;
+  responderDeviceId: string;
+  initiatorIdentityKey: string;
+  initiatorEphemeralKey: string;
+  signedPreKeyId: string;
+  oneTimePreKeyId: string | null;
+  status: 'pending' | 'completed';
+  createdAt: string;
+  expiresAt: string;
+  completedAt: string | null;
+}
+
+export interface SessionRepository {
+  insert(session: SessionRecord): Promise<void>;
+  get(projectId: string, sessionId: string): Promise<SessionRecord | undefined>;
+  complete(projectId: string, sessionId: string, completedAt: string): Promise<void>;
+  /** Users holding an unexpired session with `userId` (either side). */
+  peersOf(projectId: string, userId: string, now: string): Promise<string[]>;
+  deleteExpired(before: string): Promise<number>;
+}
+
+export interface AuditEntry {
+  id: number;
+  projectId: string;
+  action: string;
+  resource: string;
+  userId: string | null;
+  details: Record<string, unknown>;
+  ipAddress: string | null;
+  actor: string;
+  status: 'SUCCESS' | 'FAILURE';
+  createdAt: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditQuery {
+  projectId: string;
+  userId?: string;
+  action?: string;
+  startDate?: string;
+  endDate?: string;
+  offset: number;
+  limit: number;
+}
+
+export interface AuditRepository {
+  /** The newest entry's hash for the project; locks the chain for this transaction. */
+  head(projectId: string): Promise<string | undefined>;
+  insert(entry: Omit<AuditEntry, 'id'>): Promise<void>;
+  query(query: AuditQuery): Promise<{ items: AuditEntry[]; total: number }>;
+  /** Every entry of the project, oldest first, in pages (for chain verification). */
+  scan(projectId: string, afterId: number, limit: number): Promise<AuditEntry[]>;
+}
+
+export interface StoredEvent {
+  id: string;
+  projectId: string;
+  userId: string;
+  event: string;
+  data: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface EventRepository {
+  append(event: Omit<StoredEvent, 'id'>): Promise<StoredEvent>;
+  /** Events after `afterId` for any of the users, oldest first. */
+  listAfter(projectId: string, userIds: string[], afterId: string, limit: number): Promise<StoredEvent[]>;
+  /** The newest event id of the project ("0" when none). */
+  latestId(projectId: string): Promise<string>;
+  deleteOlderThan(before: string): Promise<number>;
+}
+
+export interface ApiKeyRecord {
+  uid: string;
+  projectId: string;
+  hash: string;
+  prefix: string;
+  description: string | null;
+  acl: string[];
+  userIds: string[];
+  expiresAt: string | null;
+  revoked: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface ApiKeyRepository {
+  insert(key: ApiKeyRecord): Promise<void>;
+  findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  get(uid: string): Promise<ApiKeyRecord | undefined>;
+  list(query: { projectId?: string; search?: string; offset: number; limit: number }): Promise<{ items: ApiKeyRecord[]; total: number }>;
+  update(uid: string, changes: Partial<Pick<ApiKeyRecord, 'description' | 'acl' | 'userIds' | 'revoked' | 'updatedAt'>>): Promise<void>;
+  touch(uid: string, lastUsedAt: string): Promise<void>;
+  delete(uid: string): Promise<boolean>;
+}
+
+export interface PublicKeyRecord {
+  id: string;
+  projectId: string;
+  ownerId: string;
+  name: string;
+  keyType: string;
+  publicKey: string;
+  createdAt: string;
+}
+
+export interface PublicKeyRepository {
+  insert(key: PublicKeyRecord): Promise<void>;
+  get(projectId: string, id: string): Promise<PublicKeyRecord | undefined>;
+  findByName(projectId: string, ownerId: string, name: string): Promise<PublicKeyRecord | undefined>;
+  list(query: { projectId: string; ownerId?: string; offset: number; limit: number }): Promise<{ items: PublicKeyRecord[]; total: number }>;
+  delete(projectId: string, id: string): Promise<boolean>;
+}
+
+export interface SettingsRepository {
+  get(name: string): Promise<string | undefined>;
+  set(name: string, value: string): Promise<void>;
+}
+
+export interface StoreTx {
+  keySets: KeySetRepository;
+  oneTimePreKeys: OneTimePreKeyRepository;
+  backups: BackupRepository;
+  sessions: SessionRepository;
+  audit: AuditRepository;
+  events: EventRepository;
+  apiKeys: ApiKeyRepository;
+  publicKeys: PublicKeyRepository;
+  settings: SettingsRepository;
+}
+
+/** Fixed-window counters for rate limits (in memory for one instance, shared for several). */
+export interface Counters {
+  /** Adds `cost` to the counter `key` in the window of `windowMs` containing `now`; returns the new count and when the window ends. */
+  hit(key: string, windowMs: number, now: number, cost?: number): Promise<{ count: number; resetAt: number }>;
+  /** Current count without adding. */
+  peek(key: string, windowMs: number, now: number): Promise<number>;
+}
+
+export interface Store {
+  readonly kind: 'sqljs' | 'postgres';
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Called with the events of each transaction once it is durable, in commit order (and, on PostgreSQL, with events committed by other instances). */
+  onEvents(listener: (events: StoredEvent[]) => void): () => void;
+  counters: Counters;
+  isReady(): boolean;
+  /** Writes a consistent standalone copy of the database (embedded backend only). */
+  snapshotTo?(path: string): Promise<void>;
+  /** Backend figures for metrics (journal size, LSN…). */
+  stats?(): Record<string, number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+/** Builds the real app on a fresh embedded store in a temp directory, for `app.request` tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAuthenticator, hashToken } from '../../src/domain/authentication.ts';
+import { type Clock, type DomainSettings, defaultDomainSettings, systemClock } from '../../src/domain/deps.ts';
+import { type AppDeps, createApp, type HttpSettings } from '../../src/http/app.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/types.ts';
+
+export const masterKey = 'test-master-key-0123456789abcdef0123456789';
+
+export interface TestAppOptions {
+  settings?: Partial<DomainSettings>;
+  http?: Partial<HttpSettings>;
+  clock?: Clock;
+  /** Reuse a store (e.g. across a simulated restart). */
+  store?: Store;
+  dbPath?: string;
+}
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  store: Store;
+  deps: AppDeps;
+  dir: string;
+  /** JSON request with the master key unless `token` is given (null: no Authorization). */
+  call(method: string, path: string, body?: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'prekeyd-test-'));
+  const store = options.store ?? (await openStore(options.dbPath ?? join(dir, 'prekeyd.db')));
+  const clock = options.clock ?? systemClock;
+  const settings = { ...defaultDomainSettings, ...options.settings };
+  const base = { store, clock, settings };
+  const deps: AppDeps = {
+    ...base,
+    authenticator: createAuthenticator(base, hashToken(masterKey)),
+    http: { bodyLimit: 1024 * 1024, trustProxy: false, rateLimitKeys: 0, rateLimitBundle: 0, ...options.http },
+    socketAddress: () => '127.0.0.1',
+  };
+  const app = createApp(deps);
+  return {
+    app,
+    store,
+    deps,
+    dir,
+    async call(method, path, body, { token = masterKey, headers = {} } = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (token !== null) (init.headers as Record<string, string>).authorization = `Bearer ${token}`;
+      if (body !== undefined) {
+        (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+        init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      }
+      const response = await app.request(path, init);
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, headers: response.headers, body: parsed };
+    },
+    async close() {
+      if (!options.store) await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
