@@ -2,18 +2,26 @@
  * The one app factory: middleware, route groups, error mapping, built from explicit
  * dependencies. The server entry and every test build the app the same way.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Authenticator } from '../domain/authentication.ts';
 import type { Deps } from '../domain/deps.ts';
 import { AppError } from '../domain/errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { apiKeyRoutes } from '../routes/api-keys/index.ts';
 import { healthRoutes } from '../routes/health.ts';
+import { publicKeyRoutes } from '../routes/public-keys/index.ts';
+import { signalCredentials } from '../routes/signal-v2/credentials.ts';
+import { signalRoutes } from '../routes/signal-v2/index.ts';
+import { auditRoutes } from '../routes/v1-keys/audit-routes.ts';
+import { backupRoutes } from '../routes/v1-keys/backup-routes.ts';
 import { lifecycleRoutes } from '../routes/v1-keys/lifecycle-routes.ts';
 import { readRoutes } from '../routes/v1-keys/read-routes.ts';
+import { sessionRoutes } from '../routes/v1-keys/session-routes.ts';
 import { authenticate } from './auth.ts';
 import { clientIpResolver, type SocketAddress } from './client-ip.ts';
 import { errorResponse, toAppError } from './errors.ts';
+import type { AppEnv } from './env.ts';
 import { createRouter } from './openapi.ts';
 import { rateLimit } from './rate-limit.ts';
 
@@ -69,13 +77,25 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps.store));
 
   app.use('/v1/*', authenticate(deps.authenticator, clientIp));
+  app.use('/v2/*', authenticate(deps.authenticator, clientIp, signalCredentials));
   const keysBucket = { name: 'keys', limit: deps.http.rateLimitKeys };
   const keysLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket]);
   const bundleLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket, { name: 'bundle', limit: deps.http.rateLimitBundle }]);
   app.use('/v1/keys/*', (c, next) => (c.req.path.startsWith('/v1/keys/bundle/') ? bundleLimit : keysLimit)(c, next));
+  // Signal's bundle fetch is GET /v2/keys/:identifier/:deviceId; every other /v2/keys call is a keys call.
+  const signalLimit: MiddlewareHandler<AppEnv> = (c, next) =>
+    (c.req.method === 'GET' && /^\/v2\/keys\/[^/]+\/[^/]+$/.test(c.req.path) ? bundleLimit : keysLimit)(c, next);
+  app.use('/v2/keys', signalLimit);
+  app.use('/v2/keys/*', signalLimit);
 
   app.route('/', lifecycleRoutes(deps));
   app.route('/', readRoutes(deps));
+  app.route('/', backupRoutes(deps));
+  app.route('/', sessionRoutes(deps));
+  app.route('/', auditRoutes(deps));
+  app.route('/', apiKeyRoutes(deps));
+  app.route('/', publicKeyRoutes(deps));
+  app.route('/', signalRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -190,12 +190,11 @@ export class DurableDatabase {
         const lsn = this.lsn + 1;
         const record = ops.length > 0 ? encodeRecord({ lsn, ops }) : null; // before COMMIT: cannot fail after
         conn.execute('COMMIT');
-        if (record) {
-          this.lsn = lsn;
-          this.enqueue(record, lsn);
-        }
-        // Read-only: wait for everything it may have seen to be durable.
+        if (record) this.lsn = lsn;
+        // (Read-only: wait for everything it may have seen.) Registered before the record is queued,
+        // so that a failing write cannot slip past it.
         durable = this.waitDurable(this.lsn);
+        if (record) this.enqueue(record, lsn);
       } catch (err) {
         scope.open = false;
         this.rollback(conn);
@@ -243,7 +242,9 @@ export class DurableDatabase {
     } finally {
       release();
     }
-    await this.writeFileAtomically(resolve(outPath), image);
+    const target = resolve(outPath);
+    await mkdir(dirname(target), { recursive: true });
+    await this.writeFileAtomically(target, image);
   }
 
   close(): Promise<void> {
@@ -329,12 +330,14 @@ export class DurableDatabase {
   private enqueue(record: Buffer, lsn: number): void {
     this.pending.push(record);
     this.pendingLsn = lsn;
-    if (!this.flushing) void this.flush();
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(() => void this.flush()); // never fail synchronously inside a commit
+    }
   }
 
   /** Writes and fsyncs everything queued, in batches: records queued during one fsync share the next. */
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.pending.length > 0) {
         const batch = this.pending;
