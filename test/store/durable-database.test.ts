@@ -269,6 +269,7 @@ describe('DurableDatabase: torn or corrupt journal tail', () => {
     return { path, journal, ends };
   }
 
+  const flip = (bytes: Buffer, at: number, mask: number) => bytes.writeUInt8(bytes.readUInt8(at) ^ mask, at);
   const first = (n: number) => Array.from({ length: n }, (_, i) => `v${i + 1}`);
 
   async function expectRecovered(path: string, expected: string[], journal: string, validEnd: number): Promise<void> {
@@ -306,7 +307,7 @@ describe('DurableDatabase: torn or corrupt journal tail', () => {
     for (const offset of [20, 5, 1]) {
       const { path, journal, ends } = await crashedWithTen();
       const bytes = await readFile(journal);
-      bytes[ends[9]! + offset] ^= 0x40;
+      flip(bytes, ends[9]! + offset, 0x40);
       await writeFile(journal, bytes);
       await expectRecovered(path, first(9), journal, ends[9]!);
     }
@@ -315,7 +316,7 @@ describe('DurableDatabase: torn or corrupt journal tail', () => {
   it('stops at a corrupt record in the middle (nothing after it can be applied)', async () => {
     const { path, journal, ends } = await crashedWithTen();
     const bytes = await readFile(journal);
-    bytes[ends[4]! + 20] ^= 0x01; // inside the record of v5
+    flip(bytes, ends[4]! + 20, 0x01); // inside the record of v5
     await writeFile(journal, bytes);
     await expectRecovered(path, first(4), journal, ends[4]!);
   });
@@ -558,6 +559,30 @@ describe('DurableDatabase: transactions', () => {
     await again.close();
   });
 
+  it('reloads from disk when a statement ends the transaction itself (INSERT OR ROLLBACK)', async () => {
+    const path = join(await tempDir(), 'db.sqlite');
+    const db = await openWithTable(path);
+    const id = await insert(db, 'one');
+    const inFlight = insert(db, 'two'); // its record is still on its way to disk during the reload
+    const broken = db.transaction((tx) => {
+      try {
+        tx.run('INSERT OR ROLLBACK INTO t (id, v) VALUES (?, ?)', [id, 'dup']);
+      } catch {
+        // SQLite has rolled back the whole transaction; what follows runs in autocommit mode
+      }
+      tx.run('INSERT INTO t (v) VALUES (?)', ['autocommitted, never journaled']);
+    });
+    const after = values(db); // reloads from disk first
+    await expect(broken).rejects.toThrow(/no transaction is active/);
+    await inFlight;
+    expect(await after).toEqual(['one', 'two']);
+    await insert(db, 'three');
+    await abandon(db);
+    const again = await DurableDatabase.open({ path });
+    expect(await values(again)).toEqual(['one', 'two', 'three']);
+    await again.close();
+  });
+
   it('journals writes made through get()/all() (DELETE ... RETURNING)', async () => {
     const path = join(await tempDir(), 'db.sqlite');
     const db = await openWithTable(path);
@@ -620,6 +645,7 @@ describe('DurableDatabase: cost per write', () => {
       },
     });
     const measure = async (label: string): Promise<void> => {
+      const rows = await db.transaction((tx) => tx.get<{ n: number }>('SELECT count(*) AS n FROM t')!.n);
       fsyncMs = flushes = 0;
       const n = 300;
       let started = performance.now();
@@ -629,7 +655,6 @@ describe('DurableDatabase: cost per write', () => {
       started = performance.now();
       await Promise.all(Array.from({ length: 5000 }, (_, i) => insert(db, `concurrent ${i}`)));
       const rate = 5000 / ((performance.now() - started) / 1000);
-      const rows = await db.transaction((tx) => tx.get<{ n: number }>('SELECT count(*) AS n FROM t')!.n);
       console.log(
         `${label} (${rows} rows): sequential ${sequential.toFixed(3)} ms/tx (write+fsync ${perFsync.toFixed(3)} ms), ` +
           `concurrent ${Math.round(rate)} tx/s`,

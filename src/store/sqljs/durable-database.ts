@@ -8,12 +8,13 @@
 // transaction resolves only once its record is durable. A checkpoint folds the journal into a new
 // snapshot (temp file + rename) and starts a new journal generation, so that a crash at any point
 // leaves files that replay every durable transaction exactly once.
+import { Buffer } from 'node:buffer';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
 import { SqliteConnection } from './connection.ts';
-import type { Row, RunResult } from './connection.ts';
+import type { RunResult } from './connection.ts';
 import {
   decodeRecords,
   encodeRecord,
@@ -144,7 +145,8 @@ export class DurableDatabase {
 
   static async open(options: DurableDatabaseOptions): Promise<DurableDatabase> {
     const db = new DurableDatabase(await loadSqlJs(), options);
-    await mkdir(db.dir, { recursive: true });
+    const created = await mkdir(db.dir, { recursive: true });
+    if (created) await fsyncDirectory(dirname(created)); // a new directory must survive a crash too
     await rm(`${db.path}.tmp`, { force: true }); // leftover of a checkpoint interrupted by a crash
     db.install(await db.loadFromDisk());
     try {
@@ -395,6 +397,9 @@ export class DurableDatabase {
   /** Rebuilds memory from the durable on-disk state; runs under the lock before the next transaction. */
   private async reload(): Promise<void> {
     await this.snapshotWrite; // never read the files in the middle of a checkpoint's swap
+    // After a failed ROLLBACK (not a storage failure) earlier commits may still be in flight: let
+    // them land first, the truncation below must not cut them.
+    await this.waitDurable(this.lsn).catch(noop);
     try {
       // Cut whatever lies past the durable prefix: a torn write, or whole records whose fsync failed
       // (they may be intact on disk and would otherwise come back at the next replay).
@@ -679,4 +684,3 @@ async function truncateFile(file: string, length: number): Promise<void> {
   }
 }
 
-export type { Row };

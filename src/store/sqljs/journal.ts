@@ -3,6 +3,7 @@
 // {"lsn":n,"ops":[[sql, params], ...]}. An op may carry a third element 1: the statement threw
 // when first run (the caller caught the error and went on); replay runs it and ignores its error,
 // so any partial effect (e.g. `UPDATE OR FAIL`) is reproduced exactly.
+import { Buffer } from 'node:buffer';
 import { open, readdir } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
