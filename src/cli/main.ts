@@ -3,6 +3,7 @@
 import process from 'node:process';
 import { ConfigError } from '../config.ts';
 import { MasterKeyError } from '../domain/master-key.ts';
+import { DatabaseLockedError } from '../store/sqljs/process-lock.ts';
 import { version } from '../version.ts';
 import { helpText } from './help.ts';
 import { runServe } from './serve.ts';
@@ -40,7 +41,11 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    const expected = error instanceof ConfigError || error instanceof MasterKeyError || (error as { code?: string })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    const expected =
+      error instanceof ConfigError ||
+      error instanceof MasterKeyError ||
+      error instanceof DatabaseLockedError ||
+      String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS');
     console.error(expected ? `prekeyd: ${(error as Error).message}` : error);
     process.exit(expected ? 2 : 1);
   },

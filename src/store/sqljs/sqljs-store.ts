@@ -4,6 +4,7 @@ import type { Store, StoredEvent, StoreTx } from '../types.ts';
 import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-database.ts';
 import { SqlJsKeySets, SqlJsOneTimePreKeys } from './key-repositories.ts';
 import { SqlJsApiKeys, SqlJsAudit, SqlJsBackups, SqlJsEvents, SqlJsPublicKeys, SqlJsSessions, SqlJsSettings } from './repositories.ts';
+import { acquireProcessLock } from './process-lock.ts';
 import { migrations } from './schema.ts';
 
 export interface SqlJsStoreOptions {
@@ -28,8 +29,15 @@ function repositories(sql: SqlTx, appended: StoredEvent[]): StoreTx {
 }
 
 export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store> {
-  const database = await DurableDatabase.open(options);
-  await database.migrate(migrations);
+  const lock = await acquireProcessLock(options.path);
+  let database: DurableDatabase;
+  try {
+    database = await DurableDatabase.open(options);
+    await database.migrate(migrations);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const listeners = new Set<(events: StoredEvent[]) => void>();
 
   return {
@@ -51,6 +59,12 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
     isReady: () => database.isOpen,
     snapshotTo: (path) => database.snapshotTo(path),
     stats: () => database.stats(),
-    close: () => database.close(),
+    async close() {
+      try {
+        await database.close();
+      } finally {
+        await lock.release();
+      }
+    },
   };
 }
