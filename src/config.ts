@@ -129,8 +129,13 @@ export function configFromEnv(env: Record<string, string | undefined>): Partial<
   return layer;
 }
 
+/** For printing: secrets replaced, and the password of a database URL hidden. */
 export function maskSecrets(config: Config): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(config).map(([key, value]) => [key, options[key as ConfigKey]?.secret && value ? '********' : value]),
+    Object.entries(config).map(([key, value]) => {
+      if (options[key as ConfigKey]?.secret && value) return [key, '********'];
+      if (key === 'db' && typeof value === 'string') return [key, value.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1********@')];
+      return [key, value];
+    }),
   );
 }

@@ -10,6 +10,14 @@ export function helpText(): string {
 
 Usage:
   prekeyd serve [options]                 start the server
+  prekeyd snapshot --db FILE --out FILE   consistent copy of the embedded database (also while serving)
+  prekeyd config print [options]          the effective configuration, secrets masked
+  prekeyd api-keys create --project P --acl ACTION,… [--user-ids PATTERN,…] [--description TEXT]
+                   [--expires-at RFC3339|UNIX_SECONDS] [--json] --db FILE
+                                          create an API key offline; prints the key once
+  prekeyd api-keys list [--project P] [--json] --db FILE
+  prekeyd api-keys revoke UID [--json] --db FILE
+                                          (api-keys: stop the server first; refused while it holds the database)
   prekeyd --version                       print the version
   prekeyd --help                          this text
 

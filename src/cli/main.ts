@@ -5,13 +5,19 @@ import { ConfigError } from '../config.ts';
 import { MasterKeyError } from '../domain/master-key.ts';
 import { DatabaseLockedError } from '../store/sqljs/process-lock.ts';
 import { version } from '../version.ts';
+import { runApiKeys } from './api-keys.ts';
+import { runConfig } from './config-command.ts';
 import { helpText } from './help.ts';
 import { runServe } from './serve.ts';
+import { runSnapshot } from './snapshot.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, Command> = {
   serve: runServe,
+  'api-keys': (argv) => runApiKeys(argv),
+  snapshot: runSnapshot,
+  config: runConfig,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -4,10 +4,16 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import type { Authenticator } from '../domain/authentication.ts';
 import type { Deps } from '../domain/deps.ts';
 import { AppError } from '../domain/errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { adminRoutes } from '../routes/admin/index.ts';
+import { docsRoutes } from '../routes/docs/index.ts';
 import { apiKeyRoutes } from '../routes/api-keys/index.ts';
 import { healthRoutes } from '../routes/health.ts';
 import { publicKeyRoutes } from '../routes/public-keys/index.ts';
@@ -22,11 +28,14 @@ import { authenticate } from './auth.ts';
 import { clientIpResolver, type SocketAddress } from './client-ip.ts';
 import { errorResponse, toAppError } from './errors.ts';
 import type { AppEnv } from './env.ts';
+import { observe } from './observe.ts';
 import { createRouter } from './openapi.ts';
 import { rateLimit } from './rate-limit.ts';
 
 export interface HttpSettings {
   bodyLimit: number;
+  /** Comma-separated browser origins allowed by CORS, or `*`; undefined: no CORS headers. */
+  corsOrigins?: string;
   trustProxy: boolean;
   rateLimitKeys: number;
   rateLimitBundle: number;
@@ -36,6 +45,7 @@ export interface AppDeps extends Deps {
   http: HttpSettings;
   authenticator: Authenticator;
   logger?: Logger;
+  metrics?: Metrics;
   /** The peer address of the request's socket (runtime-specific). */
   socketAddress?: SocketAddress;
   version?: string;
@@ -62,6 +72,22 @@ export function createApp(deps: AppDeps) {
   app.onError((error, c) => errorResponse(c, toAppError(error, logger)));
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)));
 
+  app.use('*', requestId());
+  app.use('*', observe(logger, deps.metrics));
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: deps.http.corsOrigins ? 'cross-origin' : 'same-origin' }));
+  if (deps.http.corsOrigins) {
+    const origins = deps.http.corsOrigins.split(',').map((origin) => origin.trim());
+    app.use(
+      '*',
+      cors({
+        origin: origins.includes('*') ? '*' : origins,
+        allowHeaders: ['Authorization', 'Content-Type', 'X-Project-Id', 'X-Request-Id'],
+        exposeHeaders: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'X-Request-Id', 'Link'],
+        maxAge: 600,
+      }),
+    );
+  }
+
   app.use(
     '*',
     bodyLimit({
@@ -75,12 +101,16 @@ export function createApp(deps: AppDeps) {
   });
 
   app.route('/', healthRoutes(deps.store));
+  app.route('/', docsRoutes());
 
+  app.use('/metrics', authenticate(deps.authenticator, clientIp));
   app.use('/v1/*', authenticate(deps.authenticator, clientIp));
   app.use('/v2/*', authenticate(deps.authenticator, clientIp, signalCredentials));
   const keysBucket = { name: 'keys', limit: deps.http.rateLimitKeys };
-  const keysLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket]);
-  const bundleLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket, { name: 'bundle', limit: deps.http.rateLimitBundle }]);
+  const onReject = () => deps.metrics?.rateLimitRejections.inc();
+  const keysLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket], onReject);
+  const bundleBucket = { name: 'bundle', limit: deps.http.rateLimitBundle };
+  const bundleLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket, bundleBucket], onReject);
   app.use('/v1/keys/*', (c, next) => (c.req.path.startsWith('/v1/keys/bundle/') ? bundleLimit : keysLimit)(c, next));
   // Signal's bundle fetch is GET /v2/keys/:identifier/:deviceId; every other /v2/keys call is a keys call.
   const signalLimit: MiddlewareHandler<AppEnv> = (c, next) =>
@@ -96,6 +126,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', apiKeyRoutes(deps));
   app.route('/', publicKeyRoutes(deps));
   app.route('/', signalRoutes(deps));
+  app.route('/', adminRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -3,9 +3,12 @@ import type { Caller } from '../domain/principal.ts';
 
 export interface AppEnv {
   Variables: {
+    /** Set by the auth middleware on every /v1, /v2 and /metrics request. */
     caller: Caller;
     requestId: string;
     /** The route pattern that matched, for logs and metrics. */
     routePattern?: string;
+    /** `/v2` only: the Signal account and device named by Basic auth (`identifier.deviceId`). */
+    signalAccount?: { identifier: string; deviceId: number };
   };
 }
