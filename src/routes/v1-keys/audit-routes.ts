@@ -1,7 +1,78 @@
-/** /v1/keys/audit: route group, filled in by its issue. */
-import type { AppDeps } from '../../http/app.ts';
-import { createRouter } from '../../http/openapi.ts';
+/** GET /v1/keys/audit (filters, newest first) and /v1/keys/audit/verify (hash chain check). */
+import { z } from '@hono/zod-openapi';
+import { auditActions, verifyAuditChain } from '../../domain/audit.ts';
+import { queryAudit } from '../../domain/audit-query.ts';
+import type { Deps } from '../../domain/deps.ts';
+import { createRouter, defineRoute, errorResponses, jsonResponse } from '../../http/openapi.ts';
+import { isoDate, pageLimit, pageNumber, paginationSchema, success, userId } from '../schemas.ts';
 
-export function auditRoutes(_deps: AppDeps) {
-  return createRouter();
+const auditQuery = z.object({
+  userId: userId.optional(),
+  action: z.enum(auditActions).optional().openapi({ example: 'KEYS_ROTATED' }),
+  startDate: isoDate.optional().openapi({ description: 'ISO instant or date (from 00:00 UTC)', example: '2026-03-08T00:00:00.000Z' }),
+  endDate: isoDate.optional().openapi({ description: 'ISO instant or date (the whole day, UTC)', example: '2026-03-09' }),
+  page: pageNumber,
+  limit: pageLimit(50),
+});
+
+const auditEntry = z
+  .object({
+    id: z.number().int(),
+    action: z.string(),
+    resource: z.string(),
+    userId: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+    ipAddress: z.string().nullable(),
+    actor: z.string().openapi({ description: 'The API key uid, or `master`' }),
+    status: z.enum(['SUCCESS', 'FAILURE']),
+    createdAt: z.string(),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .openapi('AuditEntry');
+
+const auditPage = z.object({ success: z.literal(true), data: z.array(auditEntry), pagination: paginationSchema });
+
+const chainReport = z
+  .object({
+    valid: z.boolean(),
+    entries: z.number().int(),
+    headHash: z.string(),
+    brokenAt: z.number().int().optional().openapi({ description: 'Id of the first entry that does not chain' }),
+  })
+  .openapi('AuditChainReport');
+
+const list = defineRoute('audit.read', {
+  method: 'get',
+  path: '/v1/keys/audit',
+  tags: ['Audit'],
+  summary: "The project's audit log, newest first",
+  request: { query: auditQuery },
+  responses: {
+    200: jsonResponse(auditPage, 'A page of audit entries'),
+    ...errorResponses(400, 403),
+  },
+});
+
+const verify = defineRoute('audit.read', {
+  method: 'get',
+  path: '/v1/keys/audit/verify',
+  tags: ['Audit'],
+  summary: "Walk the project's audit hash chain and report whether it is intact",
+  responses: {
+    200: jsonResponse(success(chainReport), 'Chain report'),
+    ...errorResponses(403),
+  },
+});
+
+export function auditRoutes(deps: Deps) {
+  return createRouter()
+    .openapi(list, async (c) => {
+      const { data, pagination } = await queryAudit(deps, c.get('caller'), c.req.valid('query'));
+      return c.json({ success: true as const, data, pagination }, 200);
+    })
+    .openapi(verify, async (c) => {
+      const data = await verifyAuditChain(deps, c.get('caller').projectId);
+      return c.json({ success: true as const, data }, 200);
+    });
 }

@@ -1,7 +1,60 @@
-/** /v1/keys/shared-secret: route group, filled in by its issue. */
-import type { AppDeps } from '../../http/app.ts';
-import { createRouter } from '../../http/openapi.ts';
+/** /v1/keys/shared-secret: server-assisted X3DH sessions (initiate, read, complete). */
+import type { Deps } from '../../domain/deps.ts';
+import { completeSession, initiateSession, readSession } from '../../domain/sessions.ts';
+import { createRouter, defineRoute, errorResponses, jsonBody, jsonResponse } from '../../http/openapi.ts';
+import { success } from '../schemas.ts';
+import { completedSession, sessionParam, sessionView, sharedSecretBody, sharedSecretResult } from './session-schemas.ts';
 
-export function sessionRoutes(_deps: AppDeps) {
-  return createRouter();
+const initiate = defineRoute('bundles.fetch', {
+  method: 'post',
+  path: '/v1/keys/shared-secret',
+  tags: ['Sessions'],
+  summary: "Start an X3DH key agreement: returns the responder's bundle and records a session",
+  description:
+    "Consumes one of the responder's one-time pre-keys exactly like a bundle fetch (same drain limit; with none `oneTimePreKey` is null with a warning). The shared secret is computed client-side only. The responder is told through the event `session.initiated`; the session expires after 24 h.",
+  request: { body: jsonBody(sharedSecretBody) },
+  responses: {
+    200: jsonResponse(success(sharedSecretResult), 'Session started'),
+    ...errorResponses(400, 403, 404, 409, 410),
+  },
+});
+
+const read = defineRoute('bundles.fetch', {
+  method: 'get',
+  path: '/v1/keys/shared-secret/{sessionId}',
+  tags: ['Sessions'],
+  summary: 'Read a live session as its responder',
+  request: { params: sessionParam },
+  responses: {
+    200: jsonResponse(success(sessionView), 'The session'),
+    ...errorResponses(400, 403, 404),
+  },
+});
+
+const complete = defineRoute('bundles.fetch', {
+  method: 'post',
+  path: '/v1/keys/shared-secret/{sessionId}/complete',
+  tags: ['Sessions'],
+  summary: 'Mark a live session completed, as its responder',
+  request: { params: sessionParam },
+  responses: {
+    200: jsonResponse(success(completedSession, 'Session completed'), 'The completed session'),
+    ...errorResponses(400, 403, 404),
+  },
+});
+
+export function sessionRoutes(deps: Deps) {
+  return createRouter()
+    .openapi(initiate, async (c) => {
+      const data = await initiateSession(deps, c.get('caller'), c.req.valid('json'));
+      return c.json({ success: true as const, data }, 200);
+    })
+    .openapi(read, async (c) => {
+      const data = await readSession(deps, c.get('caller'), c.req.valid('param').sessionId);
+      return c.json({ success: true as const, data }, 200);
+    })
+    .openapi(complete, async (c) => {
+      const data = await completeSession(deps, c.get('caller'), c.req.valid('param').sessionId);
+      return c.json({ success: true as const, message: 'Session completed', data }, 200);
+    });
 }

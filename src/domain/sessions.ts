@@ -1,0 +1,168 @@
+/**
+ * Server-assisted X3DH sessions. The server hands the initiator the responder's bundle
+ * (consuming a one-time pre-key exactly as a bundle fetch does) and records what the
+ * responder needs to derive the same secret: the initiator's identity and ephemeral keys and
+ * the pre-key ids used. The secret itself is computed by the clients only.
+ */
+import { decodeHex, encodeHex } from '../crypto/encoding.ts';
+import { isValidX25519PublicKey } from '../crypto/keys.ts';
+import type { KeySetRecord, SessionRecord, SignedKey, StoreTx } from '../store/types.ts';
+import { appendAudit, audited } from './audit.ts';
+import { mayConsumePreKey, reducedForwardSecrecyWarning, takePreKey } from './bundles.ts';
+import type { Deps } from './deps.ts';
+import { AppError } from './errors.ts';
+import { emitEvent } from './events.ts';
+import { defaultDeviceId, findKeySetForRead, requireUsable } from './key-set-lookup.ts';
+import { checkIdentityKey } from './key-validation.ts';
+import { type Caller, requireActAs } from './principal.ts';
+
+export interface InitiateSessionInput {
+  initiatorUserId: string;
+  responderUserId: string;
+  initiatorEphemeralKey: string;
+  /** Optional: when given it must be the identity key of the initiator's stored key set. */
+  initiatorIdentityKey?: string;
+  responderDeviceId?: string;
+}
+
+const newSessionId = (): string => `sess_${encodeHex(crypto.getRandomValues(new Uint8Array(16)))}`;
+
+/**
+ * The initiator's own key set: its identity key is what the responder will use, so it must be
+ * the registered one. Only revocation and suspension disqualify it: the age of the
+ * initiator's own signed pre-key plays no part in a session it initiates.
+ */
+async function findInitiatorKeySet(tx: StoreTx, projectId: string, input: InitiateSessionInput): Promise<KeySetRecord> {
+  const all = await tx.keySets.listForUser(projectId, input.initiatorUserId);
+  if (all.length === 0) throw new AppError('NOT_FOUND', `No keys registered for user ${input.initiatorUserId}`);
+  const active = all.filter((keySet) => keySet.keyFormat === 'v1' && keySet.status === 'active');
+  if (active.length === 0) {
+    throw new AppError('CONFLICT', `The initiator ${input.initiatorUserId} has no active key set; register keys first`);
+  }
+  if (input.initiatorIdentityKey === undefined) {
+    return active.find((keySet) => keySet.deviceId === defaultDeviceId) ?? active[0]!;
+  }
+  const matching = active.find((keySet) => keySet.identityKey === input.initiatorIdentityKey);
+  if (!matching) {
+    throw new AppError('VALIDATION_ERROR', "initiatorIdentityKey is not the initiator's registered identity key", [
+      { field: 'initiatorIdentityKey', message: "does not match the initiator's registered identity key" },
+    ]);
+  }
+  return matching;
+}
+
+function checkEphemeralKey(hex: string): void {
+  if (!isValidX25519PublicKey(decodeHex(hex) ?? new Uint8Array())) {
+    throw new AppError('VALIDATION_ERROR', 'initiatorEphemeralKey is not a usable X25519 public key', [
+      { field: 'initiatorEphemeralKey', message: 'not a usable X25519 public key (low-order point)' },
+    ]);
+  }
+}
+
+export async function initiateSession(deps: Deps, caller: Caller, input: InitiateSessionInput) {
+  requireActAs(caller.principal, input.initiatorUserId);
+  checkEphemeralKey(input.initiatorEphemeralKey);
+  if (input.initiatorIdentityKey !== undefined) checkIdentityKey(input.initiatorIdentityKey, 'initiatorIdentityKey');
+
+  const consume = await mayConsumePreKey(deps, caller, input.responderUserId);
+  const failure = {
+    action: 'SHARED_SECRET_INITIATED',
+    userId: input.initiatorUserId,
+    resource: 'SESSION',
+    details: { responderUserId: input.responderUserId, responderDeviceId: input.responderDeviceId ?? null },
+  } as const;
+  return audited(deps, caller, failure, () =>
+    deps.store.transaction(async (tx) => {
+      const now = deps.clock.now();
+      const initiator = await findInitiatorKeySet(tx, caller.projectId, input);
+      const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId);
+      requireUsable(responder, deps.settings, now);
+      const { oneTimePreKey } = await takePreKey(deps, tx, caller, responder, consume, now);
+
+      const session: SessionRecord = {
+        sessionId: newSessionId(),
+        projectId: caller.projectId,
+        initiatorUserId: input.initiatorUserId,
+        responderUserId: input.responderUserId,
+        responderDeviceId: responder.deviceId,
+        initiatorIdentityKey: initiator.identityKey,
+        initiatorEphemeralKey: input.initiatorEphemeralKey,
+        signedPreKeyId: responder.signedPreKey.keyId,
+        oneTimePreKeyId: oneTimePreKey?.keyId ?? null,
+        status: 'pending',
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + deps.settings.sessionTtlMs).toISOString(),
+        completedAt: null,
+      };
+      await tx.sessions.insert(session);
+      const details = {
+        sessionId: session.sessionId,
+        responderUserId: session.responderUserId,
+        responderDeviceId: session.responderDeviceId,
+        signedPreKeyId: session.signedPreKeyId,
+        oneTimePreKeyId: session.oneTimePreKeyId,
+      };
+      await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_INITIATED', userId: input.initiatorUserId, resource: 'SESSION', details });
+      const eventData = { sessionId: session.sessionId, initiatorUserId: input.initiatorUserId };
+      await emitEvent(tx, caller.projectId, input.responderUserId, 'session.initiated', eventData, now);
+      return {
+        sessionId: session.sessionId,
+        responderBundle: {
+          identityKey: responder.identityKey,
+          signedPreKey: responder.signedPreKey,
+          oneTimePreKey,
+          ...(oneTimePreKey === null && responder.lastResortPreKey && { lastResortPreKey: responder.lastResortPreKey as SignedKey }),
+          ...(oneTimePreKey === null && { warning: reducedForwardSecrecyWarning }),
+        },
+        expiresAt: session.expiresAt,
+      };
+    }),
+  );
+}
+
+/** What the responder reads (SPEC §3). */
+function sessionView(session: SessionRecord) {
+  return {
+    sessionId: session.sessionId,
+    initiatorUserId: session.initiatorUserId,
+    responderUserId: session.responderUserId,
+    initiatorIdentityKey: session.initiatorIdentityKey,
+    initiatorEphemeralKey: session.initiatorEphemeralKey,
+    signedPreKeyId: session.signedPreKeyId,
+    oneTimePreKeyId: session.oneTimePreKeyId,
+    status: session.status,
+    createdAt: session.createdAt,
+    expiresAt: session.expiresAt,
+  };
+}
+
+/** A live session of the caller's project that the caller may act on as the responder. */
+async function findResponderSession(tx: StoreTx, caller: Caller, sessionId: string, now: Date): Promise<SessionRecord> {
+  const session = await tx.sessions.get(caller.projectId, sessionId);
+  if (!session || Date.parse(session.expiresAt) <= now.getTime()) {
+    throw new AppError('NOT_FOUND', `No live session ${sessionId}`);
+  }
+  requireActAs(caller.principal, session.responderUserId);
+  return session;
+}
+
+export async function readSession(deps: Deps, caller: Caller, sessionId: string) {
+  return deps.store.transaction(async (tx) => sessionView(await findResponderSession(tx, caller, sessionId, deps.clock.now())));
+}
+
+/** Completing twice is harmless: the second call answers the first completion and records nothing. */
+export async function completeSession(deps: Deps, caller: Caller, sessionId: string) {
+  const failure = { action: 'SHARED_SECRET_COMPLETED', userId: null, resource: 'SESSION', details: { sessionId } } as const;
+  return audited(deps, caller, failure, () =>
+    deps.store.transaction(async (tx) => {
+      const now = deps.clock.now();
+      const session = await findResponderSession(tx, caller, sessionId, now);
+      if (session.status === 'completed') return { ...sessionView(session), completedAt: session.completedAt };
+      const completedAt = now.toISOString();
+      await tx.sessions.complete(caller.projectId, sessionId, completedAt);
+      const details = { sessionId, initiatorUserId: session.initiatorUserId, responderDeviceId: session.responderDeviceId };
+      await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_COMPLETED', userId: session.responderUserId, resource: 'SESSION', details });
+      return { ...sessionView(session), status: 'completed' as const, completedAt };
+    }),
+  );
+}
