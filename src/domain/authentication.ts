@@ -3,6 +3,7 @@
  * keys are kept as SHA-256 hashes and compared in constant time.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { hasValidApiKeyChecksum, looksLikeApiKey } from '../crypto/api-key-format.ts';
 import { encodeHex, utf8 } from '../crypto/encoding.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
@@ -64,6 +65,8 @@ export function createAuthenticator(deps: Deps, masterKeyHash: string): Authenti
         }
         return masterPrincipal(projectId);
       }
+      // A key in prekeyd's format with a wrong checksum is a typo or a forgery: no lookup needed.
+      if (looksLikeApiKey(token) && !hasValidApiKeyChecksum(token)) throw unauthorized();
       const key = await deps.store.transaction((tx) => tx.apiKeys.findByHash(hash));
       // The lookup is by hash, so its timing reveals nothing about the secret; compare anyway.
       if (!key || !digestsEqual(key.hash, hash) || key.revoked) throw unauthorized();

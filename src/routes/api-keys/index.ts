@@ -1,7 +1,9 @@
-/** /v1/api-keys (SPEC §2): route group, filled in by its issue. */
+/** /v1/api-keys (SPEC §2): every route needs `apiKeys.manage`. */
 import type { AppDeps } from '../../http/app.ts';
 import { createRouter } from '../../http/openapi.ts';
+import { apiKeyCollectionRoutes } from './collection-routes.ts';
+import { apiKeyItemRoutes } from './item-routes.ts';
 
-export function apiKeyRoutes(_deps: AppDeps) {
-  return createRouter();
+export function apiKeyRoutes(deps: AppDeps) {
+  return createRouter().route('/', apiKeyCollectionRoutes(deps)).route('/', apiKeyItemRoutes(deps));
 }

@@ -1,0 +1,99 @@
+/** Request and response shapes of `/v1/api-keys` (SPEC §2, seeds 003 and 001). */
+import { z } from '@hono/zod-openapi';
+import { actions } from '../../domain/principal.ts';
+import { pageLimit, pageNumber, paginationSchema } from '../schemas.ts';
+
+export const projectIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
+  .openapi({ example: 'default' });
+
+export const aclSchema = z
+  .array(z.enum(actions))
+  .min(1, 'at least one action')
+  .max(actions.length)
+  .openapi({ example: ['keys.register', 'bundles.fetch'], description: 'Actions the key may perform; `*` for all.' });
+
+export const userIdPatternsSchema = z
+  .array(z.string().regex(/^[A-Za-z0-9._:@*-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ - and * wildcards'))
+  .min(1, 'at least one pattern')
+  .max(100, 'at most 100 patterns')
+  .openapi({
+    example: ['user_abc123'],
+    description: 'Users the key may act as; `*` matches any run of characters. Default: the creating key’s own patterns (`["*"]` for the master key).',
+  });
+
+const descriptionSchema = z.string().max(500).nullable().openapi({ example: 'iOS app, device of user_abc123' });
+
+/** Year 9999 at the latest, so the date stays an RFC 3339 date-time. */
+const maxUnixSeconds = 253_402_300_799;
+
+const expiresAtSchema = z
+  .union([z.iso.datetime({ offset: true }), z.number().int().positive().max(maxUnixSeconds), z.null()])
+  .openapi({ example: '2030-01-01T00:00:00Z', description: 'RFC 3339 date-time, unix seconds, or null (never). Must be in the future.' });
+
+export const createApiKeyBody = z
+  .object({
+    projectId: projectIdSchema,
+    acl: aclSchema,
+    userIds: userIdPatternsSchema.optional(),
+    description: descriptionSchema.optional(),
+    expiresAt: expiresAtSchema.optional(),
+  })
+  .strict()
+  .openapi('CreateApiKeyRequest');
+
+const immutable = (name: string) =>
+  z.unknown().optional().openapi({ description: `Cannot be changed: sending ${name} → 400 IMMUTABLE_FIELD.` });
+
+export const updateApiKeyBody = z
+  .object({
+    description: descriptionSchema.optional(),
+    acl: aclSchema.optional(),
+    userIds: userIdPatternsSchema.optional(),
+    revoked: z.boolean().optional().openapi({ description: 'true refuses the key from the next request on; false restores it.' }),
+    expiresAt: immutable('expiresAt'),
+    projectId: immutable('projectId'),
+  })
+  .strict()
+  .openapi('UpdateApiKeyRequest');
+
+export const listApiKeysQuery = z.object({
+  projectId: projectIdSchema.optional().openapi({ description: 'Master key: the project to list (default: every project). API key: its own only.' }),
+  search: z.string().max(200).optional().openapi({ description: 'Keys whose description contains this text', example: 'iOS' }),
+  page: pageNumber,
+  limit: pageLimit(25),
+});
+
+export const uidParam = z.object({
+  uid: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
+    .openapi({ param: { name: 'uid', in: 'path' }, example: 'key_3kT9aB1xQz0Lm5Pq7Rs2Tu' }),
+});
+
+export const apiKeySchema = z
+  .object({
+    uid: z.string(),
+    prefix: z.string().openapi({ example: 'pkd_3kT9aB1x', description: 'The first characters of the key, to recognise it' }),
+    projectId: z.string(),
+    description: z.string().nullable(),
+    acl: z.array(z.string()),
+    userIds: z.array(z.string()),
+    expiresAt: z.string().nullable(),
+    revoked: z.boolean(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastUsedAt: z.string().nullable().openapi({ description: 'Recorded in batches: may lag by up to a minute' }),
+  })
+  .openapi('ApiKey');
+
+export const createdApiKeySchema = apiKeySchema
+  .extend({ key: z.string().openapi({ description: 'The secret: shown only in this answer, never again' }) })
+  .openapi('CreatedApiKey');
+
+export const apiKeyListSchema = z.object({
+  success: z.literal(true),
+  data: z.array(apiKeySchema),
+  pagination: paginationSchema,
+});
