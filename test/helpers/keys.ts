@@ -19,10 +19,14 @@ export function makeIdentity(): TestIdentity {
   };
 }
 
+/**
+ * One-time pre-key public keys. Tests never use their private halves, so random 32-byte
+ * strings (valid X25519 public keys with overwhelming probability) stand in for keygen.
+ */
 export function makePreKeys(count: number, prefix = 'opk') {
   return Array.from({ length: count }, () => ({
     keyId: `${prefix}_${++counter}`,
-    publicKey: bytesToHex(x25519.keygen().publicKey),
+    publicKey: bytesToHex(crypto.getRandomValues(new Uint8Array(32))),
   }));
 }
 

@@ -1,0 +1,24 @@
+/**
+ * `npm run soak`: the crash loop, long. A write and fetch load against a server killed with
+ * SIGKILL at random moments, --cycles times; after each restart every acknowledged write must
+ * be there and no one-time pre-key may be handed out twice.
+ */
+import { parseArgs } from 'node:util';
+import { runCrashLoop } from '../test/helpers/crash-loop.ts';
+import { createDbPath, removeDir } from '../test/helpers/server-process.ts';
+
+const { values } = parseArgs({ options: { cycles: { type: 'string' }, 'max-run-ms': { type: 'string' } } });
+const { dir, dbPath } = createDbPath();
+const started = Date.now();
+try {
+  const report = await runCrashLoop({
+    dbPath,
+    cycles: Number(values.cycles ?? 50),
+    maxRunMs: Number(values['max-run-ms'] ?? 3000),
+    log: (line) => console.log(line),
+  });
+  console.log(`\nsurvived ${report.cycles} SIGKILLs in ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(report)}`);
+} finally {
+  removeDir(dir);
+}
+process.exit(0);

@@ -1,0 +1,169 @@
+/**
+ * The crash loop: a write and fetch load against a spawned server that is killed with SIGKILL
+ * at random moments. After each restart it checks that every acknowledged registration and
+ * rotation is present and that no one-time pre-key handed out before is ever handed out again.
+ * Used by the short test in the suite and by `npm run soak`.
+ */
+import { masterKey } from './app.ts';
+import { makeIdentity, makePreKeys, makeSignedPreKey, type TestIdentity } from './keys.ts';
+import { startServerProcess } from './server-process.ts';
+
+interface UserState {
+  identity: TestIdentity;
+  identityKey: string;
+  /** Signed pre-key ids: the last acknowledged one, and those sent since (maybe committed). */
+  signedPreKeyAcked: string;
+  signedPreKeysInFlight: Set<string>;
+  /** One-time pre-key ids uploaded and acknowledged, not yet handed out. */
+  stored: Set<string>;
+  /** Ids uploaded by requests that were in flight at a kill: they may or may not exist. */
+  maybeStored: Set<string>;
+  fetchesInFlight: number;
+  /** Fetches that were in flight at a kill: each may have consumed one key unseen. */
+  unseenConsumptions: number;
+}
+
+export interface CrashLoopReport {
+  cycles: number;
+  registrationsAcked: number;
+  rotationsAcked: number;
+  fetchesAcked: number;
+  keysHandedOut: number;
+  keysChecked: number;
+}
+
+export async function runCrashLoop(options: { dbPath: string; cycles: number; minRunMs?: number; maxRunMs?: number; workers?: number; log?: (line: string) => void }): Promise<CrashLoopReport> {
+  const users = new Map<string, UserState>();
+  const handedOut = new Set<string>();
+  const report: CrashLoopReport = { cycles: 0, registrationsAcked: 0, rotationsAcked: 0, fetchesAcked: 0, keysHandedOut: 0, keysChecked: 0 };
+  let nextUser = 0;
+  const headers = { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' };
+
+  for (let cycle = 0; cycle < options.cycles; cycle++) {
+    const server = await startServerProcess({ dbPath: options.dbPath, args: ['--drain-limit', '0', '--rate-limit-keys', '0', '--rate-limit-bundle', '0'] });
+    await verifyAfterRestart(server.url);
+    let killed = false;
+    const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+
+    const worker = async () => {
+      while (!killed) {
+        const known = [...users.keys()];
+        const roll = Math.random();
+        try {
+          if (known.length < 5 || roll < 0.25) {
+            const userId = `crash_user_${nextUser++}`;
+            const identity = makeIdentity();
+            const signedPreKey = makeSignedPreKey(identity);
+            const keys = makePreKeys(20, `${userId}_k`);
+            const state: UserState = {
+              identity,
+              identityKey: identity.identityKey,
+              signedPreKeyAcked: '',
+              signedPreKeysInFlight: new Set([signedPreKey.keyId]),
+              stored: new Set(),
+              maybeStored: new Set(keys.map((key) => key.keyId)),
+              fetchesInFlight: 0,
+              unseenConsumptions: 0,
+            };
+            const response = await post('/v1/keys/register', { userId, identityKey: identity.identityKey, signedPreKey, oneTimePreKeys: keys });
+            if (response.status !== 201) throw new Error(`register answered ${response.status}`);
+            state.signedPreKeyAcked = signedPreKey.keyId;
+            state.signedPreKeysInFlight.clear();
+            for (const key of keys) state.stored.add(key.keyId), state.maybeStored.delete(key.keyId);
+            users.set(userId, state);
+            report.registrationsAcked++;
+          } else if (roll < 0.45) {
+            const userId = known[Math.floor(Math.random() * known.length)]!;
+            const state = users.get(userId)!;
+            if (state.stored.size + state.maybeStored.size > 900) continue;
+            const signedPreKey = makeSignedPreKey(state.identity);
+            const keys = makePreKeys(10, `${userId}_k`);
+            state.signedPreKeysInFlight.add(signedPreKey.keyId);
+            for (const key of keys) state.maybeStored.add(key.keyId);
+            const response = await post('/v1/keys/rotate', { userId, newSignedPreKey: signedPreKey, newOneTimePreKeys: keys });
+            if (response.status !== 200) throw new Error(`rotate answered ${response.status}: ${await response.text()}`);
+            state.signedPreKeyAcked = signedPreKey.keyId;
+            state.signedPreKeysInFlight.delete(signedPreKey.keyId);
+            for (const key of keys) state.stored.add(key.keyId), state.maybeStored.delete(key.keyId);
+            report.rotationsAcked++;
+          } else {
+            const userId = known[Math.floor(Math.random() * known.length)]!;
+            const state = users.get(userId)!;
+            state.fetchesInFlight++;
+            const response = await fetch(`${server.url}/v1/keys/bundle/${userId}`, { headers });
+            const body = (await response.json()) as { data: { oneTimePreKey: { keyId: string } | null } };
+            state.fetchesInFlight--;
+            if (response.status !== 200) throw new Error(`bundle answered ${response.status}`);
+            const keyId = body.data.oneTimePreKey?.keyId;
+            if (keyId) {
+              if (handedOut.has(keyId)) throw new Error(`one-time pre-key ${keyId} handed out twice`);
+              handedOut.add(keyId);
+              state.stored.delete(keyId);
+              state.maybeStored.delete(keyId);
+              report.keysHandedOut++;
+            }
+            report.fetchesAcked++;
+          }
+        } catch (error) {
+          if (!killed) throw error;
+        }
+      }
+    };
+
+    const workers = Array.from({ length: options.workers ?? 8 }, worker);
+    const runMs = (options.minRunMs ?? 300) + Math.random() * ((options.maxRunMs ?? 1500) - (options.minRunMs ?? 300));
+    await new Promise((resolve) => setTimeout(resolve, runMs));
+    killed = true;
+    server.kill('SIGKILL');
+    await Promise.all(workers);
+    await server.exited;
+    for (const state of users.values()) {
+      state.unseenConsumptions += state.fetchesInFlight;
+      state.fetchesInFlight = 0;
+    }
+    report.cycles++;
+    options.log?.(`cycle ${cycle + 1}: ${JSON.stringify(report)}`);
+  }
+
+  const last = await startServerProcess({ dbPath: options.dbPath });
+  await verifyAfterRestart(last.url);
+  await last.stop();
+  return report;
+
+  /** Every acknowledged write is there; draining every user shows no key handed out before. */
+  async function verifyAfterRestart(url: string): Promise<void> {
+    for (const [userId, state] of users) {
+      const verify = await fetch(`${url}/v1/keys/verify/${userId}`, { headers });
+      if (verify.status !== 200) throw new Error(`acknowledged registration of ${userId} lost (${verify.status})`);
+      const bundle = (await (await fetch(`${url}/v1/keys/bundle/${userId}`, { headers })).json()) as {
+        data: { identityKey: string; signedPreKey: { keyId: string }; oneTimePreKey: { keyId: string } | null };
+      };
+      if (bundle.data.identityKey !== state.identityKey) throw new Error(`identity key of ${userId} changed`);
+      const current = bundle.data.signedPreKey.keyId;
+      if (current !== state.signedPreKeyAcked && !state.signedPreKeysInFlight.has(current)) {
+        throw new Error(`signed pre-key of ${userId} is ${current}, expected the acknowledged ${state.signedPreKeyAcked}`);
+      }
+      state.signedPreKeyAcked = current;
+      state.signedPreKeysInFlight.clear();
+      const remaining: string[] = [];
+      for (let taken = bundle.data.oneTimePreKey; taken; ) {
+        remaining.push(taken.keyId);
+        const next = (await (await fetch(`${url}/v1/keys/bundle/${userId}`, { headers })).json()) as { data: { oneTimePreKey: { keyId: string } | null } };
+        taken = next.data.oneTimePreKey;
+      }
+      for (const keyId of remaining) {
+        if (handedOut.has(keyId)) throw new Error(`one-time pre-key ${keyId} of ${userId} handed out again after a crash`);
+        if (!state.stored.has(keyId) && !state.maybeStored.has(keyId)) throw new Error(`unknown one-time pre-key ${keyId} of ${userId}`);
+        handedOut.add(keyId);
+      }
+      const missing = [...state.stored].filter((keyId) => !remaining.includes(keyId));
+      if (missing.length > state.unseenConsumptions) {
+        throw new Error(`${missing.length} acknowledged one-time pre-keys of ${userId} lost (only ${state.unseenConsumptions} fetches were in flight)`);
+      }
+      report.keysChecked += remaining.length;
+      state.stored.clear();
+      state.maybeStored.clear();
+      state.unseenConsumptions = 0;
+    }
+  }
+}
