@@ -32,13 +32,15 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorDetail[],
+    /** Signal's `/v2` API answers some codes with its own status (a bad signature is 422 there). */
+    private readonly statusOverride?: 422,
   ) {
     super(message);
     this.name = 'AppError';
   }
 
   get status(): number {
-    return errorStatus[this.code];
+    return this.statusOverride ?? errorStatus[this.code];
   }
 }
 

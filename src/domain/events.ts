@@ -2,7 +2,7 @@
  * Events for the push channel. They are appended in the transaction of the change that causes
  * them (an outbox); the store hands them to the push hub only once that transaction is durable.
  */
-import type { KeySetRecord, StoreTx } from '../store/types.ts';
+import type { KeySetRecord, PreKeyKind, StoreTx } from '../store/types.ts';
 import type { DomainSettings } from './deps.ts';
 
 export const eventNames = [
@@ -31,7 +31,8 @@ export async function emitEvent(
 
 /**
  * After a one-time pre-key was consumed: `prekeys.exhausted` when none is left, else
- * `prekeys.low` on every consumption that leaves fewer than the threshold.
+ * `prekeys.low` on every consumption that leaves fewer than the threshold. Signal's Kyber
+ * pre-keys (`kind: 'kyber'`, counted apart from EC ones) say so in `data.kind`.
  */
 export async function emitPreKeyAlerts(
   tx: StoreTx,
@@ -39,13 +40,16 @@ export async function emitPreKeyAlerts(
   remaining: number,
   settings: DomainSettings,
   now: Date,
+  kind: PreKeyKind = 'ec',
 ): Promise<void> {
   const deviceId = keySet.deviceId;
+  const kindField = kind === 'kyber' ? { kind } : {};
   if (remaining === 0) {
-    const lastResortAvailable = keySet.lastResortPreKey !== null || keySet.pqLastResortPreKey !== null;
-    await emitEvent(tx, keySet.projectId, keySet.userId, 'prekeys.exhausted', { deviceId, lastResortAvailable }, now);
+    const lastResortAvailable =
+      kind === 'kyber' ? keySet.pqLastResortPreKey !== null : keySet.lastResortPreKey !== null || keySet.pqLastResortPreKey !== null;
+    await emitEvent(tx, keySet.projectId, keySet.userId, 'prekeys.exhausted', { deviceId, lastResortAvailable, ...kindField }, now);
   } else if (remaining < settings.preKeyLowThreshold) {
-    const data = { deviceId, remaining, threshold: settings.preKeyLowThreshold };
+    const data = { deviceId, remaining, threshold: settings.preKeyLowThreshold, ...kindField };
     await emitEvent(tx, keySet.projectId, keySet.userId, 'prekeys.low', data, now);
   }
 }

@@ -1,0 +1,50 @@
+/**
+ * libsignal's wire encodings: keys are serialized with a leading type byte (0x05 Curve25519,
+ * 0x08 Kyber1024) and sent as standard base64, padded or not. Decoding checks base64, length
+ * and type byte, and answers with the bytes or the reason they are unusable.
+ *
+ * @example
+ * decodeSignalKey('BQ…', 'ec') // { ok: true, bytes } (33 bytes, bytes[0] === 0x05)
+ */
+import { decodeBase64 } from './encoding.ts';
+import { isValidX25519PublicKey } from './keys.ts';
+
+export type SignalKeyType = 'ec' | 'kyber';
+
+const keyFormats = {
+  ec: { typeByte: 0x05, length: 33, name: 'Curve25519' },
+  kyber: { typeByte: 0x08, length: 1569, name: 'Kyber1024' },
+} as const;
+
+export const signatureLength = 64;
+
+export type Decoded = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
+
+const hex2 = (byte: number) => `0x${byte.toString(16).padStart(2, '0')}`;
+
+/** A serialized libsignal public key; Curve25519 keys must also not be low-order points. */
+export function decodeSignalKey(text: string, type: SignalKeyType): Decoded {
+  const format = keyFormats[type];
+  const bytes = decodeBase64(text);
+  if (!bytes) return { ok: false, reason: 'must be standard base64' };
+  if (bytes.length !== format.length) {
+    return { ok: false, reason: `must be a ${format.length}-byte serialized ${format.name} key (got ${bytes.length} bytes)` };
+  }
+  if (bytes[0] !== format.typeByte) {
+    return { ok: false, reason: `must start with the ${format.name} type byte ${hex2(format.typeByte)} (got ${hex2(bytes[0]!)})` };
+  }
+  if (type === 'ec' && !isValidX25519PublicKey(bytes.subarray(1))) {
+    return { ok: false, reason: 'not a usable Curve25519 public key (low-order point)' };
+  }
+  return { ok: true, bytes };
+}
+
+/** Fixed-size base64 values such as Signal's 32-byte key digests. */
+export function decodeFixedBytes(text: string, length: number): Decoded {
+  const bytes = decodeBase64(text);
+  if (!bytes) return { ok: false, reason: 'must be standard base64' };
+  if (bytes.length !== length) return { ok: false, reason: `must be ${length} bytes (got ${bytes.length})` };
+  return { ok: true, bytes };
+}
+
+export const decodeSignature = (text: string): Decoded => decodeFixedBytes(text, signatureLength);
