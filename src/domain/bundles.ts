@@ -54,7 +54,7 @@ export async function fetchBundle(deps: Deps, caller: Caller, userId: string, de
   return audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
-      const keySet = await findKeySetForRead(tx, caller.projectId, userId, deviceId);
+      const keySet = await findKeySetForRead(tx, caller.projectId, userId, deviceId, 'v1');
       requireUsable(keySet, deps.settings, now);
       const { oneTimePreKey, remaining } = await takePreKey(deps, tx, caller, keySet, consume, now);
       const details = { deviceId: keySet.deviceId, oneTimePreKeyId: oneTimePreKey?.keyId ?? null };

@@ -1,7 +1,7 @@
 /** Finding the key set a request is about, and the status clients see. */
 import { decodeBase64, decodeHex } from '../crypto/encoding.ts';
 import { fingerprint } from '../crypto/keys.ts';
-import type { KeySetRecord, StoreTx, VisibleKeySetStatus } from '../store/types.ts';
+import type { KeyFormat, KeySetRecord, StoreTx, VisibleKeySetStatus } from '../store/types.ts';
 import type { DomainSettings } from './deps.ts';
 import { AppError } from './errors.ts';
 
@@ -21,14 +21,16 @@ export function expiryCutoff(settings: DomainSettings, now: Date): string | unde
 /**
  * The key set of a user that a read addresses: the given device, else the newest
  * non-revoked one, else the newest revoked one (so callers can answer 410 rather than 404).
+ * With `keyFormat`, key sets of the other API are invisible (a /v1 bundle cannot carry Signal keys).
  */
 export async function findKeySetForRead(
   tx: StoreTx,
   projectId: string,
   userId: string,
   deviceId?: string,
+  keyFormat?: KeyFormat,
 ): Promise<KeySetRecord> {
-  const all = await tx.keySets.listForUser(projectId, userId);
+  const all = (await tx.keySets.listForUser(projectId, userId)).filter((keySet) => keyFormat === undefined || keySet.keyFormat === keyFormat);
   const candidates = deviceId === undefined ? all : all.filter((keySet) => keySet.deviceId === deviceId);
   const found = candidates.find((keySet) => keySet.status !== 'revoked') ?? candidates[0];
   if (!found) throw new AppError('NOT_FOUND', `No keys registered for user ${userId}`);
@@ -44,8 +46,9 @@ export async function findKeySetForWrite(
   projectId: string,
   userId: string,
   deviceId?: string,
+  keyFormat?: KeyFormat,
 ): Promise<KeySetRecord> {
-  const all = await tx.keySets.listForUser(projectId, userId);
+  const all = (await tx.keySets.listForUser(projectId, userId)).filter((keySet) => keyFormat === undefined || keySet.keyFormat === keyFormat);
   const live = all.filter((keySet) => keySet.status !== 'revoked');
   let found: KeySetRecord | undefined;
   if (deviceId !== undefined) found = live.find((keySet) => keySet.deviceId === deviceId);

@@ -104,7 +104,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
       const at = now.toISOString();
-      const keySet = await findKeySetForWrite(tx, caller.projectId, input.userId, input.deviceId);
+      const keySet = await findKeySetForWrite(tx, caller.projectId, input.userId, input.deviceId, 'v1');
       if (keySet.status === 'suspended') throw new AppError('KEYS_SUSPENDED', `The keys of user ${input.userId} are suspended`);
       const spk = input.newSignedPreKey;
       if (spk) await checkSignedPreKey(spk, keySet.identityKey, 'newSignedPreKey');

@@ -75,7 +75,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
       const initiator = await findInitiatorKeySet(tx, caller.projectId, input);
-      const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId);
+      const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId, 'v1');
       requireUsable(responder, deps.settings, now);
       const { oneTimePreKey } = await takePreKey(deps, tx, caller, responder, consume, now);
 

@@ -8,9 +8,10 @@ export const hex = (bytes: number, example?: string) =>
     .transform((value) => value.toLowerCase())
     .openapi({ example: example ?? 'a1'.repeat(bytes) });
 
+/** SPEC §3's user id characters plus `+`, so that Signal's E.164 identifiers are reachable from /v1 too. */
 export const userId = z
   .string()
-  .regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -')
+  .regex(/^[A-Za-z0-9._:@+-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ + -')
   .openapi({ example: 'user_abc123' });
 
 export const keyId = z

@@ -197,6 +197,23 @@ describe('identity and devices', () => {
 });
 
 describe('shared with /v1', () => {
+  it('reaches E.164 identifiers from /v1 and keeps Signal keys out of /v1 bundles, rotations and sessions', async () => {
+    await registered('+16044401234');
+    const verify = await t.call('GET', '/v1/keys/verify/+16044401234');
+    expect(verify.body.data).toMatchObject({ isValid: true, status: 'active' });
+    expect((await t.call('GET', '/v1/keys/bundle/+16044401234')).status).toBe(404);
+    expect((await t.call('POST', '/v1/keys/rotate', { userId: '+16044401234', deviceId: '1', newOneTimePreKeys: registration('x', 1).body.oneTimePreKeys })).status).toBe(404);
+    await t.call('POST', '/v1/keys/register', registration('v1_initiator', 1).body);
+    const session = await t.call('POST', '/v1/keys/shared-secret', {
+      initiatorUserId: 'v1_initiator',
+      responderUserId: '+16044401234',
+      initiatorEphemeralKey: registration('y', 1).body.oneTimePreKeys[0]!.publicKey,
+    });
+    expect(session.status).toBe(404);
+    expect((await t.call('POST', '/v1/keys/revoke', { userId: '+16044401234' })).status).toBe(200);
+    expect((await fetchAs('/v2/keys/%2B16044401234/1')).status).toBe(404);
+  });
+
   it('a user revoked with /v1/keys/revoke is gone from /v2', async () => {
     const { device } = await registered('revoked_user');
     const linked = new SignalDevice('revoked_user', 2, device.identity);

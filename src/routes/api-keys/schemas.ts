@@ -15,7 +15,7 @@ export const aclSchema = z
   .openapi({ example: ['keys.register', 'bundles.fetch'], description: 'Actions the key may perform; `*` for all.' });
 
 export const userIdPatternsSchema = z
-  .array(z.string().regex(/^[A-Za-z0-9._:@*-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ - and * wildcards'))
+  .array(z.string().regex(/^[A-Za-z0-9._:@+*-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ + - and * wildcards'))
   .min(1, 'at least one pattern')
   .max(100, 'at most 100 patterns')
   .openapi({
