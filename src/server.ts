@@ -9,6 +9,8 @@ import { runUpkeep } from './domain/upkeep.ts';
 import { setUpMasterKey } from './domain/master-key.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './log.ts';
+import { defaultPushSettings, PushHub, type PushSettings } from './push/hub.ts';
+import { eventsUpgradeHandler } from './routes/events/upgrade.ts';
 import { socketAddress, startHttpServer } from './runtime/http-server.ts';
 import { openStore } from './store/open-store.ts';
 import { version } from './version.ts';
@@ -31,8 +33,19 @@ export function domainSettingsFrom(config: Config) {
   };
 }
 
+export function pushSettingsFrom(config: Config): PushSettings {
+  return {
+    ...defaultPushSettings,
+    heartbeatMs: config.pushHeartbeat,
+    maxBufferBytes: config.pushMaxBufferBytes,
+    maxFrameBytes: config.pushMaxFrameBytes,
+    maxSubscriptions: config.pushMaxSubscriptions,
+    maxConnectionsPerKey: config.pushMaxConnectionsPerKey,
+  };
+}
+
 export async function startServer(config: Config, logger: Logger, announce: (line: string) => void): Promise<ServerHandle> {
-  const store = await openStore(config.db, { checkpointBytes: config.checkpointBytes });
+  const store = await openStore(config.db, { checkpointBytes: config.checkpointBytes, pgPoolSize: config.pgPoolSize });
   const masterKey = await setUpMasterKey(store, config.env, config.masterKey);
   if (masterKey.generated) {
     announce(`Generated a development master key (shown only this once, store it now): ${masterKey.generated}`);
@@ -52,7 +65,14 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
       rateLimitBundle: config.rateLimitBundle,
     },
   });
-  const http = await startHttpServer(app.fetch, config.host, config.port);
+  const hub = new PushHub({
+    store,
+    logger,
+    settings: pushSettingsFrom(config),
+    revalidate: (token, projectId) => authenticator.authenticate(token, projectId),
+  });
+  hub.start();
+  const http = await startHttpServer(app.fetch, config.host, config.port, eventsUpgradeHandler({ authenticator, hub, logger }));
   const upkeep = setInterval(() => {
     runUpkeep(deps, config.eventRetention)
       .then(() => authenticator.flushUsage())
@@ -68,7 +88,11 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(upkeep);
-        await http.close();
+        // Stop accepting first; the HTTP server's close also waits for the upgraded sockets, which
+        // the hub closes with 1001. Events committed meanwhile are stored and replayed with `since`.
+        const httpClosed = http.close();
+        await hub.close();
+        await httpClosed;
         await authenticator.flushUsage().catch(() => undefined);
         await store.close();
       })()),

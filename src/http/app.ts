@@ -15,6 +15,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { adminRoutes } from '../routes/admin/index.ts';
 import { docsRoutes } from '../routes/docs/index.ts';
 import { apiKeyRoutes } from '../routes/api-keys/index.ts';
+import { eventRoutes } from '../routes/events/index.ts';
 import { healthRoutes } from '../routes/health.ts';
 import { publicKeyRoutes } from '../routes/public-keys/index.ts';
 import { signalCredentials } from '../routes/signal-v2/credentials.ts';
@@ -126,6 +127,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', apiKeyRoutes(deps));
   app.route('/', publicKeyRoutes(deps));
   app.route('/', signalRoutes(deps));
+  app.route('/', eventRoutes());
   app.route('/', adminRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

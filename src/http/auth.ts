@@ -3,15 +3,16 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { Authenticator } from '../domain/authentication.ts';
 import type { AppEnv } from './env.ts';
 
-/** Bearer token from the header, or `?access_token=` where browsers cannot set headers (WebSocket). */
-export function bearerToken(c: Context): string | undefined {
-  const header = c.req.header('authorization');
-  if (header) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match?.[1];
-  }
-  return c.req.query('access_token') || undefined;
+/**
+ * Bearer token from the `Authorization` header, or `?access_token=` where browsers cannot set
+ * headers (WebSocket). A malformed header is not overridden by the query parameter.
+ */
+export function parseBearerToken(authorization: string | undefined, accessToken: string | null | undefined): string | undefined {
+  if (authorization) return /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  return accessToken || undefined;
 }
+
+export const bearerToken = (c: Context): string | undefined => parseBearerToken(c.req.header('authorization'), c.req.query('access_token'));
 
 export type TokenExtractor = (c: Context) => { token: string | undefined; basicUser?: string };
 

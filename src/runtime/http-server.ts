@@ -2,8 +2,9 @@
  * The one adapter between the Hono app and the runtime's HTTP server (Node's `node:http`
  * through @hono/node-server; Deno runs the same code through its Node compatibility).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
@@ -24,7 +25,15 @@ export const socketAddress = (c: Context): string | null => {
   }
 };
 
-export function startHttpServer(fetch: (request: Request, env?: unknown) => Response | Promise<Response>, host: string, port: number) {
+/** Upgrade requests (WebSocket) bypass the Hono app: node:http hands over the raw socket. */
+export type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export function startHttpServer(
+  fetch: (request: Request, env?: unknown) => Response | Promise<Response>,
+  host: string,
+  port: number,
+  onUpgrade?: UpgradeListener,
+) {
   return new Promise<RunningServer>((resolve, reject) => {
     const server = serve({ fetch, hostname: host, port }, (info: AddressInfo) => {
       const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
@@ -46,6 +55,7 @@ export function startHttpServer(fetch: (request: Request, env?: unknown) => Resp
           }),
       });
     }) as Server;
+    if (onUpgrade) server.on('upgrade', onUpgrade);
     server.once('error', reject);
   });
 }
