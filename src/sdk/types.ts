@@ -1,0 +1,354 @@
+/**
+ * Types of the wire shapes of prekeyd's API (seed 004, SPEC §3-4) and of the SDK's key
+ * material. Keys on the wire are lowercase hex; private keys are kept as hex too, so that a
+ * key set serialises to JSON as is (for secure storage and backups).
+ */
+
+// ---------------------------------------------------------------- key material
+
+export interface PreKey {
+  keyId: string;
+  /** 32-byte X25519 public key, hex. */
+  publicKey: string;
+}
+
+export interface SignedPreKey extends PreKey {
+  /** 64-byte Ed25519 signature by the identity key over the 32 raw bytes of `publicKey`, hex. */
+  signature: string;
+}
+
+/** An X25519 key pair the client keeps: the public half was published under `keyId`. */
+export interface PreKeyPair {
+  keyId: string;
+  /** 32-byte X25519 secret, hex. */
+  privateKey: string;
+  publicKey: string;
+}
+
+/** What a device must keep secret, and never send anywhere but into an encrypted backup. */
+export interface PrivateKeys {
+  /** 32-byte Ed25519 secret key (RFC 8032 seed), hex. */
+  identityKey: string;
+  /** The matching Ed25519 public key, hex (what the server knows). */
+  identityPublicKey: string;
+  signedPreKey: PreKeyPair;
+  /**
+   * Signed pre-keys replaced by a rotation. Keep them until sessions started against them have
+   * expired (24 h), so that a responder can still accept those sessions.
+   */
+  previousSignedPreKeys?: PreKeyPair[];
+  /** One-time pre-key secrets by keyId, hex. Delete each once a session has used it. */
+  oneTimePreKeys: Record<string, string>;
+  lastResortPreKey?: PreKeyPair;
+}
+
+/** Exactly the `/v1/keys/register` body without `userId`, `deviceId` and `deviceName`. */
+export interface RegistrationPayload {
+  identityKey: string;
+  signedPreKey: SignedPreKey;
+  oneTimePreKeys: PreKey[];
+  lastResortPreKey?: SignedPreKey;
+}
+
+export interface GeneratedKeySet {
+  registrationPayload: RegistrationPayload;
+  privateKeys: PrivateKeys;
+}
+
+// ---------------------------------------------------------------- /v1/keys
+
+export type KeySetStatus = 'active' | 'revoked' | 'expired' | 'suspended';
+
+export interface RegisterRequest extends RegistrationPayload {
+  userId: string;
+  deviceId?: string;
+  deviceName?: string;
+}
+
+export interface RegisterResult {
+  userId: string;
+  deviceId: string;
+  identityKeyFingerprint: string;
+  signedPreKeyId: string;
+  oneTimePreKeysCount: number;
+  status: 'active';
+  registeredAt: string;
+}
+
+export interface KeyBundle {
+  userId: string;
+  deviceId: string;
+  identityKey: string;
+  signedPreKey: SignedPreKey;
+  oneTimePreKey: PreKey | null;
+  lastResortPreKey?: SignedPreKey;
+  remainingOneTimePreKeys: number;
+  /** Present when no one-time pre-key was handed out: forward secrecy is reduced. */
+  warning?: string;
+}
+
+export interface RotateRequest {
+  userId: string;
+  deviceId?: string;
+  newSignedPreKey?: SignedPreKey;
+  newOneTimePreKeys?: PreKey[];
+  newLastResortPreKey?: SignedPreKey;
+}
+
+export interface RotateResult {
+  signedPreKeyRotated: boolean;
+  newSignedPreKeyId: string | null;
+  oneTimePreKeysAdded: number;
+  totalOneTimePreKeysAvailable: number;
+  rotatedAt: string;
+}
+
+export interface RevokeResult {
+  userId: string;
+  status: 'revoked';
+  revokedAt: string;
+  reason: string | null;
+  deviceIds: string[];
+}
+
+export interface SuspensionResult {
+  userId: string;
+  status: 'suspended' | 'active';
+  deviceIds: string[];
+  changedAt: string;
+}
+
+export interface KeySetSummary {
+  userId: string;
+  deviceId: string;
+  identityKeyFingerprint: string;
+  status: KeySetStatus;
+  oneTimePreKeysRemaining: number;
+  registeredAt: string;
+  lastRotatedAt: string | null;
+  deviceName: string | null;
+}
+
+export interface VerifyResult extends KeySetSummary {
+  isValid: boolean;
+}
+
+export interface Pagination {
+  page: number;
+  limit: number;
+  total: number;
+  totalPages: number;
+  hasNextPage: boolean;
+  hasPrevPage: boolean;
+}
+
+export interface Page<T> {
+  data: T[];
+  pagination: Pagination;
+}
+
+export interface ListKeysQuery {
+  status?: KeySetStatus;
+  page?: number;
+  limit?: number;
+  sortBy?: 'createdAt' | 'registeredAt' | 'lastRotatedAt' | 'userId' | 'oneTimePreKeysRemaining';
+  sortOrder?: 'asc' | 'desc';
+}
+
+// ---------------------------------------------------------------- backups
+
+export interface Argon2Params {
+  timeCost: number;
+  /** KiB. */
+  memoryCost: number;
+  parallelism: number;
+}
+
+export interface BackupEncryptionMetadata {
+  algorithm: string;
+  argon2Params: Argon2Params;
+  /** AES-GCM nonce, hex. */
+  nonce: string;
+  /** Argon2 salt, hex. */
+  salt: string;
+}
+
+/** The `/v1/keys/backup` body. */
+export interface BackupRequest {
+  userId: string;
+  /** base64 of the AES-256-GCM ciphertext (with its 16-byte tag). */
+  encryptedBundle: string;
+  encryptionMetadata: BackupEncryptionMetadata;
+  /** hex SHA-256 of the decoded `encryptedBundle`. */
+  checksum: string;
+  expectedVersion?: number;
+}
+
+export interface BackupResult {
+  version: number;
+  storedAt: string;
+}
+
+export interface RecoveredBackup {
+  encryptedBundle: string;
+  encryptionMetadata: BackupEncryptionMetadata;
+  checksum: string;
+  version: number;
+  backedUpAt: string;
+}
+
+// ---------------------------------------------------------------- sessions
+
+export interface SharedSecretRequest {
+  initiatorUserId: string;
+  responderUserId: string;
+  initiatorEphemeralKey: string;
+  initiatorIdentityKey?: string;
+  responderDeviceId?: string;
+}
+
+export interface SharedSecretResponse {
+  sessionId: string;
+  responderBundle: {
+    identityKey: string;
+    signedPreKey: SignedPreKey;
+    oneTimePreKey: PreKey | null;
+    lastResortPreKey?: SignedPreKey;
+    warning?: string;
+  };
+  expiresAt: string;
+}
+
+export interface SessionView {
+  sessionId: string;
+  initiatorUserId: string;
+  responderUserId: string;
+  initiatorIdentityKey: string;
+  initiatorEphemeralKey: string;
+  signedPreKeyId: string;
+  oneTimePreKeyId: string | null;
+  status: 'pending' | 'completed';
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface CompletedSession extends SessionView {
+  completedAt: string | null;
+}
+
+// ---------------------------------------------------------------- audit
+
+export type AuditAction =
+  | 'KEYS_REGISTERED'
+  | 'KEYS_ROTATED'
+  | 'KEYS_REVOKED'
+  | 'KEYS_SUSPENDED'
+  | 'KEYS_UNSUSPENDED'
+  | 'BUNDLE_FETCHED'
+  | 'BACKUP_CREATED'
+  | 'BACKUP_UPDATED'
+  | 'BACKUP_RECOVERED'
+  | 'SHARED_SECRET_INITIATED'
+  | 'SHARED_SECRET_COMPLETED'
+  | 'KEY_VERIFIED'
+  | 'PREKEY_CONSUMED'
+  | 'PREKEYS_REPLENISHED'
+  | 'API_KEY_CREATED'
+  | 'API_KEY_UPDATED'
+  | 'API_KEY_DELETED'
+  | 'PUBLIC_KEY_ADDED'
+  | 'PUBLIC_KEY_GENERATED'
+  | 'PUBLIC_KEY_DELETED'
+  // The server may record more actions than this SDK version knows.
+  | (string & {});
+
+export interface AuditQuery {
+  userId?: string;
+  action?: AuditAction;
+  /** ISO instant or date. */
+  startDate?: string;
+  endDate?: string;
+  page?: number;
+  limit?: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  action: AuditAction;
+  resource: string;
+  userId: string | null;
+  details: Record<string, unknown>;
+  ipAddress: string | null;
+  actor: string;
+  status: 'SUCCESS' | 'FAILURE';
+  createdAt: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditChainReport {
+  valid: boolean;
+  entries: number;
+  headHash: string;
+  brokenAt?: number;
+}
+
+// ---------------------------------------------------------------- public-key directory (seed 002)
+
+export type PublicKeyType = 'ecdsa' | 'ed25519' | 'x25519' | 'secp256k1';
+
+export interface PublicKeyRecord {
+  id: string;
+  name: string;
+  publicKey: string;
+  keyType: PublicKeyType | (string & {});
+  ownerId: string;
+  createdAt: string;
+}
+
+export interface ListPublicKeysQuery {
+  ownerId?: string;
+  page?: number;
+  limit?: number;
+}
+
+export interface ImportPublicKeyRequest {
+  ownerId: string;
+  name: string;
+  keyType: PublicKeyType;
+  publicKey: string;
+}
+
+export interface GeneratedPublicKey {
+  /** The stored public key. */
+  key: PublicKeyRecord;
+  /** Hex of the secret; returned only this once by the server. */
+  privateKey: string;
+}
+
+// ---------------------------------------------------------------- push channel (SPEC §4)
+
+export interface PrekeydEventData {
+  /** `kind: 'kyber'` marks alerts about the post-quantum pre-keys of Signal clients (/v2/keys). */
+  'prekeys.low': { deviceId: string; remaining: number; threshold: number; kind?: 'kyber' };
+  'prekeys.exhausted': { deviceId: string; lastResortAvailable: boolean; kind?: 'kyber' };
+  'keys.registered': Record<string, unknown>;
+  'keys.rotated': Record<string, unknown>;
+  'prekeys.replenished': { added: number; remaining: number } & Record<string, unknown>;
+  'keys.revoked': { reason: string | null; revokedAt: string } & Record<string, unknown>;
+  'session.initiated': { sessionId: string; initiatorUserId: string } & Record<string, unknown>;
+  'peer.keys.revoked': { peerUserId: string } & Record<string, unknown>;
+}
+
+export type PrekeydEventName = keyof PrekeydEventData;
+
+/** One pushed event; `id` is a string of decimal digits, increasing within a project. */
+export type PrekeydEvent = {
+  [Name in PrekeydEventName]: {
+    id: string;
+    event: Name;
+    userId: string;
+    data: PrekeydEventData[Name];
+    createdAt: string;
+  };
+}[PrekeydEventName];

@@ -1,0 +1,176 @@
+/**
+ * X3DH as Signal specifies it (https://signal.org/docs/specifications/x3dh/), with Ed25519
+ * identity keys converted to X25519 for the Diffie-Hellman steps (the birational map, as
+ * libsodium's crypto_sign_ed25519_*_to_curve25519):
+ *
+ *   DH1 = DH(IK_A, SPK_B)   DH2 = DH(EK_A, IK_B)   DH3 = DH(EK_A, SPK_B)   DH4 = DH(EK_A, OPK_B)
+ *   SK  = HKDF-SHA-256(salt = 32 zero bytes, IKM = 32 0xFF bytes ‖ DH1 ‖ DH2 ‖ DH3 [‖ DH4],
+ *                      info = "prekeyd X3DH", L = 32)
+ *   AD  = Encode(IK_A) ‖ Encode(IK_B), Encode = the 32-byte Ed25519 identity public key as published
+ *
+ * DH4 is present exactly when the bundle carried a one-time pre-key. A bundle is used only
+ * after the signed pre-key's signature (Ed25519 by IK_B over the 32 raw bytes of SPK_B,
+ * SPEC §3) verifies.
+ */
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, encodeHex, hexBytes, keyBytes, utf8 } from './bytes.ts';
+import { PrekeydError } from './errors.ts';
+import type { PreKey, SignedPreKey } from './types.ts';
+
+/** The X3DH `info` string: identifies the application (Signal spec §2.1). */
+export const x3dhInfo = 'prekeyd X3DH';
+
+/** The public part of a bundle that X3DH uses (a `/v1/keys/bundle` answer or a session's `responderBundle`). */
+export interface X3dhBundle {
+  identityKey: string;
+  signedPreKey: SignedPreKey;
+  oneTimePreKey: PreKey | null;
+  lastResortPreKey?: SignedPreKey;
+}
+
+export interface X3dhSecret {
+  /** SK: 32 bytes, the same on both sides. */
+  sharedSecret: Uint8Array;
+  /** AD = IK_A ‖ IK_B (64 bytes): pass it to encrypt/decrypt as associated data. */
+  associatedData: Uint8Array;
+}
+
+export interface InitiatorInput {
+  /** IK_A: the initiator's Ed25519 secret key (32 bytes or hex). */
+  identityPrivateKey: Uint8Array | string;
+  /** EK_A: a fresh X25519 secret; generated when omitted. Never reuse one. */
+  ephemeralPrivateKey?: Uint8Array;
+  bundle: X3dhBundle;
+}
+
+export interface InitiatorResult extends X3dhSecret {
+  /** EK_A's public key, hex: what the responder needs. */
+  ephemeralPublicKey: string;
+  signedPreKeyId: string;
+  /** The one-time pre-key used for DH4, or null when the bundle had none. */
+  oneTimePreKeyId: string | null;
+}
+
+export interface ResponderInput {
+  /** IK_B: the responder's Ed25519 secret key. */
+  identityPrivateKey: Uint8Array | string;
+  /** SPK_B's X25519 secret. */
+  signedPreKeyPrivateKey: Uint8Array | string;
+  /** OPK_B's X25519 secret, when the initiator used one. */
+  oneTimePreKeyPrivateKey?: Uint8Array | string | null;
+  /** IK_A, Ed25519 public key, hex. */
+  initiatorIdentityKey: string;
+  /** EK_A, X25519 public key, hex. */
+  initiatorEphemeralKey: string;
+}
+
+const invalidBundle = (message: string) => new PrekeydError('BUNDLE_SIGNATURE_INVALID', message);
+
+function bundleKey(hex: string, what: string): Uint8Array {
+  try {
+    return hexBytes(hex, what, 32);
+  } catch {
+    throw invalidBundle(`The bundle's ${what} is not a 32-byte hex key`);
+  }
+}
+
+function verifySigned(identityKey: Uint8Array, key: SignedPreKey, what: string): void {
+  const publicKey = bundleKey(key.publicKey, `${what} public key`);
+  let valid = false;
+  try {
+    valid = ed25519.verify(hexBytes(key.signature, `${what} signature`, 64), publicKey, identityKey, { zip215: false });
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw invalidBundle(`The ${what} signature does not verify under the bundle's identity key: refusing the bundle`);
+}
+
+/** Refuses (throws BUNDLE_SIGNATURE_INVALID) a bundle whose signatures or keys do not check out. */
+export function verifyBundle(bundle: X3dhBundle): void {
+  const identityKey = bundleKey(bundle.identityKey, 'identity key');
+  if (!ed25519.utils.isValidPublicKey(identityKey, false) || ed25519.Point.fromBytes(identityKey).isSmallOrder()) {
+    throw invalidBundle("The bundle's identity key is not a valid Ed25519 public key");
+  }
+  verifySigned(identityKey, bundle.signedPreKey, 'signed pre-key');
+  if (bundle.lastResortPreKey) verifySigned(identityKey, bundle.lastResortPreKey, 'last-resort pre-key');
+  if (bundle.oneTimePreKey) bundleKey(bundle.oneTimePreKey.publicKey, 'one-time pre-key');
+}
+
+/** X25519; noble refuses low-order public keys (an all-zero result), which we report as such. */
+function dh(secret: Uint8Array, publicKey: Uint8Array, what: string): Uint8Array {
+  try {
+    return x25519.getSharedSecret(secret, publicKey);
+  } catch (cause) {
+    throw new PrekeydError('INVALID_PEER_KEY', `${what} is not a usable X25519 public key`, { cause });
+  }
+}
+
+function edToX25519Public(publicKey: Uint8Array, what: string): Uint8Array {
+  try {
+    return ed25519.utils.toMontgomery(publicKey);
+  } catch (cause) {
+    throw new PrekeydError('INVALID_PEER_KEY', `${what} is not a valid Ed25519 public key`, { cause });
+  }
+}
+
+/** KDF(KM) of the X3DH spec §2.2 for X25519: F = 32 0xFF bytes, zero salt, SHA-256. */
+export function x3dhKdf(dhOutputs: Uint8Array[]): Uint8Array {
+  const ikm = concatBytes(new Uint8Array(32).fill(0xff), ...dhOutputs);
+  return hkdf(sha256, ikm, new Uint8Array(32), utf8(x3dhInfo), 32);
+}
+
+/** The initiator's side (Alice): derives SK from her identity key, a fresh ephemeral key and Bob's verified bundle. */
+export function x3dhInitiate(input: InitiatorInput): InitiatorResult {
+  verifyBundle(input.bundle);
+  const identitySecret = keyBytes(input.identityPrivateKey, 'identity private key');
+  const identityPublic = ed25519.getPublicKey(identitySecret);
+  const ephemeralSecret = input.ephemeralPrivateKey ? keyBytes(input.ephemeralPrivateKey, 'ephemeral private key') : x25519.utils.randomSecretKey();
+
+  const responderIdentity = hexBytes(input.bundle.identityKey, 'identity key', 32);
+  const signedPreKey = hexBytes(input.bundle.signedPreKey.publicKey, 'signed pre-key', 32);
+  const oneTimePreKey = input.bundle.oneTimePreKey;
+
+  const outputs = [
+    dh(ed25519.utils.toMontgomerySecret(identitySecret), signedPreKey, "The responder's signed pre-key"),
+    dh(ephemeralSecret, edToX25519Public(responderIdentity, "The responder's identity key"), "The responder's identity key"),
+    dh(ephemeralSecret, signedPreKey, "The responder's signed pre-key"),
+  ];
+  if (oneTimePreKey) outputs.push(dh(ephemeralSecret, hexBytes(oneTimePreKey.publicKey, 'one-time pre-key', 32), "The responder's one-time pre-key"));
+
+  const result: InitiatorResult = {
+    sharedSecret: x3dhKdf(outputs),
+    associatedData: concatBytes(identityPublic, responderIdentity),
+    ephemeralPublicKey: encodeHex(x25519.getPublicKey(ephemeralSecret)),
+    signedPreKeyId: input.bundle.signedPreKey.keyId,
+    oneTimePreKeyId: oneTimePreKey?.keyId ?? null,
+  };
+  // The spec: delete the ephemeral secret and the DH outputs once SK is computed (a caller's own buffer is left alone).
+  if (!input.ephemeralPrivateKey) ephemeralSecret.fill(0);
+  for (const output of outputs) output.fill(0);
+  return result;
+}
+
+/** The responder's side (Bob): the same SK from his private keys and Alice's identity and ephemeral keys. */
+export function x3dhRespond(input: ResponderInput): X3dhSecret {
+  const identitySecret = keyBytes(input.identityPrivateKey, 'identity private key');
+  const signedPreKeySecret = keyBytes(input.signedPreKeyPrivateKey, 'signed pre-key private key');
+  const initiatorIdentity = hexBytes(input.initiatorIdentityKey, 'initiator identity key', 32);
+  const initiatorEphemeral = hexBytes(input.initiatorEphemeralKey, 'initiator ephemeral key', 32);
+
+  const outputs = [
+    dh(signedPreKeySecret, edToX25519Public(initiatorIdentity, "The initiator's identity key"), "The initiator's identity key"),
+    dh(ed25519.utils.toMontgomerySecret(identitySecret), initiatorEphemeral, "The initiator's ephemeral key"),
+    dh(signedPreKeySecret, initiatorEphemeral, "The initiator's ephemeral key"),
+  ];
+  if (input.oneTimePreKeyPrivateKey) {
+    outputs.push(dh(keyBytes(input.oneTimePreKeyPrivateKey, 'one-time pre-key private key'), initiatorEphemeral, "The initiator's ephemeral key"));
+  }
+  const result = {
+    sharedSecret: x3dhKdf(outputs),
+    associatedData: concatBytes(initiatorIdentity, ed25519.getPublicKey(identitySecret)),
+  };
+  for (const output of outputs) output.fill(0);
+  return result;
+}
