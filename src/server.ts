@@ -8,7 +8,9 @@ import { defaultDomainSettings, type Deps, systemClock } from './domain/deps.ts'
 import { runUpkeep } from './domain/upkeep.ts';
 import { setUpMasterKey } from './domain/master-key.ts';
 import { createApp } from './http/app.ts';
+import { storeFigures } from './domain/figures.ts';
 import type { Logger } from './log.ts';
+import { createMetrics, metricsApp } from './metrics/metrics.ts';
 import { defaultPushSettings, PushHub, type PushSettings } from './push/hub.ts';
 import { eventsUpgradeHandler } from './routes/events/upgrade.ts';
 import { socketAddress, startHttpServer } from './runtime/http-server.ts';
@@ -45,20 +47,33 @@ export function pushSettingsFrom(config: Config): PushSettings {
 }
 
 export async function startServer(config: Config, logger: Logger, announce: (line: string) => void): Promise<ServerHandle> {
-  const store = await openStore(config.db, { checkpointBytes: config.checkpointBytes, pgPoolSize: config.pgPoolSize });
+  const metrics = createMetrics();
+  const store = await openStore(config.db, {
+    checkpointBytes: config.checkpointBytes,
+    pgPoolSize: config.pgPoolSize,
+    onFlush: (flush) => metrics.journalFlushes.observe(flush.ms / 1000),
+  });
   const masterKey = await setUpMasterKey(store, config.env, config.masterKey);
   if (masterKey.generated) {
     announce(`Generated a development master key (shown only this once, store it now): ${masterKey.generated}`);
   }
-  const deps: Deps = { store, clock: systemClock, settings: domainSettingsFrom(config) };
+  const deps: Deps = {
+    store,
+    clock: systemClock,
+    settings: domainSettingsFrom(config),
+    observer: { preKeyConsumed: (kind) => metrics.preKeysConsumed.inc({ kind }) },
+  };
+  metrics.setStoreFigures(() => storeFigures(deps));
   const authenticator = createAuthenticator(deps, masterKey.hash);
   const app = createApp({
     ...deps,
     authenticator,
     logger,
+    metrics,
     socketAddress,
     version,
     http: {
+      corsOrigins: config.corsOrigin,
       bodyLimit: config.bodyLimit,
       trustProxy: config.trustProxy,
       rateLimitKeys: config.rateLimitKeys,
@@ -70,6 +85,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     logger,
     settings: pushSettingsFrom(config),
     revalidate: (token, projectId) => authenticator.authenticate(token, projectId),
+    metrics,
   });
   hub.start();
   const http = await startHttpServer(app.fetch, config.host, config.port, eventsUpgradeHandler({ authenticator, hub, logger }));
@@ -79,6 +95,12 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
       .catch((error: unknown) => logger.warn('upkeep failed', { error: String(error) }));
   }, 60_000);
   upkeep.unref?.();
+  // A separate port serves /metrics without auth, for scrapers on a private network.
+  const metricsHttp =
+    config.metricsPort === undefined
+      ? undefined
+      : await startHttpServer(metricsApp(metrics).fetch, config.host, config.metricsPort);
+  if (metricsHttp) announce(`metrics on ${metricsHttp.url}/metrics`);
   announce(`prekeyd ${version} listening on ${http.url}`);
 
   let stopping: Promise<void> | undefined;
@@ -93,6 +115,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
         const httpClosed = http.close();
         await hub.close();
         await httpClosed;
+        await metricsHttp?.close();
         await authenticator.flushUsage().catch(() => undefined);
         await store.close();
       })()),

@@ -41,6 +41,7 @@ export async function takePreKey(
   const taken = consume ? await tx.oneTimePreKeys.takeOldest(keySet.id, 'ec') : undefined;
   const remaining = taken ? keySet.oneTimePreKeyCount - 1 : keySet.oneTimePreKeyCount;
   if (taken) {
+    deps.observer?.preKeyConsumed('ec');
     const details = { deviceId: keySet.deviceId, keyId: taken.keyId, remaining };
     await appendAudit(tx, caller, now, { action: 'PREKEY_CONSUMED', userId: keySet.userId, details });
     await emitPreKeyAlerts(tx, keySet, remaining, deps.settings, now);

@@ -1,5 +1,5 @@
 /** The dependencies every domain operation receives: explicit, so tests can swap any of them. */
-import type { Store } from '../store/types.ts';
+import type { PreKeyKind, Store } from '../store/types.ts';
 
 export interface DomainSettings {
   /** `prekeys.low` is raised while fewer one-time pre-keys than this are stored. */
@@ -21,10 +21,16 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** What the domain reports as it happens (metrics in the server, absent in most tests). */
+export interface DomainObserver {
+  preKeyConsumed(kind: PreKeyKind): void;
+}
+
 export interface Deps {
   store: Store;
   settings: DomainSettings;
   clock: Clock;
+  observer?: DomainObserver;
 }
 
 export const defaultDomainSettings: DomainSettings = {

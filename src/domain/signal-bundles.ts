@@ -40,6 +40,7 @@ async function servableKeySets(deps: Deps, tx: StoreTx, projectId: string, userI
 async function takeKyberPreKey(deps: Deps, tx: StoreTx, caller: Caller, keySet: KeySetRecord, now: Date): Promise<LastResortKey | undefined> {
   const taken = await tx.oneTimePreKeys.takeOldest(keySet.id, 'kyber');
   if (!taken) return undefined;
+  deps.observer?.preKeyConsumed('kyber');
   const remaining = await tx.oneTimePreKeys.count(keySet.id, 'kyber');
   const details = { deviceId: keySet.deviceId, keyId: taken.keyId, kind: 'kyber', remaining };
   await appendAudit(tx, caller, now, { action: 'PREKEY_CONSUMED', userId: keySet.userId, details });

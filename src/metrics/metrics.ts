@@ -3,6 +3,7 @@
  * the database (pre-keys remaining, key sets by status) are read from the store at scrape time,
  * so they are right across several instances too.
  */
+import { Hono } from 'hono';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface StoreFigures {
@@ -64,7 +65,12 @@ export function createMetrics(): Metrics {
       httpRequests.inc(labels);
       httpDuration.observe(labels, seconds);
     },
-    preKeysConsumed: new Counter({ name: 'prekeyd_one_time_prekeys_consumed_total', help: 'One-time pre-keys handed out', registers: [registry] }),
+    preKeysConsumed: new Counter({
+      name: 'prekeyd_one_time_prekeys_consumed_total',
+      help: 'One-time pre-keys handed out, by kind (ec, kyber)',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     rateLimitRejections: new Counter({ name: 'prekeyd_rate_limit_rejections_total', help: 'Requests answered 429', registers: [registry] }),
     pushConnections: new Gauge({ name: 'prekeyd_push_connections', help: 'Open WebSocket push connections', registers: [registry] }),
     pushEventsSent: new Counter({ name: 'prekeyd_push_events_sent_total', help: 'Events pushed to WebSocket clients', registers: [registry] }),
@@ -78,4 +84,11 @@ export function createMetrics(): Metrics {
       readFigures = read;
     },
   };
+}
+
+/** The app of `--metrics-port`: /metrics only, no auth (bind it to a private interface). */
+export function metricsApp(metrics: Metrics) {
+  const app = new Hono();
+  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  return app;
 }

@@ -22,6 +22,8 @@ export interface ConnectionHost {
   untrack(connection: PushConnection, userId: string): void;
   /** The connection is closing: stop routing events to it and free its key's slot. */
   detach(connection: PushConnection): void;
+  /** Counts each event frame handed to a socket (metrics). */
+  eventSent(): void;
 }
 
 export interface ConnectionSettings {
@@ -103,6 +105,7 @@ export class PushConnection {
     if (published.id <= subscription.lastSentId) return;
     subscription.lastSentId = published.id;
     this.outbound.send(published.frame, published.bytes);
+    this.host.eventSent();
   }
 
   /** One heartbeat: false when the peer did not answer the previous ping (the caller drops it). */
@@ -204,6 +207,7 @@ export class PushConnection {
         if (!subscription || id <= subscription.lastSentId) continue;
         subscription.lastSentId = id;
         await this.outbound.sendPaced(eventFrame(event));
+        this.host.eventSent();
       }
       if (page.length < pageSize || this.closing) return;
     }
@@ -217,6 +221,7 @@ export class PushConnection {
       if (!subscription || published.id <= subscription.lastSentId) continue;
       subscription.lastSentId = published.id;
       this.outbound.send(published.frame, published.bytes);
+      this.host.eventSent();
     }
     for (const subscription of this.subscriptions.values()) if (subscription.replay === replay) subscription.replay = null;
   }

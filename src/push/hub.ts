@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { Principal } from '../domain/principal.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { Store, StoredEvent } from '../store/types.ts';
 import { type ConnectionHost, type ConnectionSettings, PushConnection, type PushSocket } from './connection.ts';
 import { closeCodes } from './protocol.ts';
@@ -49,6 +50,7 @@ export interface PushHubDeps {
   settings: PushSettings;
   /** Re-checks an API key on each heartbeat, so a revoked or narrowed key stops receiving events. */
   revalidate?: Revalidate;
+  metrics?: Pick<Metrics, 'pushConnections' | 'pushEventsSent'>;
 }
 
 const userKey = (projectId: string, userId: string): string => `${projectId}\u0000${userId}`;
@@ -149,8 +151,13 @@ export class PushHub implements ConnectionHost {
     if (set?.delete(connection) && set.size === 0) this.byUser.delete(key);
   }
 
+  eventSent(): void {
+    this.deps.metrics?.pushEventsSent.inc();
+  }
+
   detach(connection: PushConnection): void {
     if (!this.connections.delete(connection)) return;
+    this.deps.metrics?.pushConnections.dec();
     for (const userId of connection.subscriptions.keys()) this.untrack(connection, userId);
     if (connection.principal.kind === 'apiKey') {
       const key = keyOf(connection.principal);
@@ -182,6 +189,7 @@ export class PushHub implements ConnectionHost {
   attach(socket: PushSocket, principal: Principal, token: string): PushConnection {
     const connection = new PushConnection(socket, principal, this, this.settings);
     this.connections.set(connection, { token });
+    this.deps.metrics?.pushConnections.inc();
     if (principal.kind === 'apiKey') this.perKey.set(keyOf(principal), (this.perKey.get(keyOf(principal)) ?? 0) + 1);
     return connection;
   }

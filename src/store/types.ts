@@ -83,6 +83,8 @@ export interface KeySetRepository {
   /** Old signed pre-keys kept for sessions that still use them. */
   archiveSignedPreKey(keySetId: number, key: SignedKey, createdAt: string, replacedAt: string): Promise<void>;
   signedPreKeyHistory(keySetId: number): Promise<Array<SignedKey & { createdAt: string; replacedAt: string }>>;
+  /** Metrics over every project: key sets by visible status, and EC one-time pre-keys stored. */
+  figures(expiredBefore?: string): Promise<{ byStatus: Record<VisibleKeySetStatus, number>; oneTimePreKeys: number }>;
 }
 
 /** A one-time pre-key; `kind` separates Signal's EC and Kyber pre-keys (`/v1` keys are `ec`). */

@@ -124,6 +124,22 @@ export class SqlJsKeySets implements KeySetRepository {
     );
   }
 
+  async figures(expiredBefore?: string) {
+    const byStatus = { active: 0, suspended: 0, revoked: 0, expired: 0 };
+    let oneTimePreKeys = 0;
+    const rows = this.sql.all(
+      `SELECT CASE WHEN status = 'active' AND signed_pre_key_created_at < ? THEN 'expired' ELSE status END AS visible,
+              COUNT(*) AS n, SUM(one_time_pre_key_count) AS keys
+       FROM key_sets GROUP BY visible`,
+      [expiredBefore ?? ''],
+    );
+    for (const row of rows) {
+      byStatus[row.visible as keyof typeof byStatus] = Number(row.n);
+      oneTimePreKeys += Number(row.keys ?? 0);
+    }
+    return { byStatus, oneTimePreKeys };
+  }
+
   async signedPreKeyHistory(keySetId: number) {
     return this.sql
       .all('SELECT * FROM signed_pre_key_history WHERE key_set_id = ? ORDER BY rowid', [keySetId])
