@@ -6,17 +6,9 @@
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import process from 'node:process';
+import { isProcessAlive } from '../../runtime/process-alive.ts';
 
 export class DatabaseLockedError extends Error {}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
-}
 
 export interface ProcessLock {
   release(): Promise<void>;
@@ -34,7 +26,7 @@ export async function acquireProcessLock(databasePath: string): Promise<ProcessL
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
       const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+      if (Number.isInteger(owner) && owner !== process.pid && isProcessAlive(owner)) {
         throw new DatabaseLockedError(`The database ${databasePath} is in use by process ${owner}; stop it first.`);
       }
       await unlink(lockPath).catch(() => undefined);
