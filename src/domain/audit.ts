@@ -64,8 +64,13 @@ export function auditEntryHash(entry: HashedFields): string {
   return sha256Hex(utf8(canonical));
 }
 
+/** The chain head each transaction has written, so a second entry in it needs no lookup. */
+const headsWritten = new WeakMap<StoreTx, Map<string, string>>();
+
 export async function appendAudit(tx: StoreTx, caller: Caller, now: Date, input: AuditInput): Promise<void> {
-  const prevHash = (await tx.audit.head(caller.projectId)) ?? genesisHash;
+  let heads = headsWritten.get(tx);
+  if (!heads) headsWritten.set(tx, (heads = new Map()));
+  const prevHash = heads.get(caller.projectId) ?? (await tx.audit.head(caller.projectId)) ?? genesisHash;
   const fields: HashedFields = {
     projectId: caller.projectId,
     action: input.action,
@@ -78,7 +83,9 @@ export async function appendAudit(tx: StoreTx, caller: Caller, now: Date, input:
     createdAt: now.toISOString(),
     prevHash,
   };
-  await tx.audit.insert({ ...fields, hash: auditEntryHash(fields) });
+  const hash = auditEntryHash(fields);
+  await tx.audit.insert({ ...fields, hash });
+  heads.set(caller.projectId, hash);
 }
 
 /**

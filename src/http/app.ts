@@ -53,10 +53,11 @@ export interface AppDeps extends Deps {
 }
 
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
+const bodilessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
 /** Bodies are JSON only: anything else is refused up front with a clear message. */
 function requireJsonBody(c: Context): void {
-  if (c.req.method === 'GET' || c.req.method === 'DELETE' || c.req.method === 'HEAD') return;
+  if (bodilessMethods.has(c.req.method)) return;
   const mediaType = c.req.header('content-type')?.split(';')[0]?.trim();
   if (mediaType !== undefined && !jsonMediaType.test(mediaType)) {
     throw new AppError('VALIDATION_ERROR', 'Content-Type must be application/json', [
@@ -89,13 +90,12 @@ export function createApp(deps: AppDeps) {
     );
   }
 
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.http.bodyLimit,
-      onError: (c) => errorResponse(c, new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${deps.http.bodyLimit} bytes`)),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: deps.http.bodyLimit,
+    onError: (c) => errorResponse(c, new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${deps.http.bodyLimit} bytes`)),
+  });
+  // Only methods with a body: checking a GET would materialise its request object for nothing.
+  app.use('*', (c, next) => (bodilessMethods.has(c.req.method) ? next() : limitBody(c, next)));
   app.use('*', async (c, next) => {
     requireJsonBody(c);
     await next();

@@ -10,6 +10,12 @@ export interface RunResult {
 
 export type Row = Record<string, SqlParam>;
 
+const insertingStatement = /^\s*(INSERT|REPLACE)\b/i;
+const selectStatement = /^\s*SELECT\b/i;
+
+/** A plain SELECT never writes, so it needs no change tracking (a WITH … may hide a DELETE). */
+export const isReadOnlyStatement = (sql: string): boolean => selectStatement.test(sql) && !/\bRETURNING\b/i.test(sql);
+
 // Applied on every (re)open and after every export. They must never change between a statement's
 // first execution and its journal replay: foreign-key actions change what a statement does.
 // journal_mode=MEMORY: sql.js keeps the database in memory anyway; a MEMFS rollback-journal file
@@ -18,6 +24,7 @@ const PRAGMAS = ['PRAGMA foreign_keys = ON', 'PRAGMA journal_mode = MEMORY'];
 
 export class SqliteConnection {
   private readonly statements = new Map<string, Statement>();
+  private readonly columns = new Map<string, string[]>();
 
   constructor(private readonly db: Database) {
     this.applyPragmas();
@@ -40,7 +47,9 @@ export class SqliteConnection {
 
   run(sql: string, params: SqlParam[]): RunResult {
     this.execute(sql, params);
-    return { changes: this.db.getRowsModified(), lastInsertRowid: this.scalar('SELECT last_insert_rowid()') };
+    // last_insert_rowid() costs a statement; only inserting statements can change it.
+    const inserts = insertingStatement.test(sql);
+    return { changes: this.db.getRowsModified(), lastInsertRowid: inserts ? this.scalar('SELECT last_insert_rowid()') : 0 };
   }
 
   query(sql: string, params: SqlParam[], limit = Infinity): Row[] {
@@ -48,7 +57,15 @@ export class SqliteConnection {
     const rows: Row[] = [];
     try {
       stmt.bind(params);
-      while (rows.length < limit && stmt.step()) rows.push(stmt.getAsObject() as Row);
+      let columns: string[] | undefined;
+      while (rows.length < limit && stmt.step()) {
+        // getAsObject() asks SQLite for every column name on every row; ask once per query.
+        columns ??= this.columnNames(sql, stmt);
+        const values = stmt.get();
+        const row: Row = {};
+        for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i] as SqlParam;
+        rows.push(row);
+      }
     } catch (err) {
       throw asError(err);
     } finally {
@@ -83,6 +100,12 @@ export class SqliteConnection {
     this.db.close();
   }
 
+  private columnNames(sql: string, stmt: Statement): string[] {
+    let names = this.columns.get(sql);
+    if (!names) this.columns.set(sql, (names = stmt.getColumnNames()));
+    return names;
+  }
+
   private statement(sql: string): Statement {
     let stmt = this.statements.get(sql);
     if (stmt) return stmt;
@@ -114,6 +137,7 @@ export class SqliteConnection {
   private clearStatements(): void {
     for (const stmt of this.statements.values()) stmt.free();
     this.statements.clear();
+    this.columns.clear();
   }
 
   private applyPragmas(): void {

@@ -13,7 +13,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
-import { SqliteConnection } from './connection.ts';
+import { isReadOnlyStatement, SqliteConnection } from './connection.ts';
 import type { RunResult } from './connection.ts';
 import {
   decodeRecords,
@@ -101,6 +101,7 @@ export class DurableDatabase {
   private readonly faults: FaultInjector | undefined;
   private readonly onFlush: DurableDatabaseOptions['onFlush'];
   private readonly lock = new Mutex(); // serialises transactions, checkpoint exports, reloads
+  private readonly readOnlyStatements = new Map<string, boolean>();
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | null = null;
 
@@ -282,12 +283,18 @@ export class DurableDatabase {
   // ---- transactions -------------------------------------------------------------------------
 
   private makeTx(conn: SqliteConnection, ops: JournalOp[], scope: { open: boolean }): SqlTx {
+    const readOnly = (sql: string): boolean => {
+      let known = this.readOnlyStatements.get(sql);
+      if (known === undefined) this.readOnlyStatements.set(sql, (known = isReadOnlyStatement(sql)));
+      return known;
+    };
     // Every statement that changed rows is journaled (all()/get() included, e.g. DELETE ... RETURNING),
     // plus every run() call (DDL does not show in total_changes). A statement that threw is journaled
     // (flagged) only if it changed rows before failing (UPDATE OR FAIL), so replay reproduces that too.
     const exec = <R>(sql: string, params: SqlParam[], journalAlways: boolean, body: (p: SqlParam[]) => R): R => {
       if (!scope.open) throw new Error('transaction already finished');
       const p = checkParams(params);
+      if (!journalAlways && readOnly(sql)) return body(p);
       const before = conn.totalChanges();
       let out: R;
       try {
