@@ -10,11 +10,16 @@ export interface RunResult {
 
 export type Row = Record<string, SqlParam>;
 
-const insertingStatement = /^\s*(INSERT|REPLACE)\b/i;
 const selectStatement = /^\s*SELECT\b/i;
 
 /** A plain SELECT never writes, so it needs no change tracking (a WITH … may hide a DELETE). */
 export const isReadOnlyStatement = (sql: string): boolean => selectStatement.test(sql) && !/\bRETURNING\b/i.test(sql);
+
+/**
+ * Only `OR FAIL` keeps the rows a failing statement changed before its error; with SQLite's
+ * default (ABORT), and with IGNORE/REPLACE, a statement that throws leaves nothing behind.
+ */
+export const mayFailPartway = (sql: string): boolean => /\bOR\s+FAIL\b/i.test(sql);
 
 // Applied on every (re)open and after every export. They must never change between a statement's
 // first execution and its journal replay: foreign-key actions change what a statement does.
@@ -25,6 +30,8 @@ const PRAGMAS = ['PRAGMA foreign_keys = ON', 'PRAGMA journal_mode = MEMORY'];
 export class SqliteConnection {
   private readonly statements = new Map<string, Statement>();
   private readonly columns = new Map<string, string[]>();
+  /** Counts statements, so a lazily read lastInsertRowid can tell it is still current. */
+  private statementsRun = 0;
 
   constructor(private readonly db: Database) {
     this.applyPragmas();
@@ -32,6 +39,7 @@ export class SqliteConnection {
 
   /** Executes one statement to completion, discarding any rows. */
   execute(sql: string, params: SqlParam[] = []): void {
+    this.statementsRun++;
     const stmt = this.statement(sql);
     try {
       stmt.bind(params);
@@ -47,12 +55,26 @@ export class SqliteConnection {
 
   run(sql: string, params: SqlParam[]): RunResult {
     this.execute(sql, params);
-    // last_insert_rowid() costs a statement; only inserting statements can change it.
-    const inserts = insertingStatement.test(sql);
-    return { changes: this.db.getRowsModified(), lastInsertRowid: inserts ? this.scalar('SELECT last_insert_rowid()') : 0 };
+    const connection = this;
+    const changes = this.db.getRowsModified();
+    // last_insert_rowid() costs a statement of its own: ask only when the caller reads it, which
+    // must be before the next statement (it would then describe that one).
+    const statementAfterRun = this.statementsRun;
+    let rowid: number | undefined;
+    return {
+      changes,
+      get lastInsertRowid(): number {
+        if (rowid === undefined) {
+          if (connection.statementsRun !== statementAfterRun) throw new Error('read lastInsertRowid before running another statement');
+          rowid = connection.scalar('SELECT last_insert_rowid()');
+        }
+        return rowid;
+      },
+    };
   }
 
   query(sql: string, params: SqlParam[], limit = Infinity): Row[] {
+    this.statementsRun++;
     const stmt = this.statement(sql);
     const rows: Row[] = [];
     try {

@@ -13,7 +13,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
-import { isReadOnlyStatement, SqliteConnection } from './connection.ts';
+import { isReadOnlyStatement, mayFailPartway, SqliteConnection } from './connection.ts';
 import type { RunResult } from './connection.ts';
 import {
   decodeRecords,
@@ -102,6 +102,7 @@ export class DurableDatabase {
   private readonly onFlush: DurableDatabaseOptions['onFlush'];
   private readonly lock = new Mutex(); // serialises transactions, checkpoint exports, reloads
   private readonly readOnlyStatements = new Map<string, boolean>();
+  private readonly partialStatements = new Map<string, boolean>();
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | null = null;
 
@@ -283,11 +284,13 @@ export class DurableDatabase {
   // ---- transactions -------------------------------------------------------------------------
 
   private makeTx(conn: SqliteConnection, ops: JournalOp[], scope: { open: boolean }): SqlTx {
-    const readOnly = (sql: string): boolean => {
-      let known = this.readOnlyStatements.get(sql);
-      if (known === undefined) this.readOnlyStatements.set(sql, (known = isReadOnlyStatement(sql)));
+    const classified = (cache: Map<string, boolean>, test: (sql: string) => boolean) => (sql: string): boolean => {
+      let known = cache.get(sql);
+      if (known === undefined) cache.set(sql, (known = test(sql)));
       return known;
     };
+    const readOnly = classified(this.readOnlyStatements, isReadOnlyStatement);
+    const partial = classified(this.partialStatements, mayFailPartway);
     // Every statement that changed rows is journaled (all()/get() included, e.g. DELETE ... RETURNING),
     // plus every run() call (DDL does not show in total_changes). A statement that threw is journaled
     // (flagged) only if it changed rows before failing (UPDATE OR FAIL), so replay reproduces that too.
@@ -295,6 +298,11 @@ export class DurableDatabase {
       if (!scope.open) throw new Error('transaction already finished');
       const p = checkParams(params);
       if (!journalAlways && readOnly(sql)) return body(p);
+      if (journalAlways && !partial(sql)) {
+        const out = body(p); // throws with nothing changed (see mayFailPartway)
+        ops.push([sql, p]);
+        return out;
+      }
       const before = conn.totalChanges();
       let out: R;
       try {
