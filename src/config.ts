@@ -5,18 +5,20 @@
  */
 import { z } from 'zod';
 
-/** `30d`, `12h`, `90m`, `45s`, `500ms`, or a bare number of days. */
+/** `30d`, `12h`, `90m`, `45s`, `500ms`, or `0`; a bare number would be ambiguous (days? seconds?). */
 export function parseDuration(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!match) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'd'];
+  if (match[2] === undefined) return Number(match[1]) === 0 ? 0 : undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2]];
   return Number(match[1]) * unit!;
 }
 
+/** Durations in a config file may also be numbers of milliseconds. */
 const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, context) => {
-  const ms = typeof value === 'number' ? value * 86_400_000 : parseDuration(value);
+  const ms = typeof value === 'number' ? value : parseDuration(value);
   if (ms === undefined) {
-    context.addIssue({ code: 'custom', message: `"${value}" is not a duration (use e.g. 30d, 12h, 15m, 0)` });
+    context.addIssue({ code: 'custom', message: `"${value}" is not a duration (use a unit: 30d, 12h, 15m, 30s, or 0)` });
     return z.NEVER;
   }
   return ms;

@@ -35,6 +35,8 @@ describe('configuration', () => {
     expect(parseDuration('12h')).toBe(12 * 3_600_000);
     expect(parseDuration('0')).toBe(0);
     expect(parseDuration('10 parsecs')).toBeUndefined();
+    expect(parseDuration('30')).toBeUndefined(); // days or seconds? a unit is required
+    expect(resolveConfig({ pushHeartbeat: 1500 }).pushHeartbeat).toBe(1500);
   });
 
   it('masks the master key and the database password when printed', () => {
