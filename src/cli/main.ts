@@ -8,6 +8,7 @@ import { version } from '../version.ts';
 import { runApiKeys } from './api-keys.ts';
 import { runConfig } from './config-command.ts';
 import { helpText } from './help.ts';
+import { runMigrate } from './migrate.ts';
 import { runServe } from './serve.ts';
 import { runSnapshot } from './snapshot.ts';
 
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   'api-keys': (argv) => runApiKeys(argv),
   snapshot: runSnapshot,
   config: runConfig,
+  migrate: (argv) => runMigrate(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,12 +1,15 @@
-/** Builds the real app on a fresh embedded store in a temp directory, for `app.request` tests. */
+/**
+ * Builds the real app on a fresh store for `app.request` tests: embedded by default, PostgreSQL
+ * (PGlite or a server) when PREKEYD_TEST_BACKEND says so (see backend.ts).
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator, hashToken } from '../../src/domain/authentication.ts';
 import { type Clock, type DomainSettings, defaultDomainSettings, systemClock } from '../../src/domain/deps.ts';
 import { type AppDeps, createApp, type HttpSettings } from '../../src/http/app.ts';
-import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/types.ts';
+import { openTestStore, testBackend, type TestStore } from './backend.ts';
 
 export const masterKey = 'test-master-key-0123456789abcdef0123456789';
 
@@ -37,7 +40,11 @@ export interface TestResponse {
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'prekeyd-test-'));
-  const store = options.store ?? (await openStore(options.dbPath ?? join(dir, 'prekeyd.db')));
+  // A given dbPath is reopened later (a simulated restart): its data outlives close().
+  const opened: TestStore | undefined = options.store
+    ? undefined
+    : await openTestStore(testBackend, { path: options.dbPath ?? join(dir, 'prekeyd.db'), keep: options.dbPath !== undefined });
+  const store = options.store ?? opened!.store;
   const clock = options.clock ?? systemClock;
   const settings = { ...defaultDomainSettings, ...options.settings };
   const base = { store, clock, settings };
@@ -71,7 +78,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return { status: response.status, headers: response.headers, body: parsed };
     },
     async close() {
-      if (!options.store) await store.close();
+      await opened?.dispose();
       rmSync(dir, { recursive: true, force: true });
     },
   };

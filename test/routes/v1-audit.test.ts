@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import initSqlJs from 'sql.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditActions } from '../../src/domain/audit.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { alterStoredData } from '../helpers/backend.ts';
 import { makePreKeys, makeSignedPreKey, registration } from '../helpers/keys.ts';
 
 function fakeClock(start: string) {
@@ -259,12 +259,7 @@ describe('GET /v1/keys/audit/verify', () => {
       expect((await before.call('GET', '/v1/keys/audit/verify')).body.data).toMatchObject({ valid: true, entries: 4 });
       await before.close(); // a graceful close folds the journal into the file
 
-      const SQL = await initSqlJs();
-      const db = new SQL.Database(readFileSync(dbPath));
-      db.run('UPDATE audit_log SET ip_address = ? WHERE id = ?', ['198.51.100.7', target.id]);
-      expect(db.getRowsModified()).toBe(1);
-      writeFileSync(dbPath, db.export());
-      db.close();
+      expect(await alterStoredData(dbPath, 'UPDATE audit_log SET ip_address = ? WHERE id = ?', ['198.51.100.7', target.id])).toBe(1);
 
       const after = await createTestApp({ dbPath });
       try {
@@ -290,11 +285,7 @@ describe('GET /v1/keys/audit/verify', () => {
       await before.call('GET', '/v1/keys/verify/delete_user');
       await before.call('GET', '/v1/keys/verify/delete_user');
       await before.close();
-      const SQL = await initSqlJs();
-      const db = new SQL.Database(readFileSync(dbPath));
-      db.run('DELETE FROM audit_log WHERE id = (SELECT MIN(id) + 1 FROM audit_log)');
-      writeFileSync(dbPath, db.export());
-      db.close();
+      expect(await alterStoredData(dbPath, 'DELETE FROM audit_log WHERE id = (SELECT MIN(id) + 1 FROM audit_log)')).toBe(1);
       const after = await createTestApp({ dbPath });
       try {
         expect((await after.call('GET', '/v1/keys/audit/verify')).body.data.valid).toBe(false);

@@ -1,0 +1,151 @@
+/**
+ * The PostgreSQL backend: several prekeyd instances on one database. One transaction = one
+ * pooled connection between BEGIN and COMMIT (READ COMMITTED, durable on COMMIT). Correctness
+ * under concurrency comes from row locks on the key sets a transaction reads, SKIP LOCKED for
+ * one-time pre-keys, and a per-project advisory lock for the audit chain and event ids
+ * (tx-context.ts); what still collides (serialization failures, deadlocks, unique violations
+ * from a concurrent commit) is retried by re-running the transaction body.
+ */
+import type { Store, StoredEvent, StoreTx } from '../types.ts';
+import { PgCounters } from './counters.ts';
+import { EventRelay } from './event-relay.ts';
+import { PgKeySets, PgOneTimePreKeys } from './key-repositories.ts';
+import { isRetryable, isUnavailable, type PgDriver, PostgresUnavailableError, sqlState } from './query-client.ts';
+import { flushAudit, PgApiKeys, PgAudit, PgBackups, PgEvents, PgPublicKeys, PgSessions, PgSettings } from './repositories.ts';
+import { migrate } from './schema.ts';
+import { newTxContext, type TxContext } from './tx-context.ts';
+
+const maxAttempts = 8;
+const uniqueViolationAttempts = 3;
+
+function repositories(ctx: TxContext): StoreTx {
+  return {
+    keySets: new PgKeySets(ctx),
+    oneTimePreKeys: new PgOneTimePreKeys(ctx),
+    backups: new PgBackups(ctx),
+    sessions: new PgSessions(ctx),
+    audit: new PgAudit(ctx),
+    events: new PgEvents(ctx),
+    apiKeys: new PgApiKeys(ctx),
+    publicKeys: new PgPublicKeys(ctx),
+    settings: new PgSettings(ctx),
+  };
+}
+
+/** The newest id appended per project, in a transaction's events. */
+function newestIds(events: StoredEvent[]): Map<string, string> {
+  const newest = new Map<string, string>();
+  for (const event of events) newest.set(event.projectId, event.id); // appended in increasing id order
+  return newest;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Channel of this schema's events: stores in different schemas of one database must not wake each other. */
+async function channelFor(driver: PgDriver): Promise<string> {
+  const { rows } = await driver.query<{ schema: unknown }>('SELECT current_schema() AS schema');
+  const schema = String(rows[0]?.schema ?? 'public');
+  return schema === 'public' ? 'prekeyd_events' : `prekeyd_events_${schema}`.slice(0, 63);
+}
+
+export async function openPostgresStore(driver: PgDriver): Promise<Store> {
+  try {
+    await driver.withClient((client) => migrate(client));
+    const relay = new EventRelay(driver, await channelFor(driver));
+    await relay.start();
+    return createStore(driver, relay);
+  } catch (error) {
+    await driver.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Whether the database answers, for /readyz (a load balancer then routes around this instance).
+ * A statement failing as "unavailable" marks it down; from then on a probe runs every second
+ * until the database answers again, so readiness comes back without waiting for traffic.
+ */
+class Health {
+  up = true;
+  private probe: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly driver: PgDriver) {}
+
+  observe(error: unknown): void {
+    if (!isUnavailable(error) || !this.up) return;
+    this.up = false;
+    this.probe = setInterval(() => {
+      this.driver.query('SELECT 1').then(() => this.markUp(), () => undefined);
+    }, 1000);
+    this.probe.unref?.();
+  }
+
+  markUp(): void {
+    this.up = true;
+    if (this.probe) clearInterval(this.probe);
+    this.probe = undefined;
+  }
+}
+
+function createStore(driver: PgDriver, relay: EventRelay): Store {
+  let open = true;
+  const health = new Health(driver);
+  const counters = new PgCounters(driver);
+
+  async function attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<{ result: T; appended: StoredEvent[] }> {
+    return driver.withClient(async (client) => {
+      // A fresh context per attempt: a retried body must not publish the events of an aborted one.
+      const ctx = newTxContext(client, relay.channel);
+      await client.query('BEGIN');
+      try {
+        const result = await fn(repositories(ctx));
+        await flushAudit(ctx);
+        await client.query('COMMIT');
+        return { result, appended: ctx.appended };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  return {
+    kind: 'postgres',
+    counters,
+    async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+      if (!open) throw new PostgresUnavailableError('the store is closed');
+      for (let attemptNo = 1; ; attemptNo++) {
+        let outcome: { result: T; appended: StoredEvent[] };
+        try {
+          outcome = await attempt(fn);
+        } catch (error) {
+          health.observe(error);
+          // A unique violation that persists is a real conflict (the body checks first), not a race.
+          const limit = sqlState(error) === '23505' ? uniqueViolationAttempts : maxAttempts;
+          if (!isRetryable(error) || attemptNo >= limit) throw error;
+          await pause(Math.random() * 5 * 2 ** Math.min(attemptNo, 6)); // spread the retries out
+          continue;
+        }
+        if (!health.up) health.markUp();
+        if (outcome.appended.length > 0) {
+          // Committed: deliver through the relay (ordered with other instances' events). A failed
+          // read here is retried by the relay's poll; the transaction itself succeeded.
+          await Promise.all(
+            [...newestIds(outcome.appended)].map(([projectId, maxId]) => relay.catchUp(projectId, Number(maxId)).catch(() => undefined)),
+          );
+        }
+        return outcome.result;
+      }
+    },
+    onEvents: (listener) => relay.onEvents(listener),
+    isReady: () => open && health.up,
+    stats: () => driver.stats(),
+    async close() {
+      if (!open) return;
+      open = false;
+      health.markUp(); // stops the probe
+      await relay.close();
+      await driver.close();
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * Versioned schema of the PostgreSQL backend; append new migrations, never edit old ones.
+ * Mirrors the embedded schema (sqljs/schema.ts) with these differences:
+ * - text columns are `COLLATE "C"` so that ORDER BY and comparisons are bytewise, as in SQLite;
+ * - tables the embedded store orders by rowid get a `seq` column;
+ * - audit `details`, event `data` and key JSON stay TEXT: the audit hash covers the exact text;
+ * - `event_heads` records each project's newest event id (the push relay's starting point);
+ * - `rate_counters` shares rate-limit windows between instances (UNLOGGED: losing counters in a
+ *   crash is harmless, and it saves WAL on every request).
+ */
+import type { QueryClient } from './query-client.ts';
+
+const text = 'TEXT COLLATE "C"';
+
+export const migrations: string[][] = [
+  [
+    `CREATE TABLE key_sets (
+      id BIGSERIAL PRIMARY KEY,
+      key_format ${text} NOT NULL,
+      project_id ${text} NOT NULL,
+      user_id ${text} NOT NULL,
+      device_id ${text} NOT NULL,
+      device_name ${text},
+      registration_id INTEGER,
+      identity_key ${text} NOT NULL,
+      signed_pre_key ${text} NOT NULL,
+      signed_pre_key_created_at ${text} NOT NULL,
+      last_resort_pre_key ${text},
+      pq_last_resort_pre_key ${text},
+      status ${text} NOT NULL,
+      status_reason ${text},
+      one_time_pre_key_count INTEGER NOT NULL DEFAULT 0,
+      registered_at ${text} NOT NULL,
+      last_rotated_at ${text},
+      revoked_at ${text}
+    )`,
+    'CREATE INDEX key_sets_user ON key_sets (project_id, user_id)',
+    `CREATE UNIQUE INDEX key_sets_one_live_per_device ON key_sets (project_id, user_id, device_id) WHERE status <> 'revoked'`,
+    'CREATE INDEX key_sets_registered ON key_sets (project_id, registered_at)',
+    `CREATE TABLE signed_pre_key_history (
+      seq BIGSERIAL PRIMARY KEY,
+      key_set_id BIGINT NOT NULL,
+      key_id ${text} NOT NULL,
+      public_key ${text} NOT NULL,
+      signature ${text} NOT NULL,
+      created_at ${text} NOT NULL,
+      replaced_at ${text} NOT NULL
+    )`,
+    'CREATE INDEX signed_pre_key_history_key_set ON signed_pre_key_history (key_set_id, seq)',
+    `CREATE TABLE one_time_pre_keys (
+      id BIGSERIAL PRIMARY KEY,
+      key_set_id BIGINT NOT NULL,
+      kind ${text} NOT NULL,
+      key_id ${text} NOT NULL,
+      public_key ${text} NOT NULL,
+      signature ${text},
+      created_at ${text} NOT NULL
+    )`,
+    'CREATE UNIQUE INDEX one_time_pre_keys_key_id ON one_time_pre_keys (key_set_id, kind, key_id)',
+    'CREATE INDEX one_time_pre_keys_oldest ON one_time_pre_keys (key_set_id, kind, id)',
+    `CREATE TABLE backups (
+      project_id ${text} NOT NULL,
+      user_id ${text} NOT NULL,
+      version INTEGER NOT NULL,
+      encrypted_bundle ${text} NOT NULL,
+      encryption_metadata ${text} NOT NULL,
+      checksum ${text} NOT NULL,
+      created_at ${text} NOT NULL,
+      PRIMARY KEY (project_id, user_id, version)
+    )`,
+    `CREATE TABLE sessions (
+      session_id ${text} PRIMARY KEY,
+      project_id ${text} NOT NULL,
+      initiator_user_id ${text} NOT NULL,
+      responder_user_id ${text} NOT NULL,
+      responder_device_id ${text} NOT NULL,
+      initiator_identity_key ${text} NOT NULL,
+      initiator_ephemeral_key ${text} NOT NULL,
+      signed_pre_key_id ${text} NOT NULL,
+      one_time_pre_key_id ${text},
+      status ${text} NOT NULL,
+      created_at ${text} NOT NULL,
+      expires_at ${text} NOT NULL,
+      completed_at ${text}
+    )`,
+    'CREATE INDEX sessions_initiator ON sessions (project_id, initiator_user_id)',
+    'CREATE INDEX sessions_responder ON sessions (project_id, responder_user_id)',
+    'CREATE INDEX sessions_expires ON sessions (expires_at)',
+    `CREATE TABLE audit_log (
+      id BIGSERIAL PRIMARY KEY,
+      project_id ${text} NOT NULL,
+      action ${text} NOT NULL,
+      resource ${text} NOT NULL,
+      user_id ${text},
+      details ${text} NOT NULL,
+      ip_address ${text},
+      actor ${text} NOT NULL,
+      status ${text} NOT NULL,
+      created_at ${text} NOT NULL,
+      prev_hash ${text} NOT NULL,
+      hash ${text} NOT NULL
+    )`,
+    'CREATE INDEX audit_log_project ON audit_log (project_id, id)',
+    'CREATE INDEX audit_log_user ON audit_log (project_id, user_id, id)',
+    `CREATE TABLE events (
+      id BIGSERIAL PRIMARY KEY,
+      project_id ${text} NOT NULL,
+      user_id ${text} NOT NULL,
+      event ${text} NOT NULL,
+      data ${text} NOT NULL,
+      created_at ${text} NOT NULL
+    )`,
+    'CREATE INDEX events_user ON events (project_id, user_id, id)',
+    'CREATE INDEX events_project ON events (project_id, id)',
+    'CREATE INDEX events_created ON events (created_at)',
+    `CREATE TABLE event_heads (project_id ${text} PRIMARY KEY, last_id BIGINT NOT NULL)`,
+    `CREATE TABLE api_keys (
+      uid ${text} PRIMARY KEY,
+      seq BIGSERIAL NOT NULL,
+      project_id ${text} NOT NULL,
+      hash ${text} NOT NULL UNIQUE,
+      prefix ${text} NOT NULL,
+      description ${text},
+      acl ${text} NOT NULL,
+      user_ids ${text} NOT NULL,
+      expires_at ${text},
+      revoked BOOLEAN NOT NULL,
+      created_at ${text} NOT NULL,
+      updated_at ${text} NOT NULL,
+      last_used_at ${text}
+    )`,
+    'CREATE INDEX api_keys_project ON api_keys (project_id, created_at)',
+    `CREATE TABLE public_keys (
+      id ${text} PRIMARY KEY,
+      seq BIGSERIAL NOT NULL,
+      project_id ${text} NOT NULL,
+      owner_id ${text} NOT NULL,
+      name ${text} NOT NULL,
+      key_type ${text} NOT NULL,
+      public_key ${text} NOT NULL,
+      created_at ${text} NOT NULL
+    )`,
+    'CREATE UNIQUE INDEX public_keys_name ON public_keys (project_id, owner_id, name)',
+    `CREATE TABLE settings (name ${text} PRIMARY KEY, value ${text} NOT NULL)`,
+    `CREATE UNLOGGED TABLE rate_counters (
+      key ${text} NOT NULL,
+      window_start BIGINT NOT NULL,
+      reset_at BIGINT NOT NULL,
+      count INTEGER NOT NULL,
+      PRIMARY KEY (key, window_start)
+    )`,
+    'CREATE INDEX rate_counters_reset ON rate_counters (reset_at)',
+    // One round trip for "lock the project's chain, then read its head". A VOLATILE function
+    // takes a new snapshot per statement, so the SELECT sees every commit made before the lock.
+    `CREATE FUNCTION lock_project_audit_head(project TEXT) RETURNS TEXT LANGUAGE plpgsql VOLATILE AS $$
+     BEGIN
+       PERFORM pg_advisory_xact_lock(hashtextextended('prekeyd:project:' || project, 0));
+       RETURN (SELECT hash FROM audit_log WHERE project_id = project COLLATE "C" ORDER BY id DESC LIMIT 1);
+     END
+     $$`,
+  ],
+];
+
+/** Tables holding prekeyd data, in an order safe for copying (no foreign keys are declared). */
+export const dataTables = [
+  'key_sets',
+  'signed_pre_key_history',
+  'one_time_pre_keys',
+  'backups',
+  'sessions',
+  'audit_log',
+  'events',
+  'event_heads',
+  'api_keys',
+  'public_keys',
+  'settings',
+] as const;
+
+// Any constant works; it only has to be the same for every instance of prekeyd.
+const migrationLockKey = 7_301_424_019;
+
+export class SchemaTooNewError extends Error {}
+
+/**
+ * Applies pending migrations, one transaction each. A session-level advisory lock makes
+ * instances starting at the same time wait for each other instead of migrating twice.
+ */
+export async function migrate(client: QueryClient): Promise<number> {
+  await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at ${text} NOT NULL)`);
+    const { rows } = await client.query<{ version: unknown }>('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations');
+    let version = Number(rows[0]?.version ?? 0);
+    if (version > migrations.length) {
+      throw new SchemaTooNewError(
+        `The database schema is at version ${version}, newer than this prekeyd knows (${migrations.length}); upgrade prekeyd.`,
+      );
+    }
+    for (; version < migrations.length; version++) {
+      await client.query('BEGIN');
+      try {
+        for (const statement of migrations[version]!) await client.query(statement);
+        await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version + 1, new Date().toISOString()]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    }
+    return version;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [migrationLockKey]).catch(() => undefined);
+  }
+}
