@@ -74,6 +74,29 @@ await build({
 });
 console.log(`built ${bundlePath} (${size(bundlePath)}) in ${Date.now() - started} ms`);
 
+// The client SDK (`prekeyd/client`): ESM for Node, Deno and browsers, with its type declarations.
+const clientPath = join(outdir, 'client.js');
+await build({
+  absWorkingDir: root,
+  entryPoints: ['src/sdk/index.ts'],
+  outfile: clientPath,
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+if (!options['bundle-only']) {
+  execFileSync(process.execPath, [
+    createRequire(import.meta.url).resolve('typescript/bin/tsc'),
+    'src/sdk/index.ts', '--declaration', '--emitDeclarationOnly', '--outDir', join(outdir, 'types'), '--rootDir', 'src',
+    '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--strict', '--skipLibCheck',
+    '--allowImportingTsExtensions', '--rewriteRelativeImportExtensions', '--lib', 'es2023,dom',
+  ], { cwd: root, stdio: 'inherit' });
+}
+console.log(`built ${clientPath} (${size(clientPath)})`);
+
 if (!options['bundle-only']) {
   const executableStarted = Date.now();
   const stripped = await buildExecutable();

@@ -11,6 +11,8 @@ export function helpText(): string {
 Usage:
   prekeyd serve [options]                 start the server
   prekeyd snapshot --db FILE --out FILE   consistent copy of the embedded database (also while serving)
+  prekeyd migrate --from FILE --to postgres://… [--force]
+                                          copy an embedded database into PostgreSQL (stop the server first)
   prekeyd config print [options]          the effective configuration, secrets masked
   prekeyd api-keys create --project P --acl ACTION,… [--user-ids PATTERN,…] [--description TEXT]
                    [--expires-at RFC3339|UNIX_SECONDS] [--json] --db FILE
