@@ -3,8 +3,7 @@
  * holds a private key (server-side key generation lives in its own opt-in module).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { encodeHex } from './encoding.ts';
+import { createHash } from 'node:crypto';
 
 /** True when the 32 bytes decode to an Ed25519 point that is not of small order. */
 export function isValidEd25519PublicKey(bytes: Uint8Array): boolean {
@@ -77,6 +76,10 @@ export function isValidX25519PublicKey(bytes: Uint8Array): boolean {
 }
 
 /** First 16 hex characters of SHA-256 of the identity key bytes (SPEC §3). */
-export const fingerprint = (identityKey: Uint8Array): string => encodeHex(sha256(identityKey)).slice(0, 16);
+export const fingerprint = (identityKey: Uint8Array): string => sha256Hex(identityKey).slice(0, 16);
 
-export const sha256Hex = (bytes: Uint8Array): string => encodeHex(sha256(bytes));
+/**
+ * SHA-256 as hex. The runtime's native hash (node:crypto, also in Deno) rather than pure JS:
+ * every request hashes its token and every audit entry its fields, and native is ~3x faster.
+ */
+export const sha256Hex = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');

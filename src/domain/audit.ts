@@ -4,7 +4,6 @@
  * so editing or deleting a stored entry breaks the chain that `verifyAuditChain` walks.
  */
 import { sha256Hex } from '../crypto/keys.ts';
-import { utf8 } from '../crypto/encoding.ts';
 import type { AuditEntry, StoreTx } from '../store/types.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
@@ -61,7 +60,7 @@ export function auditEntryHash(entry: HashedFields): string {
     entry.status,
     entry.createdAt,
   ]);
-  return sha256Hex(utf8(canonical));
+  return sha256Hex(canonical);
 }
 
 /** The chain head each transaction has written, so a second entry in it needs no lookup. */

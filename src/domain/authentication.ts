@@ -2,9 +2,8 @@
  * Turning a bearer token into a principal. Tokens are never stored: the master key and API
  * keys are kept as SHA-256 hashes and compared in constant time.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { hasValidApiKeyChecksum, looksLikeApiKey } from '../crypto/api-key-format.ts';
-import { encodeHex, utf8 } from '../crypto/encoding.ts';
+import { sha256Hex } from '../crypto/keys.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { masterPrincipal, type Principal } from './principal.ts';
@@ -12,7 +11,7 @@ import { masterPrincipal, type Principal } from './principal.ts';
 export const projectIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 export const defaultProjectId = 'default';
 
-export const hashToken = (token: string): string => encodeHex(sha256(utf8(token)));
+export const hashToken = (token: string): string => sha256Hex(token);
 
 /** Constant-time equality of two equal-length hex digests. */
 export function digestsEqual(a: string, b: string): boolean {

@@ -25,7 +25,14 @@ export const mayFailPartway = (sql: string): boolean => /\bOR\s+FAIL\b/i.test(sq
 // first execution and its journal replay: foreign-key actions change what a statement does.
 // journal_mode=MEMORY: sql.js keeps the database in memory anyway; a MEMFS rollback-journal file
 // only costs time (~4x per small transaction).
-const PRAGMAS = ['PRAGMA foreign_keys = ON', 'PRAGMA journal_mode = MEMORY'];
+const PRAGMAS = [
+  'PRAGMA foreign_keys = ON',
+  'PRAGMA journal_mode = MEMORY',
+  'PRAGMA synchronous = OFF',
+  'PRAGMA locking_mode = EXCLUSIVE',
+  'PRAGMA temp_store = MEMORY',
+  'PRAGMA cache_size = -65536',
+];
 
 export class SqliteConnection {
   private readonly statements = new Map<string, Statement>();
