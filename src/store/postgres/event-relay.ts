@@ -15,7 +15,7 @@
  */
 import type { StoredEvent } from '../types.ts';
 import type { PgDriver } from './query-client.ts';
-import { toEvent } from './repositories.ts';
+import { toEvent } from '../rows.ts';
 
 const pageSize = 500;
 const pollEveryMs = 5_000;

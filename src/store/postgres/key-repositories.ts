@@ -9,52 +9,12 @@ import type {
   PreKeyKind,
   SignedKey,
 } from '../types.ts';
-import type { Row, SqlValue } from './query-client.ts';
-import { first, placeholders, rows, textOrNull, type TxContext } from './tx-context.ts';
+import type { SqlValue } from './query-client.ts';
+import { jsonOrNull, keySetColumns, keySetJsonFields, textOrNull, toKeySet } from '../rows.ts';
+import { first, placeholders, rows, type TxContext } from './tx-context.ts';
 
-const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
-const parse = <T>(value: unknown): T => (value === null || value === undefined ? null : JSON.parse(String(value))) as T;
 
-function toKeySet(row: Row): KeySetRecord {
-  return {
-    id: Number(row.id),
-    keyFormat: row.key_format as KeySetRecord['keyFormat'],
-    projectId: String(row.project_id),
-    userId: String(row.user_id),
-    deviceId: String(row.device_id),
-    deviceName: textOrNull(row.device_name),
-    registrationId: row.registration_id === null ? null : Number(row.registration_id),
-    identityKey: String(row.identity_key),
-    signedPreKey: parse<SignedKey>(row.signed_pre_key),
-    signedPreKeyCreatedAt: String(row.signed_pre_key_created_at),
-    lastResortPreKey: parse(row.last_resort_pre_key),
-    pqLastResortPreKey: parse(row.pq_last_resort_pre_key),
-    status: row.status as KeySetRecord['status'],
-    statusReason: textOrNull(row.status_reason),
-    oneTimePreKeyCount: Number(row.one_time_pre_key_count),
-    registeredAt: String(row.registered_at),
-    lastRotatedAt: textOrNull(row.last_rotated_at),
-    revokedAt: textOrNull(row.revoked_at),
-  };
-}
 
-const columnOf: Record<string, string> = {
-  signedPreKey: 'signed_pre_key',
-  signedPreKeyCreatedAt: 'signed_pre_key_created_at',
-  lastResortPreKey: 'last_resort_pre_key',
-  pqLastResortPreKey: 'pq_last_resort_pre_key',
-  status: 'status',
-  statusReason: 'status_reason',
-  lastRotatedAt: 'last_rotated_at',
-  revokedAt: 'revoked_at',
-  deviceName: 'device_name',
-  registrationId: 'registration_id',
-  identityKey: 'identity_key',
-  registeredAt: 'registered_at',
-  userId: 'user_id',
-  oneTimePreKeyCount: 'one_time_pre_key_count',
-};
-const jsonColumns = new Set(['signedPreKey', 'lastResortPreKey', 'pqLastResortPreKey']);
 
 /**
  * Reads of single users' key sets lock the rows (FOR UPDATE) until the transaction ends: the
@@ -73,8 +33,8 @@ export class PgKeySets implements KeySetRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12) RETURNING *`,
       [
         keySet.keyFormat, keySet.projectId, keySet.userId, keySet.deviceId, keySet.deviceName, keySet.registrationId,
-        keySet.identityKey, json(keySet.signedPreKey), keySet.signedPreKeyCreatedAt, json(keySet.lastResortPreKey),
-        json(keySet.pqLastResortPreKey), keySet.registeredAt,
+        keySet.identityKey, jsonOrNull(keySet.signedPreKey), keySet.signedPreKeyCreatedAt, jsonOrNull(keySet.lastResortPreKey),
+        jsonOrNull(keySet.pqLastResortPreKey), keySet.registeredAt,
       ],
     );
     return toKeySet(row!);
@@ -96,8 +56,8 @@ export class PgKeySets implements KeySetRepository {
   async update(id: number, changes: Parameters<KeySetRepository['update']>[1]): Promise<void> {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
-    const assignments = entries.map(([field], index) => `${columnOf[field]} = $${index + 1}`).join(', ');
-    const values = entries.map(([field, value]) => (jsonColumns.has(field) ? json(value) : (value as SqlValue)));
+    const assignments = entries.map(([field], index) => `${keySetColumns[field]} = $${index + 1}`).join(', ');
+    const values = entries.map(([field, value]) => (keySetJsonFields.has(field) ? jsonOrNull(value) : (value as SqlValue)));
     await this.ctx.client.query(`UPDATE key_sets SET ${assignments} WHERE id = $${entries.length + 1}`, [...values, id]);
   }
 
@@ -118,7 +78,7 @@ export class PgKeySets implements KeySetRepository {
     const counted = await first(this.ctx.client, `SELECT COUNT(*) AS n FROM key_sets WHERE ${filter}`, params);
     // SQLite puts NULLs first in ascending order and last in descending order; so do we.
     const direction = query.sortOrder === 'asc' ? 'ASC NULLS FIRST' : 'DESC NULLS LAST';
-    const order = `${columnOf[query.sortBy]} ${direction}, id ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}`;
+    const order = `${keySetColumns[query.sortBy]} ${direction}, id ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}`;
     const page = await rows(this.ctx.client, `SELECT * FROM key_sets WHERE ${filter} ORDER BY ${order} LIMIT ${param(query.limit)} OFFSET ${param(query.offset)}`, params);
     return { items: page.map(toKeySet), total: Number(counted?.n ?? 0) };
   }

@@ -15,10 +15,10 @@ import type {
   SettingsRepository,
   StoredEvent,
 } from '../types.ts';
-import type { Row, SqlValue } from './query-client.ts';
-import { first, lockAuditHead, lockProject, placeholders, rows, textOrNull, type TxContext } from './tx-context.ts';
+import type { SqlValue } from './query-client.ts';
+import { likePattern, toApiKey, toAuditEntry, toBackup, toEvent, toPublicKey, toSession } from '../rows.ts';
+import { first, lockAuditHead, lockProject, placeholders, rows, type TxContext } from './tx-context.ts';
 
-const likePattern = (term: string): string => `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 
 /** A WHERE clause built from optional filters, numbering parameters as it goes. */
 class Filter {
@@ -41,17 +41,6 @@ async function count(ctx: TxContext, table: string, filter: Filter): Promise<num
   return Number((await first(ctx.client, `SELECT COUNT(*) AS n FROM ${table} WHERE ${filter.sql}`, filter.params))?.n ?? 0);
 }
 
-function toBackup(row: Row): BackupRecord {
-  return {
-    projectId: String(row.project_id),
-    userId: String(row.user_id),
-    version: Number(row.version),
-    encryptedBundle: String(row.encrypted_bundle),
-    encryptionMetadata: JSON.parse(String(row.encryption_metadata)),
-    checksum: String(row.checksum),
-    createdAt: String(row.created_at),
-  };
-}
 
 export class PgBackups implements BackupRepository {
   constructor(private readonly ctx: TxContext) {}
@@ -74,23 +63,6 @@ export class PgBackups implements BackupRepository {
   }
 }
 
-function toSession(row: Row): SessionRecord {
-  return {
-    sessionId: String(row.session_id),
-    projectId: String(row.project_id),
-    initiatorUserId: String(row.initiator_user_id),
-    responderUserId: String(row.responder_user_id),
-    responderDeviceId: String(row.responder_device_id),
-    initiatorIdentityKey: String(row.initiator_identity_key),
-    initiatorEphemeralKey: String(row.initiator_ephemeral_key),
-    signedPreKeyId: String(row.signed_pre_key_id),
-    oneTimePreKeyId: textOrNull(row.one_time_pre_key_id),
-    status: row.status as SessionRecord['status'],
-    createdAt: String(row.created_at),
-    expiresAt: String(row.expires_at),
-    completedAt: textOrNull(row.completed_at),
-  };
-}
 
 export class PgSessions implements SessionRepository {
   constructor(private readonly ctx: TxContext) {}
@@ -134,22 +106,6 @@ export class PgSessions implements SessionRepository {
   }
 }
 
-function toAuditEntry(row: Row): AuditEntry {
-  return {
-    id: Number(row.id),
-    projectId: String(row.project_id),
-    action: String(row.action),
-    resource: String(row.resource),
-    userId: textOrNull(row.user_id),
-    details: JSON.parse(String(row.details)),
-    ipAddress: textOrNull(row.ip_address),
-    actor: String(row.actor),
-    status: row.status as AuditEntry['status'],
-    createdAt: String(row.created_at),
-    prevHash: String(row.prev_hash),
-    hash: String(row.hash),
-  };
-}
 
 /** Writes the queued audit entries, in order (ids follow the chain). */
 export async function flushAudit(ctx: TxContext): Promise<void> {
@@ -207,16 +163,6 @@ export class PgAudit implements AuditRepository {
   }
 }
 
-export function toEvent(row: Row): StoredEvent {
-  return {
-    id: String(row.id),
-    projectId: String(row.project_id),
-    userId: String(row.user_id),
-    event: String(row.event),
-    data: JSON.parse(String(row.data)),
-    createdAt: String(row.created_at),
-  };
-}
 
 export class PgEvents implements EventRepository {
   constructor(private readonly ctx: TxContext) {}
@@ -267,22 +213,6 @@ export class PgEvents implements EventRepository {
   }
 }
 
-function toApiKey(row: Row): ApiKeyRecord {
-  return {
-    uid: String(row.uid),
-    projectId: String(row.project_id),
-    hash: String(row.hash),
-    prefix: String(row.prefix),
-    description: textOrNull(row.description),
-    acl: JSON.parse(String(row.acl)),
-    userIds: JSON.parse(String(row.user_ids)),
-    expiresAt: textOrNull(row.expires_at),
-    revoked: row.revoked === true,
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-    lastUsedAt: textOrNull(row.last_used_at),
-  };
-}
 
 export class PgApiKeys implements ApiKeyRepository {
   constructor(private readonly ctx: TxContext) {}
@@ -343,17 +273,6 @@ export class PgApiKeys implements ApiKeyRepository {
   }
 }
 
-function toPublicKey(row: Row): PublicKeyRecord {
-  return {
-    id: String(row.id),
-    projectId: String(row.project_id),
-    ownerId: String(row.owner_id),
-    name: String(row.name),
-    keyType: String(row.key_type),
-    publicKey: String(row.public_key),
-    createdAt: String(row.created_at),
-  };
-}
 
 export class PgPublicKeys implements PublicKeyRepository {
   constructor(private readonly ctx: TxContext) {}

@@ -50,7 +50,6 @@ export async function first<R extends Row = Row>(client: QueryClient, text: stri
   return (await client.query<R>(text, params)).rows[0];
 }
 
-export const textOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
 /** `$1, $2, …` starting after `offset` parameters. */
 export const placeholders = (count: number, offset = 0): string =>

@@ -9,53 +9,12 @@ import type {
   PreKeyKind,
   SignedKey,
 } from '../types.ts';
+import { jsonOrNull, keySetColumns, keySetJsonFields, toKeySet } from '../rows.ts';
 import type { SqlParam, SqlTx } from './durable-database.ts';
 
-type Row = Record<string, SqlParam>;
 
-const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
-const parse = <T>(value: SqlParam | undefined): T => (value === null || value === undefined ? null : JSON.parse(String(value))) as T;
 
-function toKeySet(row: Row): KeySetRecord {
-  return {
-    id: Number(row.id),
-    keyFormat: row.key_format as KeySetRecord['keyFormat'],
-    projectId: String(row.project_id),
-    userId: String(row.user_id),
-    deviceId: String(row.device_id),
-    deviceName: row.device_name === null ? null : String(row.device_name),
-    registrationId: row.registration_id === null ? null : Number(row.registration_id),
-    identityKey: String(row.identity_key),
-    signedPreKey: parse<SignedKey>(row.signed_pre_key),
-    signedPreKeyCreatedAt: String(row.signed_pre_key_created_at),
-    lastResortPreKey: parse(row.last_resort_pre_key),
-    pqLastResortPreKey: parse(row.pq_last_resort_pre_key),
-    status: row.status as KeySetRecord['status'],
-    statusReason: row.status_reason === null ? null : String(row.status_reason),
-    oneTimePreKeyCount: Number(row.one_time_pre_key_count),
-    registeredAt: String(row.registered_at),
-    lastRotatedAt: row.last_rotated_at === null ? null : String(row.last_rotated_at),
-    revokedAt: row.revoked_at === null ? null : String(row.revoked_at),
-  };
-}
 
-const columnOf: Record<string, string> = {
-  signedPreKey: 'signed_pre_key',
-  signedPreKeyCreatedAt: 'signed_pre_key_created_at',
-  lastResortPreKey: 'last_resort_pre_key',
-  pqLastResortPreKey: 'pq_last_resort_pre_key',
-  status: 'status',
-  statusReason: 'status_reason',
-  lastRotatedAt: 'last_rotated_at',
-  revokedAt: 'revoked_at',
-  deviceName: 'device_name',
-  registrationId: 'registration_id',
-  identityKey: 'identity_key',
-  registeredAt: 'registered_at',
-  userId: 'user_id',
-  oneTimePreKeyCount: 'one_time_pre_key_count',
-};
-const jsonColumns = new Set(['signedPreKey', 'lastResortPreKey', 'pqLastResortPreKey']);
 
 export class SqlJsKeySets implements KeySetRepository {
   constructor(private readonly sql: SqlTx) {}
@@ -67,8 +26,8 @@ export class SqlJsKeySets implements KeySetRepository {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
       [
         keySet.keyFormat, keySet.projectId, keySet.userId, keySet.deviceId, keySet.deviceName, keySet.registrationId,
-        keySet.identityKey, json(keySet.signedPreKey), keySet.signedPreKeyCreatedAt, json(keySet.lastResortPreKey),
-        json(keySet.pqLastResortPreKey), keySet.registeredAt,
+        keySet.identityKey, jsonOrNull(keySet.signedPreKey), keySet.signedPreKeyCreatedAt, jsonOrNull(keySet.lastResortPreKey),
+        jsonOrNull(keySet.pqLastResortPreKey), keySet.registeredAt,
       ],
     );
     return (await this.get(lastInsertRowid))!;
@@ -88,8 +47,8 @@ export class SqlJsKeySets implements KeySetRepository {
   async update(id: number, changes: Parameters<KeySetRepository['update']>[1]): Promise<void> {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
-    const assignments = entries.map(([field]) => `${columnOf[field]} = ?`).join(', ');
-    const values = entries.map(([field, value]) => (jsonColumns.has(field) ? json(value) : (value as SqlParam)));
+    const assignments = entries.map(([field]) => `${keySetColumns[field]} = ?`).join(', ');
+    const values = entries.map(([field, value]) => (keySetJsonFields.has(field) ? jsonOrNull(value) : (value as SqlParam)));
     this.sql.run(`UPDATE key_sets SET ${assignments} WHERE id = ?`, [...values, id]);
   }
 
@@ -108,7 +67,7 @@ export class SqlJsKeySets implements KeySetRepository {
     }
     const filter = where.join(' AND ');
     const total = Number(this.sql.get(`SELECT COUNT(*) AS n FROM key_sets WHERE ${filter}`, params)?.n ?? 0);
-    const order = `${columnOf[query.sortBy]} ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}, id ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}`;
+    const order = `${keySetColumns[query.sortBy]} ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}, id ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}`;
     const rows = this.sql.all(`SELECT * FROM key_sets WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`, [
       ...params,
       query.limit,

@@ -15,11 +15,9 @@ import type {
   SettingsRepository,
   StoredEvent,
 } from '../types.ts';
+import { likePattern, textOrNull, toApiKey, toAuditEntry, toBackup, toEvent, toPublicKey, toSession } from '../rows.ts';
 import type { SqlParam, SqlTx } from './durable-database.ts';
 
-type Row = Record<string, SqlParam>;
-const text = (value: SqlParam | undefined): string | null => (value === null || value === undefined ? null : String(value));
-const likePattern = (term: string): string => `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 
 function count(sql: SqlTx, query: string, params: SqlParam[]): number {
   return Number(sql.get(query, params)?.n ?? 0);
@@ -28,26 +26,15 @@ function count(sql: SqlTx, query: string, params: SqlParam[]): number {
 export class SqlJsBackups implements BackupRepository {
   constructor(private readonly sql: SqlTx) {}
 
-  private static toRecord(row: Row): BackupRecord {
-    return {
-      projectId: String(row.project_id),
-      userId: String(row.user_id),
-      version: Number(row.version),
-      encryptedBundle: String(row.encrypted_bundle),
-      encryptionMetadata: JSON.parse(String(row.encryption_metadata)),
-      checksum: String(row.checksum),
-      createdAt: String(row.created_at),
-    };
-  }
 
   async latest(projectId: string, userId: string) {
     const row = this.sql.get('SELECT * FROM backups WHERE project_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1', [projectId, userId]);
-    return row && SqlJsBackups.toRecord(row);
+    return row && toBackup(row);
   }
 
   async get(projectId: string, userId: string, version: number) {
     const row = this.sql.get('SELECT * FROM backups WHERE project_id = ? AND user_id = ? AND version = ?', [projectId, userId, version]);
-    return row && SqlJsBackups.toRecord(row);
+    return row && toBackup(row);
   }
 
   async insert(backup: BackupRecord) {
@@ -76,22 +63,7 @@ export class SqlJsSessions implements SessionRepository {
 
   async get(projectId: string, sessionId: string): Promise<SessionRecord | undefined> {
     const row = this.sql.get('SELECT * FROM sessions WHERE project_id = ? AND session_id = ?', [projectId, sessionId]);
-    if (!row) return undefined;
-    return {
-      sessionId: String(row.session_id),
-      projectId: String(row.project_id),
-      initiatorUserId: String(row.initiator_user_id),
-      responderUserId: String(row.responder_user_id),
-      responderDeviceId: String(row.responder_device_id),
-      initiatorIdentityKey: String(row.initiator_identity_key),
-      initiatorEphemeralKey: String(row.initiator_ephemeral_key),
-      signedPreKeyId: String(row.signed_pre_key_id),
-      oneTimePreKeyId: text(row.one_time_pre_key_id),
-      status: row.status as SessionRecord['status'],
-      createdAt: String(row.created_at),
-      expiresAt: String(row.expires_at),
-      completedAt: text(row.completed_at),
-    };
+    return row && toSession(row);
   }
 
   async complete(projectId: string, sessionId: string, completedAt: string) {
@@ -114,29 +86,13 @@ export class SqlJsSessions implements SessionRepository {
   }
 }
 
-function toAuditEntry(row: Row): AuditEntry {
-  return {
-    id: Number(row.id),
-    projectId: String(row.project_id),
-    action: String(row.action),
-    resource: String(row.resource),
-    userId: text(row.user_id),
-    details: JSON.parse(String(row.details)),
-    ipAddress: text(row.ip_address),
-    actor: String(row.actor),
-    status: row.status as AuditEntry['status'],
-    createdAt: String(row.created_at),
-    prevHash: String(row.prev_hash),
-    hash: String(row.hash),
-  };
-}
 
 export class SqlJsAudit implements AuditRepository {
   constructor(private readonly sql: SqlTx) {}
 
   /** Transactions on the embedded store are serialised, so reading the head is enough to lock it. */
   async head(projectId: string) {
-    return text(this.sql.get('SELECT hash FROM audit_log WHERE project_id = ? ORDER BY id DESC LIMIT 1', [projectId])?.hash ?? null) ?? undefined;
+    return textOrNull(this.sql.get('SELECT hash FROM audit_log WHERE project_id = ? ORDER BY id DESC LIMIT 1', [projectId])?.hash ?? null) ?? undefined;
   }
 
   async insert(entry: Omit<AuditEntry, 'id'>) {
@@ -168,16 +124,6 @@ export class SqlJsAudit implements AuditRepository {
   }
 }
 
-function toEvent(row: Row): StoredEvent {
-  return {
-    id: String(row.id),
-    projectId: String(row.project_id),
-    userId: String(row.user_id),
-    event: String(row.event),
-    data: JSON.parse(String(row.data)),
-    createdAt: String(row.created_at),
-  };
-}
 
 export class SqlJsEvents implements EventRepository {
   constructor(
@@ -213,22 +159,6 @@ export class SqlJsEvents implements EventRepository {
   }
 }
 
-function toApiKey(row: Row): ApiKeyRecord {
-  return {
-    uid: String(row.uid),
-    projectId: String(row.project_id),
-    hash: String(row.hash),
-    prefix: String(row.prefix),
-    description: text(row.description),
-    acl: JSON.parse(String(row.acl)),
-    userIds: JSON.parse(String(row.user_ids)),
-    expiresAt: text(row.expires_at),
-    revoked: Number(row.revoked) === 1,
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-    lastUsedAt: text(row.last_used_at),
-  };
-}
 
 export class SqlJsApiKeys implements ApiKeyRepository {
   constructor(private readonly sql: SqlTx) {}
@@ -290,17 +220,6 @@ export class SqlJsApiKeys implements ApiKeyRepository {
   }
 }
 
-function toPublicKey(row: Row): PublicKeyRecord {
-  return {
-    id: String(row.id),
-    projectId: String(row.project_id),
-    ownerId: String(row.owner_id),
-    name: String(row.name),
-    keyType: String(row.key_type),
-    publicKey: String(row.public_key),
-    createdAt: String(row.created_at),
-  };
-}
 
 export class SqlJsPublicKeys implements PublicKeyRepository {
   constructor(private readonly sql: SqlTx) {}
@@ -342,7 +261,7 @@ export class SqlJsSettings implements SettingsRepository {
   constructor(private readonly sql: SqlTx) {}
 
   async get(name: string) {
-    return text(this.sql.get('SELECT value FROM settings WHERE name = ?', [name])?.value ?? null) ?? undefined;
+    return textOrNull(this.sql.get('SELECT value FROM settings WHERE name = ?', [name])?.value ?? null) ?? undefined;
   }
 
   async set(name: string, value: string) {
