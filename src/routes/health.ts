@@ -8,7 +8,7 @@ const healthz = defineRoute(null, {
   path: '/healthz',
   tags: ['Health'],
   summary: 'Liveness: the process answers',
-  responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'Alive') },
+  responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }).openapi({ example: { status: 'ok' } }), 'Alive') },
 });
 
 const readyz = defineRoute(null, {
@@ -17,7 +17,7 @@ const readyz = defineRoute(null, {
   tags: ['Health'],
   summary: 'Readiness: storage is open',
   responses: {
-    200: jsonResponse(z.object({ status: z.literal('ready') }), 'Ready'),
+    200: jsonResponse(z.object({ status: z.literal('ready') }).openapi({ example: { status: 'ready' } }), 'Ready'),
     503: jsonResponse(errorSchema, 'Storage not open (UNAVAILABLE)'),
   },
 });

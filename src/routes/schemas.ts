@@ -40,11 +40,29 @@ export const paginationSchema = z
     hasNextPage: z.boolean(),
     hasPrevPage: z.boolean(),
   })
-  .openapi('Pagination');
+  .openapi('Pagination', { example: { page: 1, limit: 20, total: 45, totalPages: 3, hasNextPage: true, hasPrevPage: false } });
 
-export const success = <T extends z.ZodType>(data: T, message?: string) =>
-  z.object({
+/** Examples given with `withExample`, so that `success()` can document the whole envelope. */
+const documentedExamples = new WeakMap<z.ZodType, unknown>();
+
+/** `schema` documented with `example` (typed by what the schema accepts). */
+export function withExample<T extends z.ZodType>(schema: T, example: z.input<T>): T {
+  const documented = schema.openapi({ example: example as never });
+  documentedExamples.set(documented, example);
+  return documented;
+}
+
+/**
+ * The `{success: true, message?, data}` envelope. Its example wraps `example`, else the one
+ * `data` was given with `withExample` (the answer differs from the data's usual example).
+ */
+export function success<T extends z.ZodType>(data: T, message?: string, example?: z.input<T>) {
+  const envelope = z.object({
     success: z.literal(true),
     ...(message !== undefined && { message: z.string().openapi({ example: message }) }),
     data,
   });
+  const dataExample = example ?? documentedExamples.get(data);
+  if (dataExample === undefined) return envelope;
+  return envelope.openapi({ example: { success: true, ...(message !== undefined && { message }), data: dataExample } as never });
+}

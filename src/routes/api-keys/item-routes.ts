@@ -3,7 +3,7 @@ import { deleteApiKey, getApiKey, updateApiKey } from '../../domain/api-keys.ts'
 import type { Deps } from '../../domain/deps.ts';
 import { createRouter, defineRoute, errorResponses, jsonBody, jsonResponse } from '../../http/openapi.ts';
 import { success } from '../schemas.ts';
-import { apiKeySchema, uidParam, updateApiKeyBody } from './schemas.ts';
+import { apiKeySchema, uidParam, updateApiKeyBody, updatedApiKeyExample } from './schemas.ts';
 
 const read = defineRoute('apiKeys.manage', {
   method: 'get',
@@ -27,7 +27,7 @@ const updateRoute = (method: 'patch' | 'put') =>
       'Changes description, acl, userIds or revoked; a revoked key is refused from the very next request. `expiresAt` and `projectId` cannot be changed (400 IMMUTABLE_FIELD).',
     request: { params: uidParam, body: jsonBody(updateApiKeyBody) },
     responses: {
-      200: jsonResponse(success(apiKeySchema, 'API key updated'), 'The updated key'),
+      200: jsonResponse(success(apiKeySchema, 'API key updated', updatedApiKeyExample), 'The updated key'),
       ...errorResponses(400, 403, 404, 413),
     },
   });

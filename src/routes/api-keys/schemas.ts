@@ -1,7 +1,8 @@
 /** Request and response shapes of `/v1/api-keys` (SPEC §2, seeds 003 and 001). */
 import { z } from '@hono/zod-openapi';
 import { actions } from '../../domain/principal.ts';
-import { pageLimit, pageNumber, paginationSchema } from '../schemas.ts';
+import { apiKeySample } from '../examples.ts';
+import { pageLimit, pageNumber, paginationSchema, withExample } from '../schemas.ts';
 
 export const projectIdSchema = z
   .string()
@@ -23,7 +24,7 @@ export const userIdPatternsSchema = z
     description: 'Users the key may act as; `*` matches any run of characters. Default: the creating key’s own patterns (`["*"]` for the master key).',
   });
 
-const descriptionSchema = z.string().max(500).nullable().openapi({ example: 'iOS app, device of user_abc123' });
+const descriptionSchema = z.string().max(500).nullable().openapi({ example: 'search key' });
 
 /** Year 9999 at the latest, so the date stays an RFC 3339 date-time. */
 const maxUnixSeconds = 253_402_300_799;
@@ -41,7 +42,10 @@ export const createApiKeyBody = z
     expiresAt: expiresAtSchema.optional(),
   })
   .strict()
-  .openapi('CreateApiKeyRequest');
+  .openapi('CreateApiKeyRequest', {
+    // Seed 003's body; its `indexes` are prekeyd's `userIds`, its expiry (unix seconds) moved to 2030.
+    example: { projectId: 'default', description: 'search key', acl: ['bundles.fetch'], userIds: ['user_abc123'], expiresAt: 1893456000 },
+  });
 
 const immutable = (name: string) =>
   z.unknown().optional().openapi({ description: `Cannot be changed: sending ${name} → 400 IMMUTABLE_FIELD.` });
@@ -56,11 +60,11 @@ export const updateApiKeyBody = z
     projectId: immutable('projectId'),
   })
   .strict()
-  .openapi('UpdateApiKeyRequest');
+  .openapi('UpdateApiKeyRequest', { example: { description: 'Read and write keys', acl: ['keys.read', 'keys.register'] } });
 
 export const listApiKeysQuery = z.object({
   projectId: projectIdSchema.optional().openapi({ description: 'Master key: the project to list (default: every project). API key: its own only.' }),
-  search: z.string().max(200).optional().openapi({ description: 'Keys whose description contains this text', example: 'iOS' }),
+  search: z.string().max(200).optional().openapi({ description: 'Keys whose description contains this text', example: 'search' }),
   page: pageNumber,
   limit: pageLimit(25),
 });
@@ -69,31 +73,63 @@ export const uidParam = z.object({
   uid: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
-    .openapi({ param: { name: 'uid', in: 'path' }, example: 'key_3kT9aB1xQz0Lm5Pq7Rs2Tu' }),
+    .openapi({ param: { name: 'uid', in: 'path' }, example: apiKeySample.uid }),
 });
 
-export const apiKeySchema = z
-  .object({
-    uid: z.string(),
-    prefix: z.string().openapi({ example: 'pkd_3kT9aB1x', description: 'The first characters of the key, to recognise it' }),
-    projectId: z.string(),
-    description: z.string().nullable(),
-    acl: z.array(z.string()),
-    userIds: z.array(z.string()),
-    expiresAt: z.string().nullable(),
-    revoked: z.boolean(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    lastUsedAt: z.string().nullable().openapi({ description: 'Recorded in batches: may lag by up to a minute' }),
-  })
-  .openapi('ApiKey');
+/** Seed 003's key object (timestamps to the millisecond, as prekeyd writes them). */
+const apiKeyExample = {
+  uid: apiKeySample.uid,
+  prefix: apiKeySample.prefix,
+  projectId: 'default',
+  description: 'search key',
+  acl: ['bundles.fetch'],
+  userIds: ['user_abc123'],
+  expiresAt: '2030-01-01T00:00:00.000Z',
+  revoked: false,
+  createdAt: '2019-11-21T09:49:00.666Z',
+  updatedAt: '2019-11-21T09:49:00.666Z',
+  lastUsedAt: null,
+};
 
-export const createdApiKeySchema = apiKeySchema
-  .extend({ key: z.string().openapi({ description: 'The secret: shown only in this answer, never again' }) })
-  .openapi('CreatedApiKey');
+/** The key after seed 003's update. */
+export const updatedApiKeyExample = {
+  ...apiKeyExample,
+  description: 'Read and write keys',
+  acl: ['keys.read', 'keys.register'],
+  updatedAt: '2019-11-21T10:31:29.492Z',
+};
 
-export const apiKeyListSchema = z.object({
-  success: z.literal(true),
-  data: z.array(apiKeySchema),
-  pagination: paginationSchema,
-});
+export const apiKeySchema = withExample(
+  z
+    .object({
+      uid: z.string(),
+      prefix: z.string().openapi({ example: apiKeySample.prefix, description: 'The first characters of the key, to recognise it' }),
+      projectId: z.string(),
+      description: z.string().nullable(),
+      acl: z.array(z.string()),
+      userIds: z.array(z.string()),
+      expiresAt: z.string().nullable(),
+      revoked: z.boolean(),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+      lastUsedAt: z.string().nullable().openapi({ description: 'Recorded in batches: may lag by up to a minute' }),
+    })
+    .openapi('ApiKey'),
+  apiKeyExample,
+);
+
+export const createdApiKeySchema = withExample(
+  apiKeySchema
+    .extend({ key: z.string().openapi({ description: 'The secret: shown only in this answer, never again' }) })
+    .openapi('CreatedApiKey'),
+  { ...apiKeyExample, key: apiKeySample.key },
+);
+
+export const apiKeyListSchema = withExample(
+  z.object({
+    success: z.literal(true),
+    data: z.array(apiKeySchema),
+    pagination: paginationSchema,
+  }),
+  { success: true, data: [apiKeyExample], pagination: { page: 1, limit: 25, total: 1, totalPages: 1, hasNextPage: false, hasPrevPage: false } },
+);

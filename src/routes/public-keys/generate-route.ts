@@ -5,9 +5,7 @@
 import type { Deps } from '../../domain/deps.ts';
 import { generatePublicKey } from '../../domain/public-keys.ts';
 import { createRouter, defineRoute, errorResponses, jsonBody, jsonResponse } from '../../http/openapi.ts';
-import { generateBody, generateResult } from './schemas.ts';
-
-const message = 'Key pair generated; the private key is shown only this once';
+import { generateBody, generatedMessage, generateResult } from './schemas.ts';
 
 const generate = defineRoute('publicKeys.generate', {
   method: 'post',
@@ -29,6 +27,6 @@ export function generateRoutes(deps: Deps) {
     // A private key must not linger in any cache between here and the client.
     c.header('Cache-Control', 'no-store');
     const result = { id: key.id, publicKey: key.publicKey, privateKey };
-    return c.json({ success: true as const, message, result, data: key }, 201);
+    return c.json({ success: true as const, message: generatedMessage, result, data: key }, 201);
   });
 }

@@ -1,11 +1,13 @@
 /** zod schemas of /v1/public-keys: they validate requests and document them in /openapi.json. */
 import { z } from '@hono/zod-openapi';
 import { keyTypeNames } from '../../crypto/key-types.ts';
-import { pageLimit, pageNumber, paginationSchema, userId } from '../schemas.ts';
+import { p256Sample } from '../examples.ts';
+import { pageLimit, pageNumber, paginationSchema, userId, withExample } from '../schemas.ts';
 
-/** A real P-256 point, so the documented example passes validation. */
-const sampleP256 =
-  '04aaa9c24ac5adc99b8de99efcf0f14f75c82b591723327e45d0f1a6579338ac57d83db1d9d7bda4bf8900a494bd5a8d841b9b4f4fce9dff31745b81c34eaa238a';
+/** Seed 002's key: a real P-256 point, so the documented example passes validation. */
+const sampleP256 = p256Sample.imported;
+
+export const generatedMessage = 'Key pair generated; the private key is shown only this once';
 
 const keyType = z.enum(keyTypeNames).openapi({
   description: '`ecdsa` = P-256; `ed25519`; `x25519`; `secp256k1`',
@@ -23,35 +25,51 @@ export const idParam = z.object({
   id: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
-    .openapi({ param: { name: 'id', in: 'path' }, example: '5f7b5f7b5f7b5f7b5f7b5f7b' }),
+    .openapi({ param: { name: 'id', in: 'path' }, example: p256Sample.id }),
 });
 
-export const publicKeySchema = z
-  .object({
-    id: z.string().openapi({ example: '5f7b5f7b5f7b5f7b5f7b5f7b' }),
-    name: z.string().openapi({ example: 'MyApp' }),
-    publicKey: z.string().openapi({ description: 'Lowercase hex in the canonical form of its type', example: sampleP256 }),
-    keyType: z.string().openapi({ description: 'One of ecdsa, ed25519, x25519, secp256k1', example: 'ecdsa' }),
-    ownerId: z.string().openapi({ example: 'user_abc123' }),
-    createdAt: z.string().openapi({ example: '2025-01-01T00:00:00.000Z' }),
-  })
-  .openapi('PublicKey');
+/** Seed 002's key object, with the creation time prekeyd adds. */
+const publicKeyExample = {
+  id: p256Sample.id,
+  name: 'MyApp',
+  publicKey: sampleP256,
+  keyType: 'ecdsa',
+  ownerId: p256Sample.ownerId,
+  createdAt: '2026-03-08T10:00:00.000Z',
+};
+
+export const publicKeySchema = withExample(
+  z
+    .object({
+      id: z.string().openapi({ example: p256Sample.id }),
+      name: z.string().openapi({ example: 'MyApp' }),
+      publicKey: z.string().openapi({ description: 'Lowercase hex in the canonical form of its type', example: sampleP256 }),
+      keyType: z.string().openapi({ description: 'One of ecdsa, ed25519, x25519, secp256k1', example: 'ecdsa' }),
+      ownerId: z.string().openapi({ example: p256Sample.ownerId }),
+      createdAt: z.string().openapi({ example: publicKeyExample.createdAt }),
+    })
+    .openapi('PublicKey'),
+  publicKeyExample,
+);
 
 export const listQuery = z.object({
-  ownerId: userId.optional(),
+  ownerId: userId.optional().openapi({ example: p256Sample.ownerId }),
   page: pageNumber,
   limit: pageLimit(20),
 });
 
-export const listResult = z.object({
-  success: z.literal(true),
-  data: z.array(publicKeySchema),
-  pagination: paginationSchema,
-});
+export const listResult = withExample(
+  z.object({
+    success: z.literal(true),
+    data: z.array(publicKeySchema),
+    pagination: paginationSchema,
+  }),
+  { success: true, data: [publicKeyExample], pagination: { page: 1, limit: 20, total: 1, totalPages: 1, hasNextPage: false, hasPrevPage: false } },
+);
 
 export const generateBody = z
   .object({ ownerId: userId, name, keyType })
-  .openapi('GeneratePublicKeyRequest');
+  .openapi('GeneratePublicKeyRequest', { example: { ownerId: p256Sample.ownerId, name: 'MyApp', keyType: 'ecdsa' } });
 
 export const importBody = generateBody
   .extend({
@@ -65,20 +83,30 @@ export const importBody = generateBody
         example: sampleP256,
       }),
   })
-  .openapi('ImportPublicKeyRequest');
+  .openapi('ImportPublicKeyRequest', {
+    example: { ownerId: p256Sample.ownerId, name: 'MyApp', keyType: 'ecdsa', publicKey: sampleP256 },
+  });
 
 export const generateResult = z
   .object({
     success: z.literal(true),
     message: z.string(),
     result: z.object({
-      id: z.string().openapi({ example: '5f7b5f7b5f7b5f7b5f7b5f7b' }),
-      publicKey: z.string().openapi({ example: sampleP256 }),
+      id: z.string().openapi({ example: p256Sample.id }),
+      publicKey: z.string().openapi({ example: p256Sample.generated }),
       privateKey: z.string().openapi({
         description: 'Hex of the 32-byte secret scalar (ed25519: the RFC 8032 seed). Returned only this once; never stored.',
-        example: '6dab5e2ab44552f26d716dfe4a4d9815abaaa45beb68a1dc0106780cc1c2b3a4',
+        example: p256Sample.generatedPrivate,
       }),
     }),
     data: publicKeySchema,
   })
-  .openapi('GeneratedKeyPair');
+  .openapi('GeneratedKeyPair', {
+    // Seed 002's answer: `result` as the seed has it; `data` is the stored public key.
+    example: {
+      success: true,
+      message: generatedMessage,
+      result: { id: p256Sample.id, publicKey: p256Sample.generated, privateKey: p256Sample.generatedPrivate },
+      data: { ...publicKeyExample, publicKey: p256Sample.generated },
+    },
+  });

@@ -6,7 +6,7 @@ import { uploadSignalKeys } from '../../domain/signal-keys.ts';
 import { createRouter, defineRoute, errorResponses, jsonBody, jsonResponse } from '../../http/openapi.ts';
 import { callingAccount } from './account.ts';
 import { withBasicAuth } from './openapi.ts';
-import { accountQuery, checkKeysBody, checkResult, preKeyCountResult, setKeysBody } from './schemas.ts';
+import { accountQuery, checkKeysBody, checkKeysMessage, checkResult, preKeyCountResult, setKeysBody } from './schemas.ts';
 
 const accountNote =
   'The device is the one named by Basic auth `identifier.deviceId:<key>`; with Bearer auth, by `?identifier=&deviceId=`. The key must be allowed to act as the identifier (its `userIds`).';
@@ -80,6 +80,6 @@ export function deviceRoutes(deps: Deps) {
     .openapi(check, async (c) => {
       const account = callingAccount(c.get('signalAccount'), c.req.valid('query'));
       await checkSignalKeys(deps, c.get('caller'), account, decodeBase64(c.req.valid('json').digest)!);
-      return c.json({ success: true as const, message: 'The stored repeated-use keys match the digest' }, 200);
+      return c.json({ success: true as const, message: checkKeysMessage }, 200);
     });
 }

@@ -7,6 +7,8 @@ import { z } from '@hono/zod-openapi';
 import { encodeBase64 } from '../../crypto/encoding.ts';
 import { type Decoded, decodeFixedBytes, decodeSignalKey, decodeSignature } from '../../crypto/signal-encoding.ts';
 import { maxSignalDeviceId, parseDeviceId, signalIdentifierPattern } from '../../domain/signal-account.ts';
+import { signalKeys } from '../examples.ts';
+import { withExample } from '../schemas.ts';
 
 /** A base64 field decoded by `decode`; the value handed on is the bytes re-encoded as padded standard base64. */
 const base64Field = (decode: (text: string) => Decoded, example: string, description: string) =>
@@ -20,9 +22,9 @@ const base64Field = (decode: (text: string) => Decoded, example: string, descrip
     })
     .openapi({ example, description });
 
-const ecKey = base64Field((text) => decodeSignalKey(text, 'ec'), `BQ${'A'.repeat(42)}`, 'Curve25519 key: 33 bytes, type byte 0x05, base64');
+const ecKey = base64Field((text) => decodeSignalKey(text, 'ec'), signalKeys.identityKey, 'Curve25519 key: 33 bytes, type byte 0x05, base64');
 const kyberKey = base64Field((text) => decodeSignalKey(text, 'kyber'), `CA${'A'.repeat(2090)}`, 'Kyber1024 key: 1569 bytes, type byte 0x08, base64');
-const signature = base64Field(decodeSignature, `${'A'.repeat(86)}==`, 'XEdDSA signature by the identity key over the serialized key: 64 bytes, base64');
+const signature = base64Field(decodeSignature, signalKeys.signedPreKey.signature, 'XEdDSA signature by the identity key over the serialized key: 64 bytes, base64');
 
 const keyId = z.number().int().min(0).max(2 ** 31 - 1).openapi({ example: 1 });
 /** Java clients may send `null` for an absent field. */
@@ -43,21 +45,29 @@ export const setKeysBody = z
     pqLastResortPreKey: absent(kyberSignedPreKey),
     registrationId: absent(z.number().int().min(0).max(2 ** 31 - 1)),
   })
-  .openapi('SignalSetKeysRequest');
+  .openapi('SignalSetKeysRequest', {
+    // Seed 000's body and key ids, with real libsignal keys.
+    example: {
+      identityKey: signalKeys.identityKey,
+      signedPreKey: signalKeys.signedPreKey,
+      preKeys: [...signalKeys.preKeys],
+      lastResortKey: signalKeys.lastResortKey,
+    },
+  });
 
 export const checkKeysBody = z
   .object({
     identityType: absent(z.enum(['aci', 'pni', 'ACI', 'PNI'])).openapi({
       description: 'Accepted for compatibility; prekeyd keeps one identity per identifier',
     }),
-    digest: base64Field((text) => decodeFixedBytes(text, 32), 'A'.repeat(43), 'SHA-256 digest of the repeated-use keys, base64'),
+    digest: base64Field((text) => decodeFixedBytes(text, 32), signalKeys.digest, 'SHA-256 digest of the repeated-use keys, base64'),
   })
-  .openapi('SignalCheckKeysRequest');
+  .openapi('SignalCheckKeysRequest', { example: { identityType: 'aci', digest: signalKeys.digest } });
 
 export const signalIdentifier = z
   .string()
   .regex(signalIdentifierPattern, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ + -')
-  .openapi({ example: '+16044401234' });
+  .openapi({ example: signalKeys.identifier });
 
 const deviceIdText = (message: string) =>
   z
@@ -86,6 +96,7 @@ export const accountQuery = z.object({
   }),
   deviceId: deviceIdText(`must be a device id (1-${maxSignalDeviceId})`).optional().openapi({
     param: { name: 'deviceId', in: 'query' },
+    example: '1',
     description: 'Bearer auth only: the device (default 1)',
   }),
 });
@@ -93,7 +104,9 @@ export const accountQuery = z.object({
 const wirePreKey = z.object({ keyId: z.number().int(), publicKey: z.string() });
 const wireSignedPreKey = wirePreKey.extend({ signature: z.string() });
 
-export const preKeyCountResult = z.object({ count: z.number().int(), pqCount: z.number().int() }).openapi('SignalPreKeyCount');
+export const preKeyCountResult = z
+  .object({ count: z.number().int(), pqCount: z.number().int() })
+  .openapi('SignalPreKeyCount', { example: { count: 100, pqCount: 0 } });
 
 export const bundleResult = z
   .object({
@@ -108,6 +121,17 @@ export const bundleResult = z
       }),
     ),
   })
-  .openapi('SignalPreKeyResponse');
+  .openapi('SignalPreKeyResponse', {
+    // Seed 000's answer for the keys uploaded by the PUT example.
+    example: {
+      identityKey: signalKeys.identityKey,
+      devices: [{ deviceId: 1, registrationId: 123, signedPreKey: signalKeys.signedPreKey, preKey: signalKeys.preKeys[0] }],
+    },
+  });
 
-export const checkResult = z.object({ success: z.literal(true), message: z.string() });
+export const checkKeysMessage = 'The stored repeated-use keys match the digest';
+
+export const checkResult = withExample(z.object({ success: z.literal(true), message: z.string() }), {
+  success: true,
+  message: checkKeysMessage,
+});

@@ -4,7 +4,8 @@ import { auditActions, verifyAuditChain } from '../../domain/audit.ts';
 import { queryAudit } from '../../domain/audit-query.ts';
 import type { Deps } from '../../domain/deps.ts';
 import { createRouter, defineRoute, errorResponses, jsonResponse } from '../../http/openapi.ts';
-import { isoDate, pageLimit, pageNumber, paginationSchema, success, userId } from '../schemas.ts';
+import { auditHashes } from '../examples.ts';
+import { isoDate, pageLimit, pageNumber, paginationSchema, success, userId, withExample } from '../schemas.ts';
 
 const auditQuery = z.object({
   userId: userId.optional(),
@@ -14,6 +15,21 @@ const auditQuery = z.object({
   page: pageNumber,
   limit: pageLimit(50),
 });
+
+/** Seed 004's audit entry, with the fields prekeyd adds (id, actor, hash chain). */
+const auditEntryExample = {
+  id: 12,
+  action: 'KEYS_ROTATED',
+  resource: 'USER_KEY',
+  userId: 'user_abc123',
+  details: { deviceId: 'device_xyz', newSignedPreKeyId: 'spk_002', oneTimePreKeysAdded: 10 },
+  ipAddress: '203.0.113.42',
+  actor: 'key_VO6UTDBW5S4YJCL17KAXNZ',
+  status: 'SUCCESS',
+  createdAt: '2026-03-08T12:00:00.000Z',
+  prevHash: auditHashes.previous,
+  hash: auditHashes.head,
+} as const;
 
 const auditEntry = z
   .object({
@@ -29,18 +45,25 @@ const auditEntry = z
     prevHash: z.string(),
     hash: z.string(),
   })
-  .openapi('AuditEntry');
+  .openapi('AuditEntry', { example: auditEntryExample });
 
-const auditPage = z.object({ success: z.literal(true), data: z.array(auditEntry), pagination: paginationSchema });
+const auditPage = withExample(z.object({ success: z.literal(true), data: z.array(auditEntry), pagination: paginationSchema }), {
+  success: true,
+  data: [auditEntryExample],
+  pagination: { page: 1, limit: 50, total: 12, totalPages: 1, hasNextPage: false, hasPrevPage: false },
+});
 
-const chainReport = z
-  .object({
-    valid: z.boolean(),
-    entries: z.number().int(),
-    headHash: z.string(),
-    brokenAt: z.number().int().optional().openapi({ description: 'Id of the first entry that does not chain' }),
-  })
-  .openapi('AuditChainReport');
+const chainReport = withExample(
+  z
+    .object({
+      valid: z.boolean(),
+      entries: z.number().int(),
+      headHash: z.string(),
+      brokenAt: z.number().int().optional().openapi({ description: 'Id of the first entry that does not chain' }),
+    })
+    .openapi('AuditChainReport'),
+  { valid: true, entries: 12, headHash: auditHashes.head },
+);
 
 const list = defineRoute('audit.read', {
   method: 'get',

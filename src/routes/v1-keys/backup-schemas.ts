@@ -1,6 +1,7 @@
 /** Shapes of POST /v1/keys/backup and /v1/keys/recover, as seed 004 gives them. */
 import { z } from '@hono/zod-openapi';
-import { hex, userId } from '../schemas.ts';
+import { backupSample } from '../examples.ts';
+import { hex, userId, withExample } from '../schemas.ts';
 
 /** Even-length hex of 1-64 bytes, stored lowercase (nonces and salts vary in length by cipher). */
 const hexBytes = (example: string) =>
@@ -26,11 +27,11 @@ export const encryptionMetadataSchema = z
         parallelism: positiveInt(2 ** 24 - 1, 4),
       })
       .strict(),
-    nonce: hexBytes('a1b2c3d4e5f6a1b2c3d4e5f6'),
-    salt: hexBytes('f1e2d3c4b5a6f1e2d3c4b5a6f1e2d3c4'),
+    nonce: hexBytes(backupSample.encryptionMetadata.nonce),
+    salt: hexBytes(backupSample.encryptionMetadata.salt),
   })
   .strict()
-  .openapi('BackupEncryptionMetadata');
+  .openapi('BackupEncryptionMetadata', { example: backupSample.encryptionMetadata });
 
 export const backupBody = z
   .object({
@@ -40,27 +41,40 @@ export const backupBody = z
       .min(1)
       // The length rules of padding are checked when the domain decodes it.
       .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be standard base64')
-      .openapi({ example: 'YWJjZGVm' }),
+      .openapi({ example: backupSample.encryptedBundle }),
     encryptionMetadata: encryptionMetadataSchema,
-    checksum: hex(32, 'bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721'),
+    checksum: hex(32, backupSample.checksum),
     expectedVersion: z.number().int().min(0).optional().openapi({ description: 'The current version (0 when none); 409 otherwise' }),
   })
   .strict()
-  .openapi('BackupRequest');
+  .openapi('BackupRequest', {
+    example: {
+      userId: 'user_abc123',
+      encryptedBundle: backupSample.encryptedBundle,
+      encryptionMetadata: backupSample.encryptionMetadata,
+      checksum: backupSample.checksum,
+    },
+  });
 
-export const backupResult = z.object({ version: z.number().int(), storedAt: z.string() }).openapi('BackupStored');
+export const backupResult = withExample(z.object({ version: z.number().int(), storedAt: z.string() }).openapi('BackupStored'), {
+  version: 1,
+  storedAt: '2026-03-08T10:30:00.000Z',
+});
 
 export const recoverBody = z
   .object({ userId, version: z.number().int().min(1).optional().openapi({ description: 'A stored version; the latest when absent' }) })
   .strict()
-  .openapi('RecoverRequest');
+  .openapi('RecoverRequest', { example: { userId: 'user_abc123' } });
 
-export const recoverResult = z
-  .object({
-    encryptedBundle: z.string(),
-    encryptionMetadata: encryptionMetadataSchema,
-    checksum: z.string(),
-    version: z.number().int(),
-    backedUpAt: z.string(),
-  })
-  .openapi('RecoveredBackup');
+export const recoverResult = withExample(
+  z
+    .object({
+      encryptedBundle: z.string(),
+      encryptionMetadata: encryptionMetadataSchema,
+      checksum: z.string(),
+      version: z.number().int(),
+      backedUpAt: z.string(),
+    })
+    .openapi('RecoveredBackup'),
+  { ...backupSample, version: 1, backedUpAt: '2026-03-08T10:30:00.000Z' },
+);

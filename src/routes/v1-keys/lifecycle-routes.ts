@@ -4,7 +4,19 @@ import { registerKeys, rotateKeys } from '../../domain/key-sets.ts';
 import { revokeKeys, suspendKeys, unsuspendKeys } from '../../domain/revocation.ts';
 import { createRouter, defineRoute, errorResponses, jsonBody, jsonResponse } from '../../http/openapi.ts';
 import { success } from '../schemas.ts';
-import { registerBody, registerResult, revokeResult, rotateBody, rotateResult, statusChangeBody, suspensionResult } from './schemas.ts';
+import {
+  registerBody,
+  registerResult,
+  revokeBody,
+  revokeResult,
+  rotateBody,
+  rotateResult,
+  suspendBody,
+  suspendedExample,
+  suspensionResult,
+  unsuspendBody,
+  unsuspendedExample,
+} from './schemas.ts';
 
 const register = defineRoute('keys.register', {
   method: 'post',
@@ -36,7 +48,7 @@ const revoke = defineRoute('keys.revoke', {
   path: '/v1/keys/revoke',
   tags: ['Keys'],
   summary: "Revoke a user's keys (every device unless deviceId is given); irreversible",
-  request: { body: jsonBody(statusChangeBody.openapi('RevokeKeysRequest')) },
+  request: { body: jsonBody(revokeBody) },
   responses: {
     200: jsonResponse(success(revokeResult, 'Keys revoked successfully'), 'Keys revoked'),
     ...errorResponses(400, 403, 404, 410),
@@ -48,9 +60,9 @@ const suspend = defineRoute('keys.revoke', {
   path: '/v1/keys/suspend',
   tags: ['Keys'],
   summary: "Suspend a user's keys: bundles are refused until unsuspended",
-  request: { body: jsonBody(statusChangeBody.openapi('SuspendKeysRequest')) },
+  request: { body: jsonBody(suspendBody) },
   responses: {
-    200: jsonResponse(success(suspensionResult, 'Keys suspended'), 'Keys suspended'),
+    200: jsonResponse(success(suspensionResult, 'Keys suspended', suspendedExample), 'Keys suspended'),
     ...errorResponses(400, 403, 404, 410),
   },
 });
@@ -60,9 +72,9 @@ const unsuspend = defineRoute('keys.revoke', {
   path: '/v1/keys/unsuspend',
   tags: ['Keys'],
   summary: "Lift a suspension of a user's keys",
-  request: { body: jsonBody(statusChangeBody.omit({ reason: true }).openapi('UnsuspendKeysRequest')) },
+  request: { body: jsonBody(unsuspendBody) },
   responses: {
-    200: jsonResponse(success(suspensionResult, 'Keys unsuspended'), 'Keys unsuspended'),
+    200: jsonResponse(success(suspensionResult, 'Keys unsuspended', unsuspendedExample), 'Keys unsuspended'),
     ...errorResponses(400, 403, 404, 410),
   },
 });

@@ -1,11 +1,18 @@
 /** Request and response shapes of `/v1/keys/*`, as seed 004 gives them. */
 import { z } from '@hono/zod-openapi';
-import { deviceId, hex, keyId, pageLimit, pageNumber, paginationSchema, userId } from '../schemas.ts';
+import { v1Keys } from '../examples.ts';
+import { deviceId, hex, keyId, pageLimit, pageNumber, paginationSchema, userId, withExample } from '../schemas.ts';
 
-export const preKeySchema = z.object({ keyId, publicKey: hex(32) }).strict().openapi('PreKey');
+const { signedPreKey, rotatedSignedPreKey, oneTimePreKeys } = v1Keys;
+
+export const preKeySchema = z.object({ keyId, publicKey: hex(32, oneTimePreKeys.opk_001) }).strict().openapi('PreKey');
 
 export const signedPreKeySchema = z
-  .object({ keyId: keyId.openapi({ example: 'spk_a1b2c3d4e5f6g7h8' }), publicKey: hex(32), signature: hex(64) })
+  .object({
+    keyId: keyId.openapi({ example: signedPreKey.keyId }),
+    publicKey: hex(32, signedPreKey.publicKey),
+    signature: hex(64, signedPreKey.signature),
+  })
   .strict()
   .openapi('SignedPreKey');
 
@@ -15,7 +22,7 @@ const preKeyList = (min: number) =>
 export const registerBody = z
   .object({
     userId,
-    identityKey: hex(32),
+    identityKey: hex(32, v1Keys.identityKey),
     signedPreKey: signedPreKeySchema,
     oneTimePreKeys: preKeyList(1),
     lastResortPreKey: signedPreKeySchema.optional(),
@@ -23,33 +30,66 @@ export const registerBody = z
     deviceName: z.string().min(1).max(128).optional().openapi({ example: 'iPhone 15' }),
   })
   .strict()
-  .openapi('RegisterKeysRequest');
+  .openapi('RegisterKeysRequest', {
+    example: {
+      userId: 'user_abc123',
+      identityKey: v1Keys.identityKey,
+      signedPreKey,
+      oneTimePreKeys: [
+        { keyId: 'opk_001', publicKey: oneTimePreKeys.opk_001 },
+        { keyId: 'opk_002', publicKey: oneTimePreKeys.opk_002 },
+      ],
+      deviceId: 'device_xyz',
+      deviceName: 'iPhone 15',
+    },
+  });
 
-export const registerResult = z.object({
-  userId: z.string(),
-  deviceId: z.string(),
-  identityKeyFingerprint: z.string(),
-  signedPreKeyId: z.string(),
-  oneTimePreKeysCount: z.number().int(),
-  status: z.literal('active'),
-  registeredAt: z.string(),
-});
+export const registerResult = withExample(
+  z.object({
+    userId: z.string(),
+    deviceId: z.string(),
+    identityKeyFingerprint: z.string(),
+    signedPreKeyId: z.string(),
+    oneTimePreKeysCount: z.number().int(),
+    status: z.literal('active'),
+    registeredAt: z.string(),
+  }),
+  {
+    userId: 'user_abc123',
+    deviceId: 'device_xyz',
+    identityKeyFingerprint: v1Keys.identityKeyFingerprint,
+    signedPreKeyId: signedPreKey.keyId,
+    oneTimePreKeysCount: 2,
+    status: 'active',
+    registeredAt: '2026-03-08T10:00:00.000Z',
+  },
+);
 
 export const bundleQuery = z.object({ deviceId: deviceId.optional() });
 export const userParam = z.object({ userId: userId.openapi({ param: { name: 'userId', in: 'path' } }) });
 
-export const bundleResult = z
-  .object({
-    userId: z.string(),
-    deviceId: z.string(),
-    identityKey: z.string(),
-    signedPreKey: signedPreKeySchema,
-    oneTimePreKey: preKeySchema.nullable(),
-    lastResortPreKey: signedPreKeySchema.optional(),
-    remainingOneTimePreKeys: z.number().int(),
-    warning: z.string().optional(),
-  })
-  .openapi('KeyBundle');
+export const bundleResult = withExample(
+  z
+    .object({
+      userId: z.string(),
+      deviceId: z.string(),
+      identityKey: z.string(),
+      signedPreKey: signedPreKeySchema,
+      oneTimePreKey: preKeySchema.nullable(),
+      lastResortPreKey: signedPreKeySchema.optional(),
+      remainingOneTimePreKeys: z.number().int(),
+      warning: z.string().optional(),
+    })
+    .openapi('KeyBundle'),
+  {
+    userId: 'user_abc123',
+    deviceId: 'device_xyz',
+    identityKey: v1Keys.identityKey,
+    signedPreKey,
+    oneTimePreKey: { keyId: 'opk_001', publicKey: oneTimePreKeys.opk_001 },
+    remainingOneTimePreKeys: 1,
+  },
+);
 
 export const rotateBody = z
   .object({
@@ -60,27 +100,63 @@ export const rotateBody = z
     newLastResortPreKey: signedPreKeySchema.optional(),
   })
   .strict()
-  .openapi('RotateKeysRequest');
+  .openapi('RotateKeysRequest', {
+    example: {
+      userId: 'user_abc123',
+      newSignedPreKey: rotatedSignedPreKey,
+      newOneTimePreKeys: [{ keyId: 'opk_050', publicKey: oneTimePreKeys.opk_050 }],
+    },
+  });
 
-export const rotateResult = z.object({
-  signedPreKeyRotated: z.boolean(),
-  newSignedPreKeyId: z.string().nullable(),
-  oneTimePreKeysAdded: z.number().int(),
-  totalOneTimePreKeysAvailable: z.number().int(),
-  rotatedAt: z.string(),
-});
+export const rotateResult = withExample(
+  z.object({
+    signedPreKeyRotated: z.boolean(),
+    newSignedPreKeyId: z.string().nullable(),
+    oneTimePreKeysAdded: z.number().int(),
+    totalOneTimePreKeysAvailable: z.number().int(),
+    rotatedAt: z.string(),
+  }),
+  {
+    signedPreKeyRotated: true,
+    newSignedPreKeyId: rotatedSignedPreKey.keyId,
+    oneTimePreKeysAdded: 1,
+    totalOneTimePreKeysAvailable: 16,
+    rotatedAt: '2026-03-08T12:00:00.000Z',
+  },
+);
 
 export const statusChangeBody = z
   .object({ userId, deviceId: deviceId.optional(), reason: z.string().max(500).optional().openapi({ example: 'Device compromised' }) })
   .strict();
 
-export const revokeResult = z.object({
-  userId: z.string(),
-  status: z.literal('revoked'),
-  revokedAt: z.string(),
-  reason: z.string().nullable(),
-  deviceIds: z.array(z.string()),
+export const revokeBody = statusChangeBody.openapi('RevokeKeysRequest', {
+  example: { userId: 'user_abc123', reason: 'Device compromised' },
 });
+
+export const suspendBody = statusChangeBody.openapi('SuspendKeysRequest', {
+  example: { userId: 'user_abc123', deviceId: 'device_xyz', reason: 'Suspicious activity under investigation' },
+});
+
+export const unsuspendBody = statusChangeBody
+  .omit({ reason: true })
+  .openapi('UnsuspendKeysRequest', { example: { userId: 'user_abc123', deviceId: 'device_xyz' } });
+
+export const revokeResult = withExample(
+  z.object({
+    userId: z.string(),
+    status: z.literal('revoked'),
+    revokedAt: z.string(),
+    reason: z.string().nullable(),
+    deviceIds: z.array(z.string()),
+  }),
+  {
+    userId: 'user_abc123',
+    status: 'revoked',
+    revokedAt: '2026-03-08T14:00:00.000Z',
+    reason: 'Device compromised',
+    deviceIds: ['device_xyz'],
+  },
+);
 
 export const suspensionResult = z.object({
   userId: z.string(),
@@ -89,7 +165,27 @@ export const suspensionResult = z.object({
   changedAt: z.string(),
 });
 
+export const suspendedExample = {
+  userId: 'user_abc123',
+  status: 'suspended',
+  deviceIds: ['device_xyz'],
+  changedAt: '2026-03-08T13:00:00.000Z',
+} as const satisfies z.input<typeof suspensionResult>;
+
+export const unsuspendedExample = { ...suspendedExample, status: 'active', changedAt: '2026-03-08T13:30:00.000Z' } as const;
+
 const status = z.enum(['active', 'revoked', 'expired', 'suspended']);
+
+const keySetSummaryExample = {
+  userId: 'user_abc123',
+  deviceId: 'device_xyz',
+  identityKeyFingerprint: v1Keys.identityKeyFingerprint,
+  status: 'active',
+  oneTimePreKeysRemaining: 15,
+  registeredAt: '2026-03-08T10:00:00.000Z',
+  lastRotatedAt: '2026-03-08T12:00:00.000Z',
+  deviceName: 'iPhone 15',
+} as const;
 
 export const keySetSummary = z
   .object({
@@ -102,20 +198,30 @@ export const keySetSummary = z
     lastRotatedAt: z.string().nullable(),
     deviceName: z.string().nullable(),
   })
-  .openapi('KeySetSummary');
+  .openapi('KeySetSummary', { example: keySetSummaryExample });
 
-export const verifyResult = keySetSummary.extend({ isValid: z.boolean() }).openapi('KeyVerification');
+export const verifyResult = withExample(
+  keySetSummary.extend({ isValid: z.boolean() }).openapi('KeyVerification'),
+  { ...keySetSummaryExample, isValid: true },
+);
 
 export const listQuery = z.object({
-  status: status.optional(),
+  status: status.optional().openapi({ example: 'active' }),
   page: pageNumber,
   limit: pageLimit(20),
   sortBy: z.enum(['createdAt', 'registeredAt', 'lastRotatedAt', 'userId', 'oneTimePreKeysRemaining']).default('createdAt'),
   sortOrder: z.enum(['asc', 'desc']).default('desc'),
 });
 
-export const listResult = z.object({
-  success: z.literal(true),
-  data: z.array(keySetSummary),
-  pagination: paginationSchema,
-});
+export const listResult = withExample(
+  z.object({
+    success: z.literal(true),
+    data: z.array(keySetSummary),
+    pagination: paginationSchema,
+  }),
+  {
+    success: true,
+    data: [keySetSummaryExample],
+    pagination: { page: 1, limit: 20, total: 45, totalPages: 3, hasNextPage: true, hasPrevPage: false },
+  },
+);

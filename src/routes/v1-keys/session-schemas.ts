@@ -1,53 +1,86 @@
 /** Shapes of /v1/keys/shared-secret: the seed's initiation, SPEC §3's session view. */
 import { z } from '@hono/zod-openapi';
-import { deviceId, hex, userId } from '../schemas.ts';
+import { v1Keys } from '../examples.ts';
+import { deviceId, hex, userId, withExample } from '../schemas.ts';
 import { preKeySchema, signedPreKeySchema } from './schemas.ts';
 
 export const sharedSecretBody = z
   .object({
     initiatorUserId: userId.openapi({ example: 'user_alice' }),
     responderUserId: userId.openapi({ example: 'user_bob' }),
-    initiatorEphemeralKey: hex(32),
-    initiatorIdentityKey: hex(32).optional().openapi({ description: "Must equal the initiator's registered identity key when given" }),
+    initiatorEphemeralKey: hex(32, v1Keys.initiatorEphemeralKey),
+    initiatorIdentityKey: hex(32, v1Keys.initiatorIdentityKey).optional().openapi({ description: "Must equal the initiator's registered identity key when given" }),
     responderDeviceId: deviceId.optional(),
   })
   .strict()
-  .openapi('SharedSecretRequest');
+  .openapi('SharedSecretRequest', {
+    example: { initiatorUserId: 'user_alice', responderUserId: 'user_bob', initiatorEphemeralKey: v1Keys.initiatorEphemeralKey },
+  });
 
-export const sharedSecretResult = z
-  .object({
-    sessionId: z.string().openapi({ example: 'sess_a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4' }),
-    responderBundle: z.object({
-      identityKey: z.string(),
-      signedPreKey: signedPreKeySchema,
-      oneTimePreKey: preKeySchema.nullable(),
-      lastResortPreKey: signedPreKeySchema.optional(),
-      warning: z.string().optional(),
-    }),
-    expiresAt: z.string(),
-  })
-  .openapi('SharedSecretSession');
+export const sharedSecretResult = withExample(
+  z
+    .object({
+      sessionId: z.string().openapi({ example: v1Keys.sessionId }),
+      responderBundle: z.object({
+        identityKey: z.string(),
+        signedPreKey: signedPreKeySchema,
+        oneTimePreKey: preKeySchema.nullable(),
+        lastResortPreKey: signedPreKeySchema.optional(),
+        warning: z.string().optional(),
+      }),
+      expiresAt: z.string(),
+    })
+    .openapi('SharedSecretSession'),
+  {
+    sessionId: v1Keys.sessionId,
+    responderBundle: {
+      identityKey: v1Keys.identityKey,
+      signedPreKey: { ...v1Keys.signedPreKey, keyId: 'spk_001' },
+      oneTimePreKey: { keyId: 'opk_003', publicKey: v1Keys.oneTimePreKeys.opk_003 },
+    },
+    expiresAt: '2026-03-09T10:00:00.000Z',
+  },
+);
 
 export const sessionParam = z.object({
   sessionId: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
-    .openapi({ param: { name: 'sessionId', in: 'path' }, example: 'sess_a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4' }),
+    .openapi({ param: { name: 'sessionId', in: 'path' }, example: v1Keys.sessionId }),
 });
 
-export const sessionView = z
-  .object({
-    sessionId: z.string(),
-    initiatorUserId: z.string(),
-    responderUserId: z.string(),
-    initiatorIdentityKey: z.string(),
-    initiatorEphemeralKey: z.string(),
-    signedPreKeyId: z.string(),
-    oneTimePreKeyId: z.string().nullable(),
-    status: z.enum(['pending', 'completed']),
-    createdAt: z.string(),
-    expiresAt: z.string(),
-  })
-  .openapi('Session');
+const sessionExample = {
+  sessionId: v1Keys.sessionId,
+  initiatorUserId: 'user_alice',
+  responderUserId: 'user_bob',
+  initiatorIdentityKey: v1Keys.initiatorIdentityKey,
+  initiatorEphemeralKey: v1Keys.initiatorEphemeralKey,
+  signedPreKeyId: 'spk_001',
+  oneTimePreKeyId: 'opk_003',
+  status: 'pending',
+  createdAt: '2026-03-08T10:00:00.000Z',
+  expiresAt: '2026-03-09T10:00:00.000Z',
+} as const;
 
-export const completedSession = sessionView.extend({ completedAt: z.string().nullable() }).openapi('CompletedSession');
+export const sessionView = withExample(
+  z
+    .object({
+      sessionId: z.string(),
+      initiatorUserId: z.string(),
+      responderUserId: z.string(),
+      initiatorIdentityKey: z.string(),
+      initiatorEphemeralKey: z.string(),
+      signedPreKeyId: z.string(),
+      oneTimePreKeyId: z.string().nullable(),
+      status: z.enum(['pending', 'completed']),
+      createdAt: z.string(),
+      expiresAt: z.string(),
+    })
+    .openapi('Session'),
+  sessionExample,
+);
+
+export const completedSession = withExample(
+  sessionView.extend({ completedAt: z.string().nullable() }).openapi('CompletedSession'),
+  { ...sessionExample, status: 'completed', completedAt: '2026-03-08T10:05:00.000Z' },
+);
