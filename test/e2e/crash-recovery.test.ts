@@ -38,7 +38,7 @@ it('starts over a torn or corrupted journal tail, keeping every intact record', 
     await restarted.exited;
     // a flipped byte in the last record: that record is dropped, everything before it stays
     const bytes = readFileSync(newestJournal());
-    bytes[bytes.length - 3] ^= 0xff;
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
     writeFileSync(newestJournal(), bytes);
     const again = await startServerProcess({ dbPath: tornDb });
     for (let i = 0; i < 5; i++) expect((await fetch(`${again.url}/v1/keys/verify/torn_${i}`, { headers })).status).toBe(200);
