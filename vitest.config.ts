@@ -19,6 +19,8 @@ const appLevel = [
   'test/signal/v2-keys.test.ts',
   'test/fuzz/**/*.test.ts',
 ];
+/** Matched by appLevel but spawning its own embedded-store server: runs on sqljs only. */
+const sqljsOnly = ['test/fuzz/push-frames.fuzz.test.ts'];
 
 /** Repository-level tests over every backend of their project (test/helpers/backend.ts availableBackends). */
 const storeLevel = ['test/store/store-contract.test.ts', 'test/store/postgres-instances.test.ts'];
@@ -37,7 +39,7 @@ export default defineConfig({
         extends: true,
         test: { name: 'sqljs', include: ['test/**/*.test.ts'], exclude: ['test/postgres/**'], env: { PREKEYD_TEST_BACKEND: 'sqljs' } },
       },
-      { extends: true, test: { name: 'pglite', include: appLevel, env: { PREKEYD_TEST_BACKEND: 'pglite' } } },
+      { extends: true, test: { name: 'pglite', include: appLevel, exclude: sqljsOnly, env: { PREKEYD_TEST_BACKEND: 'pglite' } } },
       ...(pgUrl
         ? [
             {
@@ -45,6 +47,7 @@ export default defineConfig({
               test: {
                 name: 'postgres',
                 include: [...appLevel, ...storeLevel, 'test/postgres/**/*.test.ts'],
+                exclude: sqljsOnly,
                 env: { PREKEYD_TEST_BACKEND: 'postgres' },
                 setupFiles: ['test/helpers/backend-setup.ts'],
               },

@@ -170,7 +170,10 @@ export class PushConnection {
       this.host.track(this, userId);
     }
     try {
-      const cursor = message.since !== undefined ? BigInt(message.since) : BigInt(await this.latestId());
+      // A `since` past the latest stored event (a cursor from before a restore, or from elsewhere)
+      // resumes at the latest: kept as is, every live event up to it would be skipped as already sent.
+      const latest = BigInt(await this.latestId());
+      const cursor = message.since !== undefined && BigInt(message.since) < latest ? BigInt(message.since) : latest;
       for (const userId of userIds) this.ownSubscription(userId, replay)!.lastSentId = cursor;
       this.outbound.send(subscribedFrame(userIds, cursor.toString()));
       if (message.since !== undefined) await this.replayStored(userIds, cursor, replay);

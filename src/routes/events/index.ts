@@ -15,7 +15,7 @@ Client → server (JSON text frames):
 - \`{"type":"ping"}\`
 
 Server → client:
-- \`{"type":"subscribed","userIds":[…],"cursor":"41"}\` — \`cursor\` is \`since\`, or the latest event id when \`since\` is absent (only newer events follow).
+- \`{"type":"subscribed","userIds":[…],"cursor":"41"}\` — \`cursor\` is \`since\`, or the latest event id when \`since\` is absent or past it (only newer events follow).
 - \`{"type":"event","id":"42","event":"prekeys.low","userId":"user_a","data":{…},"createdAt":"…"}\` — events: prekeys.low, prekeys.exhausted, keys.registered, keys.rotated, prekeys.replenished, keys.revoked, session.initiated, peer.keys.revoked.
 - \`{"type":"pong"}\`
 - \`{"type":"error","errorCode":"VALIDATION_ERROR","error":"…"}\` — bad message (non-JSON, unknown type, bad shape) or more users than allowed per connection (100 by default) → VALIDATION_ERROR; a user the key may not act as → FORBIDDEN (nothing is subscribed); the connection stays open.
