@@ -28,6 +28,25 @@ export const socketAddress = (c: Context): string | null => {
 /** Upgrade requests (WebSocket) bypass the Hono app: node:http hands over the raw socket. */
 export type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
+/**
+ * Requests node:http cannot parse (bad header bytes, oversized headers, missing Host…) never
+ * reach the app; answer them in the error envelope too rather than with an empty 400.
+ */
+function answerUnparseableRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({
+    success: false,
+    error: tooLarge ? 'Request headers too large' : 'Malformed HTTP request',
+    errorCode: 'VALIDATION_ERROR',
+  });
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
 export function startHttpServer(
   fetch: (request: Request, env?: unknown) => Response | Promise<Response>,
   host: string,
@@ -56,6 +75,7 @@ export function startHttpServer(
       });
     }) as Server;
     if (onUpgrade) server.on('upgrade', onUpgrade);
+    server.on('clientError', answerUnparseableRequest);
     server.once('error', reject);
   });
 }
