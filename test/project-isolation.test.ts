@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupBody } from './helpers/backup-body.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { makeSignedPreKey, registration, type TestIdentity } from './helpers/keys.ts';
 
@@ -21,20 +22,6 @@ const as = (side: Side) => ({
 
 const ephemeralKey = () => registration('ephemeral', 1).body.oneTimePreKeys[0]!.publicKey;
 
-function backupBody(userId: string, text: string) {
-  const bundle = Buffer.from(text);
-  return {
-    userId,
-    encryptedBundle: bundle.toString('base64'),
-    encryptionMetadata: {
-      algorithm: 'argon2id+aes-256-gcm',
-      argon2Params: { timeCost: 3, memoryCost: 65536, parallelism: 4 },
-      nonce: 'a1b2c3d4e5f6a1b2c3d4e5f6',
-      salt: 'f1e2d3c4b5a6f1e2d3c4b5a6f1e2d3c4',
-    },
-    checksum: createHash('sha256').update(bundle).digest('hex'),
-  };
-}
 
 let sessionInB: string;
 

@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupBody } from '../helpers/backup-body.ts';
 import { auditActions } from '../../src/domain/audit.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
@@ -24,20 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-function backupOf(userId: string) {
-  const blob = randomBytes(48);
-  return {
-    userId,
-    encryptedBundle: blob.toString('base64'),
-    encryptionMetadata: {
-      algorithm: 'argon2id+aes-256-gcm',
-      argon2Params: { timeCost: 3, memoryCost: 65536, parallelism: 4 },
-      nonce: 'a1b2c3d4e5f6a1b2c3d4e5f6',
-      salt: 'f1e2d3c4b5a6f1e2d3c4b5a6f1e2d3c4',
-    },
-    checksum: createHash('sha256').update(blob).digest('hex'),
-  };
-}
 
 async function newestId(app: TestApp = t): Promise<number> {
   return (await app.call('GET', '/v1/keys/audit?limit=1')).body.data[0]?.id ?? 0;
@@ -69,8 +56,8 @@ describe('GET /v1/keys/audit: the actions of the seed', () => {
     expect(await actionsOf(() => t.call('GET', '/v1/keys/bundle/au_alice'))).toEqual(['BUNDLE_FETCHED:SUCCESS', 'PREKEY_CONSUMED:SUCCESS']);
     expect(await actionsOf(() => t.call('GET', '/v1/keys/verify/au_alice'))).toEqual(['KEY_VERIFIED:SUCCESS']);
 
-    expect(await actionsOf(() => t.call('POST', '/v1/keys/backup', backupOf('au_alice')))).toEqual(['BACKUP_CREATED:SUCCESS']);
-    expect(await actionsOf(() => t.call('POST', '/v1/keys/backup', backupOf('au_alice')))).toEqual(['BACKUP_UPDATED:SUCCESS']);
+    expect(await actionsOf(() => t.call('POST', '/v1/keys/backup', backupBody('au_alice', randomBytes(48))))).toEqual(['BACKUP_CREATED:SUCCESS']);
+    expect(await actionsOf(() => t.call('POST', '/v1/keys/backup', backupBody('au_alice', randomBytes(48))))).toEqual(['BACKUP_UPDATED:SUCCESS']);
     expect(await actionsOf(() => t.call('POST', '/v1/keys/recover', { userId: 'au_alice' }))).toEqual(['BACKUP_RECOVERED:SUCCESS']);
 
     let sessionId = '';

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupBody, encryptionMetadata } from '../helpers/backup-body.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -10,23 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const encryptionMetadata = {
-  algorithm: 'argon2id+aes-256-gcm',
-  argon2Params: { timeCost: 3, memoryCost: 65536, parallelism: 4 },
-  nonce: 'a1b2c3d4e5f6a1b2c3d4e5f6',
-  salt: 'f1e2d3c4b5a6f1e2d3c4b5a6f1e2d3c4',
-};
 
-/** A backup body for `blob`, with its checksum computed the way a client computes it. */
-function backupOf(userId: string, blob: Uint8Array, extra: Record<string, unknown> = {}) {
-  return {
-    userId,
-    encryptedBundle: Buffer.from(blob).toString('base64'),
-    encryptionMetadata,
-    checksum: createHash('sha256').update(blob).digest('hex'),
-    ...extra,
-  };
-}
 
 async function auditOf(userId: string, action: string) {
   const res = await t.call('GET', `/v1/keys/audit?userId=${userId}&action=${action}`);
@@ -35,7 +20,7 @@ async function auditOf(userId: string, action: string) {
 
 describe('POST /v1/keys/backup', () => {
   it('stores a first backup as version 1 with the seed shape', async () => {
-    const res = await t.call('POST', '/v1/keys/backup', backupOf('bk_first', randomBytes(200)));
+    const res = await t.call('POST', '/v1/keys/backup', backupBody('bk_first', randomBytes(200)));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       success: true,
@@ -48,7 +33,7 @@ describe('POST /v1/keys/backup', () => {
   it('increases the version and audits BACKUP_CREATED then BACKUP_UPDATED, never the blob', async () => {
     const blobs = [randomBytes(64), randomBytes(65), randomBytes(66)];
     const versions = [];
-    for (const blob of blobs) versions.push((await t.call('POST', '/v1/keys/backup', backupOf('bk_versions', blob))).body.data.version);
+    for (const blob of blobs) versions.push((await t.call('POST', '/v1/keys/backup', backupBody('bk_versions', blob))).body.data.version);
     expect(versions).toEqual([1, 2, 3]);
     const created = await auditOf('bk_versions', 'BACKUP_CREATED');
     const updated = await auditOf('bk_versions', 'BACKUP_UPDATED');
@@ -59,14 +44,14 @@ describe('POST /v1/keys/backup', () => {
   });
 
   it('accepts the current version as expectedVersion and refuses a stale one with 409', async () => {
-    const first = await t.call('POST', '/v1/keys/backup', backupOf('bk_cas', randomBytes(10), { expectedVersion: 0 }));
+    const first = await t.call('POST', '/v1/keys/backup', backupBody('bk_cas', randomBytes(10), { expectedVersion: 0 }));
     expect(first.body.data.version).toBe(1);
-    const second = await t.call('POST', '/v1/keys/backup', backupOf('bk_cas', randomBytes(10), { expectedVersion: 1 }));
+    const second = await t.call('POST', '/v1/keys/backup', backupBody('bk_cas', randomBytes(10), { expectedVersion: 1 }));
     expect(second.body.data.version).toBe(2);
-    const stale = await t.call('POST', '/v1/keys/backup', backupOf('bk_cas', randomBytes(10), { expectedVersion: 1 }));
+    const stale = await t.call('POST', '/v1/keys/backup', backupBody('bk_cas', randomBytes(10), { expectedVersion: 1 }));
     expect(stale.status).toBe(409);
     expect(stale.body).toMatchObject({ success: false, errorCode: 'CONFLICT' });
-    const ahead = await t.call('POST', '/v1/keys/backup', backupOf('bk_cas', randomBytes(10), { expectedVersion: 5 }));
+    const ahead = await t.call('POST', '/v1/keys/backup', backupBody('bk_cas', randomBytes(10), { expectedVersion: 5 }));
     expect(ahead.status).toBe(409);
     // a stale write stored nothing: the latest is still version 2
     expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_cas' })).body.data.version).toBe(2);
@@ -76,12 +61,12 @@ describe('POST /v1/keys/backup', () => {
   });
 
   it('refuses expectedVersion other than 0 when no backup exists', async () => {
-    const res = await t.call('POST', '/v1/keys/backup', backupOf('bk_none_yet', randomBytes(10), { expectedVersion: 1 }));
+    const res = await t.call('POST', '/v1/keys/backup', backupBody('bk_none_yet', randomBytes(10), { expectedVersion: 1 }));
     expect(res.status).toBe(409);
   });
 
   it('refuses a wrong checksum with 400 CHECKSUM_MISMATCH and records the failure', async () => {
-    const body = backupOf('bk_checksum', randomBytes(32));
+    const body = backupBody('bk_checksum', randomBytes(32));
     const res = await t.call('POST', '/v1/keys/backup', { ...body, checksum: createHash('sha256').update('other').digest('hex') });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ success: false, errorCode: 'CHECKSUM_MISMATCH' });
@@ -94,15 +79,15 @@ describe('POST /v1/keys/backup', () => {
   });
 
   it('accepts an upper-case checksum', async () => {
-    const body = backupOf('bk_upper', randomBytes(32));
+    const body = backupBody('bk_upper', randomBytes(32));
     expect((await t.call('POST', '/v1/keys/backup', { ...body, checksum: body.checksum.toUpperCase() })).status).toBe(200);
   });
 
   it('refuses a decoded blob over the size cap with 413, and accepts one at the cap', async () => {
-    const over = await t.call('POST', '/v1/keys/backup', backupOf('bk_size', randomBytes(maxBackupBytes + 1)));
+    const over = await t.call('POST', '/v1/keys/backup', backupBody('bk_size', randomBytes(maxBackupBytes + 1)));
     expect(over.status).toBe(413);
     expect(over.body).toMatchObject({ success: false, errorCode: 'PAYLOAD_TOO_LARGE' });
-    expect((await t.call('POST', '/v1/keys/backup', backupOf('bk_size', randomBytes(maxBackupBytes)))).status).toBe(200);
+    expect((await t.call('POST', '/v1/keys/backup', backupBody('bk_size', randomBytes(maxBackupBytes)))).status).toBe(200);
   });
 
   it.each([
@@ -119,7 +104,7 @@ describe('POST /v1/keys/backup', () => {
     ['negative expectedVersion', { expectedVersion: -1 }, 'expectedVersion'],
     ['bad userId', { userId: 'has space' }, 'userId'],
   ])('rejects %s with VALIDATION_ERROR', async (_name, change, field) => {
-    const res = await t.call('POST', '/v1/keys/backup', { ...backupOf('bk_invalid', randomBytes(8)), ...change });
+    const res = await t.call('POST', '/v1/keys/backup', { ...backupBody('bk_invalid', randomBytes(8)), ...change });
     expect(res.status).toBe(400);
     expect(res.body.errorCode).toBe('VALIDATION_ERROR');
     expect(res.body.details.map((detail: any) => detail.field)).toContain(field);
@@ -135,7 +120,7 @@ describe('POST /v1/keys/backup', () => {
 describe('POST /v1/keys/recover', () => {
   it('returns the stored blob and metadata byte for byte, the latest or a given version', async () => {
     const blobs = [randomBytes(1000), randomBytes(1001)];
-    const bodies = blobs.map((blob) => backupOf('bk_round', blob));
+    const bodies = blobs.map((blob) => backupBody('bk_round', blob));
     const stored = [];
     for (const body of bodies) stored.push((await t.call('POST', '/v1/keys/backup', body)).body.data);
 
@@ -165,7 +150,7 @@ describe('POST /v1/keys/recover', () => {
     const none = await t.call('POST', '/v1/keys/recover', { userId: 'bk_nobody' });
     expect(none.status).toBe(404);
     expect(none.body.errorCode).toBe('NOT_FOUND');
-    await t.call('POST', '/v1/keys/backup', backupOf('bk_one', randomBytes(5)));
+    await t.call('POST', '/v1/keys/backup', backupBody('bk_one', randomBytes(5)));
     expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_one', version: 2 })).status).toBe(404);
     const [failure] = await auditOf('bk_nobody', 'BACKUP_RECOVERED');
     expect(failure).toMatchObject({ status: 'FAILURE', details: { errorCode: 'NOT_FOUND' } });
@@ -179,7 +164,7 @@ describe('POST /v1/keys/recover', () => {
 
 describe('backup auth', () => {
   it('needs a key', async () => {
-    const res = await t.call('POST', '/v1/keys/backup', backupOf('bk_auth', randomBytes(5)), { token: null });
+    const res = await t.call('POST', '/v1/keys/backup', backupBody('bk_auth', randomBytes(5)), { token: null });
     expect(res.status).toBe(401);
     expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_auth' }, { token: 'wrong' })).status).toBe(401);
   });
@@ -187,28 +172,28 @@ describe('backup auth', () => {
   it('needs backups.write to store and backups.read to recover', async () => {
     const { token: readOnly } = await insertApiKey(t.store, { acl: ['backups.read'] });
     const { token: writeOnly } = await insertApiKey(t.store, { acl: ['backups.write'] });
-    const write = await t.call('POST', '/v1/keys/backup', backupOf('bk_acl', randomBytes(5)), { token: readOnly });
+    const write = await t.call('POST', '/v1/keys/backup', backupBody('bk_acl', randomBytes(5)), { token: readOnly });
     expect(write.status).toBe(403);
     expect(write.body.errorCode).toBe('FORBIDDEN');
-    expect((await t.call('POST', '/v1/keys/backup', backupOf('bk_acl', randomBytes(5)), { token: writeOnly })).status).toBe(200);
+    expect((await t.call('POST', '/v1/keys/backup', backupBody('bk_acl', randomBytes(5)), { token: writeOnly })).status).toBe(200);
     expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_acl' }, { token: writeOnly })).status).toBe(403);
     expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_acl' }, { token: readOnly })).status).toBe(200);
   });
 
   it('lets a key back up and recover only the users it may act as', async () => {
     const { token } = await insertApiKey(t.store, { acl: ['backups.write', 'backups.read'], userIds: ['bk_own*'] });
-    expect((await t.call('POST', '/v1/keys/backup', backupOf('bk_own_1', randomBytes(5)), { token })).status).toBe(200);
-    expect((await t.call('POST', '/v1/keys/backup', backupOf('bk_other', randomBytes(5)), { token })).status).toBe(403);
-    await t.call('POST', '/v1/keys/backup', backupOf('bk_other', randomBytes(5)));
+    expect((await t.call('POST', '/v1/keys/backup', backupBody('bk_own_1', randomBytes(5)), { token })).status).toBe(200);
+    expect((await t.call('POST', '/v1/keys/backup', backupBody('bk_other', randomBytes(5)), { token })).status).toBe(403);
+    await t.call('POST', '/v1/keys/backup', backupBody('bk_other', randomBytes(5)));
     expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_other' }, { token })).status).toBe(403);
   });
 
   it("never shows another project's backups", async () => {
-    await t.call('POST', '/v1/keys/backup', backupOf('bk_project', randomBytes(5)));
-    await t.call('POST', '/v1/keys/backup', backupOf('bk_project', randomBytes(5)));
+    await t.call('POST', '/v1/keys/backup', backupBody('bk_project', randomBytes(5)));
+    await t.call('POST', '/v1/keys/backup', backupBody('bk_project', randomBytes(5)));
     const { token } = await insertApiKey(t.store, { projectId: 'other_project' });
     expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_project' }, { token })).status).toBe(404);
-    const mine = await t.call('POST', '/v1/keys/backup', backupOf('bk_project', randomBytes(5)), { token });
+    const mine = await t.call('POST', '/v1/keys/backup', backupBody('bk_project', randomBytes(5)), { token });
     expect(mine.body.data.version).toBe(1);
     // the master key acting on the other project sees that project's version only
     const viaHeader = await t.call('POST', '/v1/keys/recover', { userId: 'bk_project' }, { headers: { 'x-project-id': 'other_project' } });
