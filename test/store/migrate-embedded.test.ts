@@ -4,11 +4,12 @@
  * test/postgres/multi-instance.test.ts), verified, and a server on the copy carries on where the
  * embedded one stopped.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupBody } from '../helpers/backup-body.ts';
 import { createPgliteDriver } from '../../src/store/postgres/pglite-driver.ts';
 import { importEmbedded } from '../../src/store/postgres/import-embedded.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
@@ -35,8 +36,7 @@ beforeAll(async () => {
   for (let i = 0; i < 5; i++) handedOut.push((await t.call('GET', '/v1/keys/bundle/mig_alice', undefined, { token })).body.data.oneTimePreKey.keyId);
   expect((await t.call('POST', '/v1/keys/rotate', { userId: 'mig_alice', newSignedPreKey: makeSignedPreKey(alice.identity) })).status).toBe(200);
   const blob = randomBytes(64);
-  const encryptionMetadata = { algorithm: 'argon2id+aes-256-gcm', argon2Params: { timeCost: 3, memoryCost: 65536, parallelism: 4 }, nonce: 'a1b2c3d4e5f6a1b2c3d4e5f6', salt: 'f1e2d3c4b5a6f1e2d3c4b5a6f1e2d3c4' };
-  const backup = { userId: 'mig_alice', encryptedBundle: blob.toString('base64'), encryptionMetadata, checksum: createHash('sha256').update(blob).digest('hex') };
+  const backup = backupBody('mig_alice', blob);
   expect((await t.call('POST', '/v1/keys/backup', backup)).status).toBeLessThan(300);
   await t.call('GET', '/v1/keys/bundle/mig_bob', undefined, { headers: { 'x-project-id': 'other' } });
   await t.call('GET', '/v1/keys/bundle/nobody'); // a FAILURE audit entry
