@@ -2,7 +2,9 @@
  * Server-assisted X3DH sessions. The server hands the initiator the responder's bundle
  * (consuming a one-time pre-key exactly as a bundle fetch does) and records what the
  * responder needs to derive the same secret: the initiator's identity and ephemeral keys and
- * the pre-key ids used. The secret itself is computed by the clients only.
+ * the pre-key ids used. With no one-time pre-key to hand out, the last-resort pre-key served in
+ * its place is recorded too: the initiator uses it for DH4, so the responder must know it was.
+ * The secret itself is computed by the clients only.
  */
 import { decodeHex, encodeHex } from '../crypto/encoding.ts';
 import { isValidX25519PublicKey } from '../crypto/keys.ts';
@@ -78,6 +80,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
       const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId, 'v1');
       requireUsable(responder, deps.settings, now);
       const { oneTimePreKey } = await takePreKey(deps, tx, caller, responder, consume, now);
+      const lastResortPreKey = oneTimePreKey === null && responder.lastResortPreKey ? (responder.lastResortPreKey as SignedKey) : null;
 
       const session: SessionRecord = {
         sessionId: newSessionId(),
@@ -89,6 +92,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
         initiatorEphemeralKey: input.initiatorEphemeralKey,
         signedPreKeyId: responder.signedPreKey.keyId,
         oneTimePreKeyId: oneTimePreKey?.keyId ?? null,
+        lastResortPreKeyId: lastResortPreKey?.keyId ?? null,
         status: 'pending',
         createdAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + deps.settings.sessionTtlMs).toISOString(),
@@ -101,6 +105,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
         responderDeviceId: session.responderDeviceId,
         signedPreKeyId: session.signedPreKeyId,
         oneTimePreKeyId: session.oneTimePreKeyId,
+        lastResortPreKeyId: session.lastResortPreKeyId,
       };
       await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_INITIATED', userId: input.initiatorUserId, resource: 'SESSION', details });
       const eventData = { sessionId: session.sessionId, initiatorUserId: input.initiatorUserId };
@@ -111,7 +116,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
           identityKey: responder.identityKey,
           signedPreKey: responder.signedPreKey,
           oneTimePreKey,
-          ...(oneTimePreKey === null && responder.lastResortPreKey && { lastResortPreKey: responder.lastResortPreKey as SignedKey }),
+          ...(lastResortPreKey && { lastResortPreKey }),
           ...(oneTimePreKey === null && { warning: reducedForwardSecrecyWarning }),
         },
         expiresAt: session.expiresAt,
@@ -130,6 +135,7 @@ function sessionView(session: SessionRecord) {
     initiatorEphemeralKey: session.initiatorEphemeralKey,
     signedPreKeyId: session.signedPreKeyId,
     oneTimePreKeyId: session.oneTimePreKeyId,
+    lastResortPreKeyId: session.lastResortPreKeyId,
     status: session.status,
     createdAt: session.createdAt,
     expiresAt: session.expiresAt,

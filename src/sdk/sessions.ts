@@ -26,8 +26,10 @@ export interface EstablishedSession {
   responderIdentityKey: string;
   responderIdentityFingerprint: string;
   signedPreKeyId: string;
-  /** Null when the responder had no one-time pre-key left: no DH4, reduced forward secrecy. */
+  /** Null when the responder had no one-time pre-key left: reduced forward secrecy. */
   oneTimePreKeyId: string | null;
+  /** With no one-time pre-key, the responder's last-resort pre-key used for DH4 instead (null: none, no DH4). */
+  lastResortPreKeyId: string | null;
   ephemeralPublicKey: string;
   warning?: string;
 }
@@ -44,6 +46,8 @@ export interface AcceptedSession {
    * private keys now (X3DH §3.3): it must never serve a second session.
    */
   consumedOneTimePreKeyId: string | null;
+  /** The last-resort pre-key this session used for DH4, or null. Keep its secret: it is never consumed. */
+  lastResortPreKeyId: string | null;
   session: SessionView | CompletedSession;
 }
 
@@ -98,6 +102,7 @@ export async function establishSharedSecret(
       responderIdentityFingerprint: identityKeyFingerprint(bundle.identityKey),
       signedPreKeyId: derived.signedPreKeyId,
       oneTimePreKeyId: derived.oneTimePreKeyId,
+      lastResortPreKeyId: derived.lastResortPreKeyId,
       ephemeralPublicKey: derived.ephemeralPublicKey,
       ...(bundle.warning !== undefined && { warning: bundle.warning }),
     };
@@ -112,6 +117,16 @@ function signedPreKeySecret(keys: PrivateKeys, keyId: string): string {
     throw new PrekeydError('MISSING_PRIVATE_KEY', `The session used signed pre-key ${keyId}, which is not among the private keys given`);
   }
   return pair.privateKey;
+}
+
+function lastResortPreKeySecret(keys: PrivateKeys, keyId: string): string {
+  if (keys.lastResortPreKey?.keyId !== keyId) {
+    throw new PrekeydError(
+      'MISSING_PRIVATE_KEY',
+      `The session used last-resort pre-key ${keyId}, which is not the last-resort pre-key among the private keys given`,
+    );
+  }
+  return keys.lastResortPreKey.privateKey;
 }
 
 export async function acceptSharedSecret(
@@ -132,10 +147,13 @@ export async function acceptSharedSecret(
       );
     }
   }
+  // A server from before last-resort sessions does not send the field: no last-resort key was used.
+  const lastResortPreKeyId = session.lastResortPreKeyId ?? null;
   const derived = x3dhRespond({
     identityPrivateKey: responderKeys.identityKey,
     signedPreKeyPrivateKey: signedPreKeySecret(responderKeys, session.signedPreKeyId),
     oneTimePreKeyPrivateKey: oneTimePreKeySecret ?? null,
+    lastResortPreKeyPrivateKey: lastResortPreKeyId === null ? null : lastResortPreKeySecret(responderKeys, lastResortPreKeyId),
     initiatorIdentityKey: session.initiatorIdentityKey,
     initiatorEphemeralKey: session.initiatorEphemeralKey,
   });
@@ -148,6 +166,7 @@ export async function acceptSharedSecret(
     initiatorIdentityKey: session.initiatorIdentityKey,
     initiatorIdentityFingerprint: identityKeyFingerprint(session.initiatorIdentityKey),
     consumedOneTimePreKeyId: session.oneTimePreKeyId,
+    lastResortPreKeyId,
     session: finalSession,
   };
 }

@@ -227,6 +227,8 @@ export interface SessionView {
   initiatorEphemeralKey: string;
   signedPreKeyId: string;
   oneTimePreKeyId: string | null;
+  /** The last-resort pre-key the initiator used for DH4 (no one-time pre-key was left), else null. */
+  lastResortPreKeyId: string | null;
   status: 'pending' | 'completed';
   createdAt: string;
   expiresAt: string;

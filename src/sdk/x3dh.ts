@@ -3,14 +3,16 @@
  * identity keys converted to X25519 for the Diffie-Hellman steps (the birational map, as
  * libsodium's crypto_sign_ed25519_*_to_curve25519):
  *
- *   DH1 = DH(IK_A, SPK_B)   DH2 = DH(EK_A, IK_B)   DH3 = DH(EK_A, SPK_B)   DH4 = DH(EK_A, OPK_B)
+ *   DH1 = DH(IK_A, SPK_B)   DH2 = DH(EK_A, IK_B)   DH3 = DH(EK_A, SPK_B)   DH4 = DH(EK_A, OPK_B or LRK_B)
  *   SK  = HKDF-SHA-256(salt = 32 zero bytes, IKM = 32 0xFF bytes ‖ DH1 ‖ DH2 ‖ DH3 [‖ DH4],
  *                      info = "prekeyd X3DH", L = 32)
  *   AD  = Encode(IK_A) ‖ Encode(IK_B), Encode = the 32-byte Ed25519 identity public key as published
  *
- * DH4 is present exactly when the bundle carried a one-time pre-key. A bundle is used only
- * after the signed pre-key's signature (Ed25519 by IK_B over the 32 raw bytes of SPK_B,
- * SPEC §3) verifies.
+ * DH4 uses the bundle's one-time pre-key OPK_B; when none was left, the bundle's last-resort
+ * pre-key LRK_B (SPEC §3: signed like SPK_B, never consumed) takes its place, as in Signal;
+ * with neither there is no DH4. A bundle is used only after the signatures of the signed
+ * pre-key and of any last-resort pre-key (Ed25519 by IK_B over the 32 raw bytes of the public
+ * key, SPEC §3) verify.
  */
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -51,6 +53,8 @@ export interface InitiatorResult extends X3dhSecret {
   signedPreKeyId: string;
   /** The one-time pre-key used for DH4, or null when the bundle had none. */
   oneTimePreKeyId: string | null;
+  /** The last-resort pre-key used for DH4 when the bundle had no one-time pre-key, else null. */
+  lastResortPreKeyId: string | null;
 }
 
 export interface ResponderInput {
@@ -60,6 +64,8 @@ export interface ResponderInput {
   signedPreKeyPrivateKey: Uint8Array | string;
   /** OPK_B's X25519 secret, when the initiator used one. */
   oneTimePreKeyPrivateKey?: Uint8Array | string | null;
+  /** LRK_B's X25519 secret, when the initiator used the last-resort pre-key for DH4 (never with a one-time pre-key). */
+  lastResortPreKeyPrivateKey?: Uint8Array | string | null;
   /** IK_A, Ed25519 public key, hex. */
   initiatorIdentityKey: string;
   /** EK_A, X25519 public key, hex. */
@@ -131,6 +137,8 @@ export function x3dhInitiate(input: InitiatorInput): InitiatorResult {
   const responderIdentity = hexBytes(input.bundle.identityKey, 'identity key', 32);
   const signedPreKey = hexBytes(input.bundle.signedPreKey.publicKey, 'signed pre-key', 32);
   const oneTimePreKey = input.bundle.oneTimePreKey;
+  // Verified above with the bundle; used only when no one-time pre-key was handed out.
+  const lastResortPreKey = oneTimePreKey ? null : (input.bundle.lastResortPreKey ?? null);
 
   const outputs = [
     dh(ed25519.utils.toMontgomerySecret(identitySecret), signedPreKey, "The responder's signed pre-key"),
@@ -138,6 +146,9 @@ export function x3dhInitiate(input: InitiatorInput): InitiatorResult {
     dh(ephemeralSecret, signedPreKey, "The responder's signed pre-key"),
   ];
   if (oneTimePreKey) outputs.push(dh(ephemeralSecret, hexBytes(oneTimePreKey.publicKey, 'one-time pre-key', 32), "The responder's one-time pre-key"));
+  else if (lastResortPreKey) {
+    outputs.push(dh(ephemeralSecret, hexBytes(lastResortPreKey.publicKey, 'last-resort pre-key', 32), "The responder's last-resort pre-key"));
+  }
 
   const result: InitiatorResult = {
     sharedSecret: x3dhKdf(outputs),
@@ -145,11 +156,22 @@ export function x3dhInitiate(input: InitiatorInput): InitiatorResult {
     ephemeralPublicKey: encodeHex(x25519.getPublicKey(ephemeralSecret)),
     signedPreKeyId: input.bundle.signedPreKey.keyId,
     oneTimePreKeyId: oneTimePreKey?.keyId ?? null,
+    lastResortPreKeyId: lastResortPreKey?.keyId ?? null,
   };
   // The spec: delete the ephemeral secret and the DH outputs once SK is computed (a caller's own buffer is left alone).
   if (!input.ephemeralPrivateKey) ephemeralSecret.fill(0);
   for (const output of outputs) output.fill(0);
   return result;
+}
+
+/** The secret for DH4: the one-time pre-key's, else the last-resort pre-key's, else none. */
+function dh4SecretOf(input: ResponderInput): Uint8Array | null {
+  if (input.oneTimePreKeyPrivateKey && input.lastResortPreKeyPrivateKey) {
+    throw new PrekeydError('INVALID_ARGUMENT', 'DH4 uses one key: give the one-time or the last-resort pre-key private key, not both');
+  }
+  if (input.oneTimePreKeyPrivateKey) return keyBytes(input.oneTimePreKeyPrivateKey, 'one-time pre-key private key');
+  if (input.lastResortPreKeyPrivateKey) return keyBytes(input.lastResortPreKeyPrivateKey, 'last-resort pre-key private key');
+  return null;
 }
 
 /** The responder's side (Bob): the same SK from his private keys and Alice's identity and ephemeral keys. */
@@ -164,9 +186,8 @@ export function x3dhRespond(input: ResponderInput): X3dhSecret {
     dh(ed25519.utils.toMontgomerySecret(identitySecret), initiatorEphemeral, "The initiator's ephemeral key"),
     dh(signedPreKeySecret, initiatorEphemeral, "The initiator's ephemeral key"),
   ];
-  if (input.oneTimePreKeyPrivateKey) {
-    outputs.push(dh(keyBytes(input.oneTimePreKeyPrivateKey, 'one-time pre-key private key'), initiatorEphemeral, "The initiator's ephemeral key"));
-  }
+  const dh4Secret = dh4SecretOf(input);
+  if (dh4Secret) outputs.push(dh(dh4Secret, initiatorEphemeral, "The initiator's ephemeral key"));
   const result = {
     sharedSecret: x3dhKdf(outputs),
     associatedData: concatBytes(initiatorIdentity, ed25519.getPublicKey(identitySecret)),

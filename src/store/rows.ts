@@ -78,6 +78,7 @@ export function toSession(row: Row): SessionRecord {
     initiatorEphemeralKey: String(row.initiator_ephemeral_key),
     signedPreKeyId: String(row.signed_pre_key_id),
     oneTimePreKeyId: textOrNull(row.one_time_pre_key_id),
+    lastResortPreKeyId: textOrNull(row.last_resort_pre_key_id),
     status: row.status as SessionRecord['status'],
     createdAt: String(row.created_at),
     expiresAt: String(row.expires_at),

@@ -126,6 +126,8 @@ export interface SessionRecord {
   initiatorEphemeralKey: string;
   signedPreKeyId: string;
   oneTimePreKeyId: string | null;
+  /** The last-resort pre-key handed out instead of a one-time pre-key (the initiator's DH4 key), or null. */
+  lastResortPreKeyId: string | null;
   status: 'pending' | 'completed';
   createdAt: string;
   expiresAt: string;

@@ -78,6 +78,7 @@ describe('POST /v1/keys/shared-secret', () => {
         initiatorEphemeralKey: ephemeral,
         signedPreKeyId: bob.body.signedPreKey.keyId,
         oneTimePreKeyId: bob.body.oneTimePreKeys[0]!.keyId,
+        lastResortPreKeyId: null,
         status: 'pending',
         createdAt: clock.now().toISOString(),
         expiresAt: res.body.data.expiresAt,
@@ -94,11 +95,53 @@ describe('POST /v1/keys/shared-secret', () => {
     const first = await initiate(body);
     const second = await initiate(body);
     expect(first.body.data.responderBundle.oneTimePreKey.keyId).not.toBe(second.body.data.responderBundle.oneTimePreKey.keyId);
+    for (const withOneTime of [first, second]) {
+      expect(withOneTime.body.data.responderBundle.lastResortPreKey).toBeUndefined();
+      const read = (await t.call('GET', `/v1/keys/shared-secret/${withOneTime.body.data.sessionId}`)).body.data;
+      expect(read).toMatchObject({ oneTimePreKeyId: withOneTime.body.data.responderBundle.oneTimePreKey.keyId, lastResortPreKeyId: null });
+    }
     const third = await initiate(body);
     expect(third.status).toBe(200);
     expect(third.body.data.responderBundle).toMatchObject({ oneTimePreKey: null, lastResortPreKey, warning: expect.stringMatching(/forward secrecy/) });
     const session = await t.call('GET', `/v1/keys/shared-secret/${third.body.data.sessionId}`);
-    expect(session.body.data.oneTimePreKeyId).toBeNull();
+    expect(session.body.data).toMatchObject({ oneTimePreKeyId: null, lastResortPreKeyId: lastResortPreKey.keyId });
+    const completed = await t.call('POST', `/v1/keys/shared-secret/${third.body.data.sessionId}/complete`);
+    expect(completed.body.data).toMatchObject({ status: 'completed', lastResortPreKeyId: lastResortPreKey.keyId });
+    const initiated = (await audit('ss_init2', 'SHARED_SECRET_INITIATED')).find((entry: any) => entry.details.sessionId === third.body.data.sessionId);
+    expect(initiated.details).toMatchObject({ oneTimePreKeyId: null, lastResortPreKeyId: lastResortPreKey.keyId });
+
+    // Never consumed: the next session is served the same last-resort key, and records it again.
+    const fourth = await initiate(body);
+    expect(fourth.body.data.responderBundle.lastResortPreKey).toEqual(lastResortPreKey);
+    expect((await t.call('GET', `/v1/keys/shared-secret/${fourth.body.data.sessionId}`)).body.data.lastResortPreKeyId).toBe(lastResortPreKey.keyId);
+  });
+
+  it('records no last-resort key when the responder has none left and none registered', async () => {
+    await register('ss_nolr_alice');
+    await register('ss_nolr_bob', 1);
+    const body = { initiatorUserId: 'ss_nolr_alice', responderUserId: 'ss_nolr_bob', initiatorEphemeralKey: ephemeralKey() };
+    await initiate(body);
+    const exhausted = await initiate(body);
+    expect(exhausted.body.data.responderBundle).toMatchObject({ oneTimePreKey: null, warning: expect.any(String) });
+    expect(exhausted.body.data.responderBundle.lastResortPreKey).toBeUndefined();
+    const read = (await t.call('GET', `/v1/keys/shared-secret/${exhausted.body.data.sessionId}`)).body.data;
+    expect(read).toMatchObject({ oneTimePreKeyId: null, lastResortPreKeyId: null });
+  });
+
+  it('a rotation that replaces the last-resort key makes later sessions record the new one', async () => {
+    await register('ss_rlr_alice');
+    const reg = registration('ss_rlr_bob', 1);
+    const oldKey = makeSignedPreKey(reg.identity);
+    await t.call('POST', '/v1/keys/register', { ...reg.body, lastResortPreKey: oldKey });
+    const body = { initiatorUserId: 'ss_rlr_alice', responderUserId: 'ss_rlr_bob', initiatorEphemeralKey: ephemeralKey() };
+    await initiate(body);
+    const before = await initiate(body);
+    const newKey = makeSignedPreKey(reg.identity, 'lrk_rotated');
+    expect((await t.call('POST', '/v1/keys/rotate', { userId: 'ss_rlr_bob', newLastResortPreKey: newKey })).status).toBe(200);
+    const after = await initiate(body);
+    expect(after.body.data.responderBundle.lastResortPreKey).toEqual(newKey);
+    expect((await t.call('GET', `/v1/keys/shared-secret/${before.body.data.sessionId}`)).body.data.lastResortPreKeyId).toBe(oldKey.keyId);
+    expect((await t.call('GET', `/v1/keys/shared-secret/${after.body.data.sessionId}`)).body.data.lastResortPreKeyId).toBe('lrk_rotated');
   });
 
   it('accepts the initiator identity key when it is the registered one, and refuses another with 400', async () => {
@@ -203,6 +246,20 @@ describe('POST /v1/keys/shared-secret', () => {
       expect(second.status).toBe(200);
       expect(second.body.data.responderBundle).toMatchObject({ oneTimePreKey: null, warning: expect.any(String) });
       expect((await drained.call('GET', '/v1/keys/verify/dr_bob')).body.data.oneTimePreKeysRemaining).toBe(4);
+      expect((await drained.call('GET', `/v1/keys/shared-secret/${second.body.data.sessionId}`)).body.data.lastResortPreKeyId).toBeNull();
+
+      // A drain-limited answer serves the last-resort key although one-time pre-keys remain: the session records it.
+      const reg = registration('dr_lr', 3);
+      const lastResortPreKey = makeSignedPreKey(reg.identity);
+      await drained.call('POST', '/v1/keys/register', { ...reg.body, lastResortPreKey });
+      const lrBody = { ...body, responderUserId: 'dr_lr' };
+      const served = await drained.call('POST', '/v1/keys/shared-secret', lrBody, { token });
+      const limited = await drained.call('POST', '/v1/keys/shared-secret', lrBody, { token });
+      expect(served.body.data.responderBundle.oneTimePreKey).not.toBeNull();
+      expect(limited.body.data.responderBundle).toMatchObject({ oneTimePreKey: null, lastResortPreKey });
+      const read = async (res: typeof served) => (await drained.call('GET', `/v1/keys/shared-secret/${res.body.data.sessionId}`)).body.data;
+      expect(await read(served)).toMatchObject({ oneTimePreKeyId: served.body.data.responderBundle.oneTimePreKey.keyId, lastResortPreKeyId: null });
+      expect(await read(limited)).toMatchObject({ oneTimePreKeyId: null, lastResortPreKeyId: lastResortPreKey.keyId });
     } finally {
       await drained.close();
     }

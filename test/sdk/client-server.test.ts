@@ -1,7 +1,8 @@
 /**
  * The SDK against a real spawned server: two users agree on a secret through
- * /v1/keys/shared-secret, exchange a message, back up and recover their keys, and keep their
- * pre-keys stocked through the push channel with autoReplenish.
+ * /v1/keys/shared-secret (with Bob's last-resort pre-key as DH4 once his one-time pre-keys are
+ * gone), exchange a message, back up and recover their keys, and keep their pre-keys stocked
+ * through the push channel with autoReplenish.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -15,6 +16,7 @@ import {
   type PrekeydEvent,
   type PrivateKeys,
   type WebSocketConstructor,
+  x3dhRespond,
 } from '../../src/sdk/index.ts';
 import { masterKey } from '../helpers/app.ts';
 import { createDbPath, removeDir, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
@@ -142,6 +144,63 @@ describe('two users through a real server', () => {
     const accepted = await bob.keys.acceptSharedSecret(session.sessionId, bobKeys, { complete: false });
     expect(Buffer.from(accepted.sharedSecret).equals(Buffer.from(session.sharedSecret))).toBe(true);
     expect(accepted.session.status).toBe('pending');
+  });
+
+  it("with one-time pre-keys exhausted, Bob's last-resort pre-key is DH4: both sides agree on a 4-DH secret", async () => {
+    const alice = clientFor(aliceKey);
+    const bob = clientFor(bobKey);
+    const aliceKeys = await registered(alice, 'alice_lrk');
+    const generated = bob.keys.generateKeySet(1, { lastResort: true });
+    await bob.keys.registerKeys('bob_lrk', generated.registrationPayload);
+    const bobKeys = generated.privateKeys;
+    const lastResortId = bobKeys.lastResortPreKey!.keyId;
+    expect((await alice.keys.getBundle('bob_lrk')).oneTimePreKey).not.toBeNull(); // takes the only one
+    expect((await bob.keys.verify('bob_lrk')).oneTimePreKeysRemaining).toBe(0);
+
+    const session = await alice.keys.establishSharedSecret('alice_lrk', 'bob_lrk', aliceKeys);
+    expect(session).toMatchObject({ oneTimePreKeyId: null, lastResortPreKeyId: lastResortId, warning: expect.stringMatching(/forward secrecy/i) });
+    const accepted = await bob.keys.acceptSharedSecret(session.sessionId, bobKeys, { complete: false });
+    expect(accepted.session).toMatchObject({ oneTimePreKeyId: null, lastResortPreKeyId: lastResortId, status: 'pending' });
+    expect(accepted).toMatchObject({ consumedOneTimePreKeyId: null, lastResortPreKeyId: lastResortId });
+    expect(Buffer.from(accepted.sharedSecret).equals(Buffer.from(session.sharedSecret))).toBe(true);
+    expect(Buffer.from(accepted.associatedData).equals(Buffer.from(session.associatedData))).toBe(true);
+
+    // The agreed secret is the 4-DH one: Bob's keys with the last-resort key give it, the 3-DH computation does not.
+    const responder = {
+      identityPrivateKey: bobKeys.identityKey,
+      signedPreKeyPrivateKey: bobKeys.signedPreKey.privateKey,
+      initiatorIdentityKey: aliceKeys.identityPublicKey,
+      initiatorEphemeralKey: session.ephemeralPublicKey,
+    };
+    const fourDh = x3dhRespond({ ...responder, lastResortPreKeyPrivateKey: bobKeys.lastResortPreKey!.privateKey });
+    const threeDh = x3dhRespond(responder);
+    expect(Buffer.from(fourDh.sharedSecret).equals(Buffer.from(session.sharedSecret))).toBe(true);
+    expect(Buffer.from(threeDh.sharedSecret).equals(Buffer.from(session.sharedSecret))).toBe(false);
+
+    // A message round trip under the agreed key.
+    const message = encrypt('via the last-resort key', session.sharedSecret, session.associatedData);
+    expect(decryptText(message, accepted.sharedSecret, accepted.associatedData)).toBe('via the last-resort key');
+
+    // Never consumed: a second session uses the same last-resort key, with a fresh ephemeral key and a fresh secret.
+    const again = await alice.keys.establishSharedSecret('alice_lrk', 'bob_lrk', aliceKeys);
+    expect(again.lastResortPreKeyId).toBe(lastResortId);
+    const acceptedAgain = await bob.keys.acceptSharedSecret(again.sessionId, bobKeys);
+    expect(Buffer.from(acceptedAgain.sharedSecret).equals(Buffer.from(again.sharedSecret))).toBe(true);
+    expect(Buffer.from(again.sharedSecret).equals(Buffer.from(session.sharedSecret))).toBe(false);
+    expect(acceptedAgain.session.status).toBe('completed');
+
+    // Without the last-resort secret the responder cannot derive it, and says so.
+    const withoutLastResort: PrivateKeys = { ...bobKeys };
+    delete withoutLastResort.lastResortPreKey;
+    expect((await caught(() => bob.keys.acceptSharedSecret(session.sessionId, withoutLastResort, { complete: false }))).errorCode).toBe('MISSING_PRIVATE_KEY');
+
+    // A last-resort key swapped in transit is refused before it could become DH4.
+    const swapLastResort = clientFor(aliceKey, {
+      fetch: tamperingFetch('/v1/keys/shared-secret', (body) => {
+        body.data.responderBundle.lastResortPreKey.publicKey = flipHexDigit(body.data.responderBundle.lastResortPreKey.publicKey, 6);
+      }),
+    });
+    expect((await caught(() => swapLastResort.keys.establishSharedSecret('alice_lrk', 'bob_lrk', aliceKeys))).errorCode).toBe('BUNDLE_SIGNATURE_INVALID');
   });
 
   it('the responder still accepts a session made against its previous signed pre-key after a rotation', async () => {

@@ -1,6 +1,7 @@
 /**
  * X3DH of the SDK: a known-answer test against a reference built here from first principles
- * (the Ed25519→X25519 maps by hand, HKDF by hand from HMAC-SHA-256), agreement between both
+ * (the Ed25519→X25519 maps by hand, HKDF by hand from HMAC-SHA-256), with DH4 from the one-time
+ * pre-key, from the last-resort pre-key, or absent; agreement between both
  * sides, and refusal of bundles whose signatures do not verify.
  */
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
@@ -52,6 +53,7 @@ const aliceIdentity = fixed('alice identity');
 const bobIdentity = fixed('bob identity');
 const bobSignedPreKey = fixed('bob signed pre-key');
 const bobOneTimePreKey = fixed('bob one-time pre-key');
+const bobLastResortPreKey = fixed('bob last-resort pre-key');
 const aliceEphemeral = fixed('alice ephemeral');
 
 const bobIdentityPublic = ed25519.getPublicKey(bobIdentity);
@@ -61,6 +63,10 @@ const bundle: X3dhBundle = {
   signedPreKey: { keyId: 'spk_1', publicKey: bytesToHex(bobSignedPublic), signature: bytesToHex(ed25519.sign(bobSignedPublic, bobIdentity)) },
   oneTimePreKey: { keyId: 'opk_1', publicKey: bytesToHex(x25519.getPublicKey(bobOneTimePreKey)) },
 };
+const bobLastResortPublic = x25519.getPublicKey(bobLastResortPreKey);
+const lastResortPreKey = { keyId: 'lrk_1', publicKey: bytesToHex(bobLastResortPublic), signature: bytesToHex(ed25519.sign(bobLastResortPublic, bobIdentity)) };
+/** What the server hands out once Bob's one-time pre-keys are gone: no one-time key, the signed last-resort key. */
+const lastResortBundle: X3dhBundle = { ...bundle, oneTimePreKey: null, lastResortPreKey };
 
 describe('X3DH known-answer test', () => {
   it('matches the reference for fixed keys, with and without a one-time pre-key', () => {
@@ -84,6 +90,49 @@ describe('X3DH known-answer test', () => {
     });
     expect(bytesToHex(withoutOneTime.sharedSecret)).toBe(bytesToHex(referenceSecret([dh1, dh2, dh3])));
     expect(withoutOneTime.oneTimePreKeyId).toBeNull();
+    expect(withoutOneTime.lastResortPreKeyId).toBeNull();
+  });
+
+  it('matches the reference with the last-resort pre-key as DH4 when no one-time pre-key was handed out', () => {
+    const dh = (secret: Uint8Array, publicKey: Uint8Array) => x25519.scalarMult(secret, publicKey);
+    const dh1 = dh(referenceEdSecretToX(aliceIdentity), bobSignedPublic);
+    const dh2 = dh(aliceEphemeral, referenceEdPublicToX(bobIdentityPublic));
+    const dh3 = dh(aliceEphemeral, bobSignedPublic);
+    const dh4LastResort = dh(aliceEphemeral, bobLastResortPublic);
+    const dh4OneTime = dh(aliceEphemeral, x25519.getPublicKey(bobOneTimePreKey));
+
+    const withLastResort = x3dhInitiate({ identityPrivateKey: aliceIdentity, ephemeralPrivateKey: aliceEphemeral, bundle: lastResortBundle });
+    expect(bytesToHex(withLastResort.sharedSecret)).toBe(bytesToHex(referenceSecret([dh1, dh2, dh3, dh4LastResort])));
+    expect(bytesToHex(withLastResort.sharedSecret)).not.toBe(bytesToHex(referenceSecret([dh1, dh2, dh3])));
+    expect(withLastResort).toMatchObject({ oneTimePreKeyId: null, lastResortPreKeyId: 'lrk_1' });
+
+    // A one-time pre-key always wins over the last-resort key.
+    const both = x3dhInitiate({ identityPrivateKey: aliceIdentity, ephemeralPrivateKey: aliceEphemeral, bundle: { ...bundle, lastResortPreKey } });
+    expect(bytesToHex(both.sharedSecret)).toBe(bytesToHex(referenceSecret([dh1, dh2, dh3, dh4OneTime])));
+    expect(both).toMatchObject({ oneTimePreKeyId: 'opk_1', lastResortPreKeyId: null });
+  });
+
+  it('the responder derives the last-resort secret with its last-resort private key, and only with it', () => {
+    const initiated = x3dhInitiate({ identityPrivateKey: aliceIdentity, ephemeralPrivateKey: aliceEphemeral, bundle: lastResortBundle });
+    const common = {
+      identityPrivateKey: bobIdentity,
+      signedPreKeyPrivateKey: bobSignedPreKey,
+      initiatorIdentityKey: bytesToHex(ed25519.getPublicKey(aliceIdentity)),
+      initiatorEphemeralKey: initiated.ephemeralPublicKey,
+    };
+    const responded = x3dhRespond({ ...common, lastResortPreKeyPrivateKey: bytesToHex(bobLastResortPreKey) });
+    expect(bytesToHex(responded.sharedSecret)).toBe(bytesToHex(initiated.sharedSecret));
+    expect(bytesToHex(responded.associatedData)).toBe(bytesToHex(initiated.associatedData));
+    expect(bytesToHex(x3dhRespond(common).sharedSecret)).not.toBe(bytesToHex(initiated.sharedSecret));
+    expect(bytesToHex(x3dhRespond({ ...common, oneTimePreKeyPrivateKey: bobOneTimePreKey }).sharedSecret)).not.toBe(bytesToHex(initiated.sharedSecret));
+    let both: unknown;
+    try {
+      x3dhRespond({ ...common, oneTimePreKeyPrivateKey: bobOneTimePreKey, lastResortPreKeyPrivateKey: bobLastResortPreKey });
+    } catch (error) {
+      both = error;
+    }
+    expect(both).toBeInstanceOf(PrekeydError);
+    expect((both as PrekeydError).errorCode).toBe('INVALID_ARGUMENT');
   });
 
   it('the reference maps agree with the X25519 keys of the converted Ed25519 keys', () => {
@@ -168,6 +217,8 @@ describe('bundle verification', () => {
     expect(refused(genuine)).toBe('accepted');
     const lastResort = keys.lastResortPreKey!;
     expect(refused({ ...genuine, lastResortPreKey: { ...lastResort, signature: flipHex(lastResort.signature, 40) } })).toBe('BUNDLE_SIGNATURE_INVALID');
+    // A substituted last-resort key (Mallory's, with the genuine signature) is refused before it could serve as DH4.
+    expect(refused({ ...genuine, lastResortPreKey: { ...lastResort, publicKey: bytesToHex(x25519.keygen().publicKey) } })).toBe('BUNDLE_SIGNATURE_INVALID');
     expect(refused({ ...bundle, identityKey: 'zz'.repeat(32) })).toBe('BUNDLE_SIGNATURE_INVALID');
     expect(refused({ ...bundle, signedPreKey: { ...bundle.signedPreKey, signature: 'ab' } })).toBe('BUNDLE_SIGNATURE_INVALID');
     expect(refused({ ...bundle, oneTimePreKey: { keyId: 'opk_x', publicKey: '00'.repeat(32) } })).toBe('INVALID_PEER_KEY');

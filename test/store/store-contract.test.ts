@@ -292,8 +292,8 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
   describe('sessions', () => {
     const session = (sessionId: string, initiator: string, responder: string, expiresAt: string) => ({
       sessionId, projectId: 'p1', initiatorUserId: initiator, responderUserId: responder, responderDeviceId: 'default',
-      initiatorIdentityKey: 'ik', initiatorEphemeralKey: 'ek', signedPreKeyId: 'spk', oneTimePreKeyId: null,
-      status: 'pending' as const, createdAt: '2024-01-01T00:00:00.000Z', expiresAt, completedAt: null,
+      initiatorIdentityKey: 'ik', initiatorEphemeralKey: 'ek', signedPreKeyId: 'spk', oneTimePreKeyId: null as string | null,
+      lastResortPreKeyId: null as string | null, status: 'pending' as const, createdAt: '2024-01-01T00:00:00.000Z', expiresAt, completedAt: null,
     });
 
     it('insert, get, complete, peersOf (either side, unexpired, not self) and deleteExpired', async () => {
@@ -312,6 +312,21 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(await run((tx) => tx.sessions.deleteExpired('2024-01-02T00:00:00.000Z'))).toBe(2);
       expect(await run((tx) => tx.sessions.get('p1', 's1'))).toBeUndefined();
       expect(await run((tx) => tx.sessions.get('p1', 's2'))).toBeDefined();
+    });
+
+    it('keeps the last-resort pre-key id (or null) through insert, get and complete', async () => {
+      const lastResort = { ...session('lr1', 'kai', 'lou', '2024-01-03T00:00:00.000Z'), lastResortPreKeyId: 'lrk_7' };
+      const oneTime = { ...session('lr2', 'kai', 'lou', '2024-01-03T00:00:00.000Z'), oneTimePreKeyId: 'opk_1' };
+      const neither = session('lr3', 'kai', 'lou', '2024-01-03T00:00:00.000Z');
+      await run(async (tx) => {
+        for (const record of [lastResort, oneTime, neither]) await tx.sessions.insert(record);
+      });
+      expect(await run((tx) => tx.sessions.get('p1', 'lr1'))).toEqual(lastResort);
+      expect(await run((tx) => tx.sessions.get('p1', 'lr2'))).toEqual(oneTime);
+      expect(await run((tx) => tx.sessions.get('p1', 'lr3'))).toEqual(neither);
+      expect((await run((tx) => tx.sessions.get('p1', 'lr3')))!.lastResortPreKeyId).toBeNull();
+      await run((tx) => tx.sessions.complete('p1', 'lr1', '2024-01-01T12:00:00.000Z'));
+      expect(await run((tx) => tx.sessions.get('p1', 'lr1'))).toEqual({ ...lastResort, status: 'completed', completedAt: '2024-01-01T12:00:00.000Z' });
     });
   });
 

@@ -57,6 +57,7 @@ const sessionExample = {
   initiatorEphemeralKey: v1Keys.initiatorEphemeralKey,
   signedPreKeyId: 'spk_001',
   oneTimePreKeyId: 'opk_003',
+  lastResortPreKeyId: null,
   status: 'pending',
   createdAt: '2026-03-08T10:00:00.000Z',
   expiresAt: '2026-03-09T10:00:00.000Z',
@@ -72,6 +73,10 @@ export const sessionView = withExample(
       initiatorEphemeralKey: z.string(),
       signedPreKeyId: z.string(),
       oneTimePreKeyId: z.string().nullable(),
+      lastResortPreKeyId: z
+        .string()
+        .nullable()
+        .openapi({ description: 'The last-resort pre-key handed out instead of a one-time pre-key (the DH4 key), else null' }),
       status: z.enum(['pending', 'completed']),
       createdAt: z.string(),
       expiresAt: z.string(),

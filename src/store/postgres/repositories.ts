@@ -70,12 +70,12 @@ export class PgSessions implements SessionRepository {
   async insert(session: SessionRecord) {
     await this.ctx.client.query(
       `INSERT INTO sessions (session_id, project_id, initiator_user_id, responder_user_id, responder_device_id, initiator_identity_key,
-        initiator_ephemeral_key, signed_pre_key_id, one_time_pre_key_id, status, created_at, expires_at, completed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        initiator_ephemeral_key, signed_pre_key_id, one_time_pre_key_id, last_resort_pre_key_id, status, created_at, expires_at, completed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
         session.sessionId, session.projectId, session.initiatorUserId, session.responderUserId, session.responderDeviceId,
         session.initiatorIdentityKey, session.initiatorEphemeralKey, session.signedPreKeyId, session.oneTimePreKeyId,
-        session.status, session.createdAt, session.expiresAt, session.completedAt,
+        session.lastResortPreKeyId, session.status, session.createdAt, session.expiresAt, session.completedAt,
       ],
     );
   }

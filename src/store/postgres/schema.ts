@@ -159,6 +159,8 @@ export const migrations: string[][] = [
      END
      $$`,
   ],
+  // The last-resort pre-key a session's initiator used for DH4 when no one-time pre-key was left.
+  [`ALTER TABLE sessions ADD COLUMN last_resort_pre_key_id ${text}`],
 ];
 
 /** Tables holding prekeyd data, in an order safe for copying (no foreign keys are declared). */

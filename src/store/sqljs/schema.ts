@@ -124,4 +124,6 @@ export const migrations: string[][] = [
     'CREATE UNIQUE INDEX public_keys_name ON public_keys (project_id, owner_id, name)',
     'CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)',
   ],
+  // The last-resort pre-key a session's initiator used for DH4 when no one-time pre-key was left.
+  ['ALTER TABLE sessions ADD COLUMN last_resort_pre_key_id TEXT'],
 ];
