@@ -134,7 +134,13 @@ export class KeysApi {
       signedPreKey: signed.keyPair,
       previousSignedPreKeys: [privateKeys.signedPreKey, ...(privateKeys.previousSignedPreKeys ?? [])],
       oneTimePreKeys: { ...privateKeys.oneTimePreKeys, ...oneTime?.privateKeys },
-      ...(lastResort && { lastResortPreKey: lastResort.keyPair }),
+      ...(lastResort && {
+        lastResortPreKey: lastResort.keyPair,
+        previousLastResortPreKeys: [
+          ...(privateKeys.lastResortPreKey ? [privateKeys.lastResortPreKey] : []),
+          ...(privateKeys.previousLastResortPreKeys ?? []),
+        ],
+      }),
     };
     return { result, privateKeys: updated };
   }

@@ -7,7 +7,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { encodeHex, hexBytes, keyBytes } from './bytes.ts';
 import { PrekeydError } from './errors.ts';
 import type { Transport } from './http.ts';
-import type { CompletedSession, PrivateKeys, SessionView, SharedSecretRequest, SharedSecretResponse } from './types.ts';
+import type { CompletedSession, PreKeyPair, PrivateKeys, SessionView, SharedSecretRequest, SharedSecretResponse } from './types.ts';
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 
 /** An identity key: the whole PrivateKeys, or just the Ed25519 secret (bytes or hex), as in seed 004's example. */
@@ -111,23 +111,20 @@ export async function establishSharedSecret(
   }
 }
 
-function signedPreKeySecret(keys: PrivateKeys, keyId: string): string {
-  const pair = [keys.signedPreKey, ...(keys.previousSignedPreKeys ?? [])].find((candidate) => candidate?.keyId === keyId);
+/** The current key or one replaced by a rotation: sessions started before it may still arrive. */
+function secretOf(kind: string, keyId: string, current: PreKeyPair | undefined, previous: PreKeyPair[] | undefined): string {
+  const pair = [current, ...(previous ?? [])].find((candidate) => candidate?.keyId === keyId);
   if (!pair) {
-    throw new PrekeydError('MISSING_PRIVATE_KEY', `The session used signed pre-key ${keyId}, which is not among the private keys given`);
+    throw new PrekeydError('MISSING_PRIVATE_KEY', `The session used ${kind} ${keyId}, which is not among the private keys given`);
   }
   return pair.privateKey;
 }
 
-function lastResortPreKeySecret(keys: PrivateKeys, keyId: string): string {
-  if (keys.lastResortPreKey?.keyId !== keyId) {
-    throw new PrekeydError(
-      'MISSING_PRIVATE_KEY',
-      `The session used last-resort pre-key ${keyId}, which is not the last-resort pre-key among the private keys given`,
-    );
-  }
-  return keys.lastResortPreKey.privateKey;
-}
+const signedPreKeySecret = (keys: PrivateKeys, keyId: string): string =>
+  secretOf('signed pre-key', keyId, keys.signedPreKey, keys.previousSignedPreKeys);
+
+const lastResortPreKeySecret = (keys: PrivateKeys, keyId: string): string =>
+  secretOf('last-resort pre-key', keyId, keys.lastResortPreKey, keys.previousLastResortPreKeys);
 
 export async function acceptSharedSecret(
   transport: Transport,

@@ -40,6 +40,8 @@ export interface PrivateKeys {
   /** One-time pre-key secrets by keyId, hex. Delete each once a session has used it. */
   oneTimePreKeys: Record<string, string>;
   lastResortPreKey?: PreKeyPair;
+  /** Last-resort pre-keys replaced by a rotation; keep them as long as previousSignedPreKeys. */
+  previousLastResortPreKeys?: PreKeyPair[];
 }
 
 /** Exactly the `/v1/keys/register` body without `userId`, `deviceId` and `deviceName`. */

@@ -222,6 +222,22 @@ describe('two users through a real server', () => {
     expect(Buffer.from(acceptedLater.sharedSecret).equals(Buffer.from(later.sharedSecret))).toBe(true);
   });
 
+  it('the responder still accepts a session made against its previous last-resort pre-key after a rotation', async () => {
+    const alice = clientFor(aliceKey);
+    const bob = clientFor(bobKey);
+    const aliceKeys = await registered(alice, 'alice_lrrot');
+    const generated = bob.keys.generateKeySet(1, { lastResort: true });
+    await bob.keys.registerKeys('bob_lrrot', generated.registrationPayload);
+    await alice.keys.getBundle('bob_lrrot'); // takes the only one-time pre-key
+    const session = await alice.keys.establishSharedSecret('alice_lrrot', 'bob_lrrot', aliceKeys);
+    expect(session.lastResortPreKeyId).toBe(generated.privateKeys.lastResortPreKey!.keyId);
+    const rotation = await bob.keys.rotateSignedPreKey('bob_lrrot', generated.privateKeys, { lastResort: true });
+    expect(rotation.privateKeys.lastResortPreKey!.keyId).not.toBe(session.lastResortPreKeyId);
+    expect(rotation.privateKeys.previousLastResortPreKeys?.[0]).toEqual(generated.privateKeys.lastResortPreKey);
+    const accepted = await bob.keys.acceptSharedSecret(session.sessionId, rotation.privateKeys);
+    expect(Buffer.from(accepted.sharedSecret).equals(Buffer.from(session.sharedSecret))).toBe(true);
+  });
+
   it('refuses a bundle whose signed pre-key signature was tampered with in transit', async () => {
     const alice = clientFor(aliceKey);
     const aliceKeys = await registered(alice, 'alice_mitm');
