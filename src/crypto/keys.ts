@@ -50,8 +50,10 @@ const p = 2n ** 255n - 19n;
 /**
  * u-coordinates of the points of order 1, 2, 4 and 8 on Curve25519 and their non-canonical
  * encodings (libsodium's blocklist): a DH with any of them yields a predictable output.
+ * Kept as 32-byte little-endian encodings, so a check is a few byte comparisons (registrations
+ * check up to 100 keys each).
  */
-const lowOrderU = new Set<bigint>([
+const lowOrderEncodings = [
   0n,
   1n,
   325606250916557431795983626356110631294008115727848805560023387167927233504n,
@@ -59,20 +61,16 @@ const lowOrderU = new Set<bigint>([
   p - 1n,
   p,
   p + 1n,
-]);
-
-function littleEndianToBigInt(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]!);
-  return value;
-}
+].map((u) => Uint8Array.from({ length: 32 }, (_, i) => Number((u >> BigInt(8 * i)) & 0xffn)));
 
 /** True for a 32-byte X25519 public key that is not a low-order point. */
 export function isValidX25519PublicKey(bytes: Uint8Array): boolean {
   if (bytes.length !== 32) return false;
-  // RFC 7748 §5: the most significant bit is ignored when decoding u.
-  const u = littleEndianToBigInt(bytes) & ((1n << 255n) - 1n);
-  return !lowOrderU.has(u);
+  return !lowOrderEncodings.some((encoding) => {
+    for (let i = 0; i < 31; i++) if (bytes[i] !== encoding[i]) return false;
+    // RFC 7748 §5: the most significant bit is ignored when decoding u.
+    return (bytes[31]! & 0x7f) === encoding[31];
+  });
 }
 
 /** First 16 hex characters of SHA-256 of the identity key bytes (SPEC §3). */
