@@ -4,7 +4,7 @@
  * so they are right across several instances too.
  */
 import { Hono } from 'hono';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface StoreFigures {
   keySetsByStatus: Record<string, number>;
@@ -25,6 +25,7 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'prekeyd_' });
   const httpRequests = new Counter({
     name: 'prekeyd_http_requests_total',
     help: 'HTTP requests by method, route pattern and status',
