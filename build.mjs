@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import postject from 'postject';
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -39,11 +40,19 @@ const inlineDocsAssets = {
       if (!list) throw new Error(`${path}: no docsAssetNames = [...] to inline`);
       const names = JSON.parse(list.replaceAll("'", '"'));
       const fromRoot = createRequire(join(root, 'package.json'));
-      const files = Object.fromEntries(names.map((name) => [name, readFileSync(fromRoot.resolve(`swagger-ui-dist/${name}`), 'utf8')]));
+      // Gzipped: a fifth of the size, so the bundle parses faster at every start; inflated on first use.
+      const files = Object.fromEntries(
+        names.map((name) => [name, gzipSync(readFileSync(fromRoot.resolve(`swagger-ui-dist/${name}`)), { level: 9 }).toString('base64')]),
+      );
       const contents =
+        "import { gunzipSync } from 'node:zlib';\n" +
         `export const docsAssetNames = ${JSON.stringify(names)};\n` +
         `const files = ${JSON.stringify(files)};\n` +
-        'export const docsAsset = (name) => Promise.resolve(files[name]);\n';
+        'const inflated = new Map();\n' +
+        'export const docsAsset = async (name) => {\n' +
+        "  if (!inflated.has(name)) inflated.set(name, gunzipSync(Buffer.from(files[name], 'base64')).toString('utf8'));\n" +
+        '  return inflated.get(name);\n' +
+        '};\n';
       return { contents, loader: 'js' };
     });
   },

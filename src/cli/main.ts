@@ -5,21 +5,17 @@ import { ConfigError } from '../config.ts';
 import { MasterKeyError } from '../domain/master-key.ts';
 import { DatabaseLockedError } from '../store/sqljs/process-lock.ts';
 import { version } from '../version.ts';
-import { runApiKeys } from './api-keys.ts';
-import { runConfig } from './config-command.ts';
 import { helpText } from './help.ts';
-import { runMigrate } from './migrate.ts';
-import { runServe } from './serve.ts';
-import { runSnapshot } from './snapshot.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
+// Loaded on use: `serve` should not pay for the PostgreSQL client the migrate command needs.
 const commands: Record<string, Command> = {
-  serve: runServe,
-  'api-keys': (argv) => runApiKeys(argv),
-  snapshot: runSnapshot,
-  config: runConfig,
-  migrate: (argv) => runMigrate(argv),
+  serve: async (argv) => (await import('./serve.ts')).runServe(argv),
+  'api-keys': async (argv) => (await import('./api-keys.ts')).runApiKeys(argv),
+  snapshot: async (argv) => (await import('./snapshot.ts')).runSnapshot(argv),
+  config: async (argv) => (await import('./config-command.ts')).runConfig(argv),
+  migrate: async (argv) => (await import('./migrate.ts')).runMigrate(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

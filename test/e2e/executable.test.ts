@@ -49,6 +49,14 @@ describe('dist/prekeyd (Node single executable)', () => {
     try {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       await registerBundleAndPush(server.url, 'exe_alice');
+      // /docs works from the executable alone: its scripts are embedded, not read from node_modules.
+      const page = await fetch(`${server.url}/docs`);
+      expect(page.status).toBe(200);
+      for (const asset of ['/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css']) {
+        const answer = await fetch(`${server.url}${asset}`);
+        expect(answer.status, asset).toBe(200);
+        expect((await answer.text()).length, asset).toBeGreaterThan(100_000);
+      }
     } finally {
       expect(await server.stop()).toBe(0);
     }
