@@ -9,6 +9,8 @@ import { createAuthenticator, hashToken } from '../../src/domain/authentication.
 import { type Clock, type DomainSettings, defaultDomainSettings, systemClock } from '../../src/domain/deps.ts';
 import { type AppDeps, createApp, type HttpSettings } from '../../src/http/app.ts';
 import type { Store } from '../../src/store/types.ts';
+import { createLogger, jsonFormat } from '../../src/log.ts';
+import { assertNoSecrets } from './log-secrets.ts';
 import { openTestStore, testBackend, type TestStore } from './backend.ts';
 
 export const masterKey = 'test-master-key-0123456789abcdef0123456789';
@@ -27,6 +29,8 @@ export interface TestApp {
   store: Store;
   deps: AppDeps;
   dir: string;
+  /** Every log line the app wrote (JSON). */
+  logLines: string[];
   /** JSON request with the master key unless `token` is given (null: no Authorization). */
   call(method: string, path: string, body?: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<TestResponse>;
   close(): Promise<void>;
@@ -54,9 +58,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     http: { bodyLimit: 1024 * 1024, trustProxy: false, rateLimitKeys: 0, rateLimitBundle: 0, ...options.http },
     socketAddress: () => '127.0.0.1',
   };
+  // Logs are on (debug) but kept in memory, and checked for secrets when the app closes.
+  const logLines: string[] = [];
+  deps.logger = createLogger('debug', (line) => logLines.push(line), jsonFormat);
   const app = createApp(deps);
   return {
     app,
+    logLines,
     store,
     deps,
     dir,
@@ -80,6 +88,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     async close() {
       await opened?.dispose();
       rmSync(dir, { recursive: true, force: true });
+      assertNoSecrets(logLines, 'test app');
     },
   };
 }

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/open-store.ts';
 import { insertApiKey, type TestKeyOptions } from './api-key.ts';
 import { masterKey as testMasterKey } from './app.ts';
+import { assertNoSecrets } from './log-secrets.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -28,7 +29,7 @@ export interface ServerProcessOptions {
   dbPath?: string;
   /** `--master-key`; default the tests' master key; null passes none. */
   masterKey?: string | null;
-  /** `--log-level` unless `args` sets it; default `warn` (request logs would flood stdout). */
+  /** `--log-level` unless `args` sets it; default `info` (request logs are checked for secrets at stop). */
   logLevel?: string;
   /** More command-line arguments after `serve`. */
   args?: string[];
@@ -103,7 +104,8 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   const args = [...prefix, 'serve', '--host', '127.0.0.1', '--port', '0', '--db', dbPath];
   const masterKey = options.masterKey === undefined ? testMasterKey : options.masterKey;
   if (masterKey !== null) args.push('--master-key', masterKey);
-  if (!extra.includes('--log-level')) args.push('--log-level', options.logLevel ?? 'warn');
+  // Request logs on (info): they are kept in memory and checked for secrets when the server stops.
+  if (!extra.includes('--log-level')) args.push('--log-level', options.logLevel ?? 'info');
   args.push(...extra);
 
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
@@ -178,6 +180,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       const timer = setTimeout(() => kill('SIGKILL'), timeoutMs);
       const status = await exited;
       clearTimeout(timer);
+      assertNoSecrets([...stdout, ...stderr], `server on ${url}`);
       return status;
     },
   };

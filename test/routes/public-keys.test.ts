@@ -4,6 +4,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { neverLog } from '../helpers/log-secrets.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
@@ -368,6 +369,7 @@ describe('POST /v1/public-keys/generate', () => {
     });
     expect(data).toEqual({ id: expect.stringMatching(/^[0-9a-f]{24}$/), name: 'MyApp', publicKey: result.publicKey, keyType, ownerId, createdAt: expect.any(String) });
     assertKeyPairWorks(keyType, result.publicKey, result.privateKey);
+    neverLog(result.privateKey); // checked against every log line when the test app closes
 
     const later = [
       await k.call('GET', `/v1/public-keys/${data.id}`),
