@@ -20,19 +20,7 @@ import { offsetOf, type PageRequest, paginate } from './pagination.ts';
 import { type Action, type Caller, matchesPattern, type Principal } from './principal.ts';
 
 /** What clients see of a key: everything but the secret and its hash. */
-export interface ApiKeyView {
-  uid: string;
-  prefix: string;
-  projectId: string;
-  description: string | null;
-  acl: string[];
-  userIds: string[];
-  expiresAt: string | null;
-  revoked: boolean;
-  createdAt: string;
-  updatedAt: string;
-  lastUsedAt: string | null;
-}
+export type ApiKeyView = Omit<ApiKeyRecord, 'hash'>;
 
 export function toApiKeyView(key: ApiKeyRecord): ApiKeyView {
   return {
