@@ -13,7 +13,8 @@ const dir = mkdtempSync(join(tmpdir(), 'prekeyd-readme-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('register → bundle → rotate → revoke as the README shows', async () => {
-  await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples/curl-bodies.ts'), 'user_abc123'], { cwd: dir });
+  // as the README runs it (npx tsx …), in a directory of its own: it writes the bodies to the cwd
+  await run(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'examples/curl-bodies.ts'), 'user_abc123'], { cwd: dir });
   const server = await startServerProcess();
   const headers = { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' };
   const post = (path: string, body: string) => fetch(`${server.url}${path}`, { method: 'POST', headers, body });
