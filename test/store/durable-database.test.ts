@@ -28,7 +28,7 @@ async function tempDir(): Promise<string> {
 
 /** Simulates a crash of this instance: its files stay exactly as they are, it never writes again. */
 async function abandon(db: DurableDatabase): Promise<void> {
-  await (db as unknown as { handle: FileHandle }).handle.close();
+  await (db as unknown as { journal: { handle: FileHandle } }).journal.handle.close();
 }
 
 async function journalFiles(dir: string): Promise<string[]> {
