@@ -114,7 +114,10 @@ export async function runCrashLoop(options: { dbPath: string; cycles: number; mi
             report.fetchesAcked++;
           }
         } catch (error) {
-          if (!killed) throw error;
+          if (!killed) {
+            const status = await Promise.race([server.exited, new Promise((resolve) => setTimeout(() => resolve('running'), 500))]);
+            throw new Error(`${String(error)} (server ${JSON.stringify(status)}; stderr: ${server.stderr.slice(-20).join('\n')})`, { cause: error });
+          }
         }
       }
     };
