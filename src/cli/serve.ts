@@ -12,6 +12,10 @@ export async function runServe(argv: string[]): Promise<number> {
   const file = await readConfigFile((flags.config ?? env.config) as string | undefined);
   const config = resolveConfig(file, env, flags);
   const logger = createLogger(config.logLevel);
+  // A promise someone forgot to await must not take the whole server down with it: log it loudly.
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled rejection', { error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) });
+  });
   const server = await startServer(config, logger, (line) => console.log(line));
 
   return new Promise<number>((resolve) => {
