@@ -181,6 +181,9 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       const status = await exited;
       clearTimeout(timer);
       assertNoSecrets([...stdout, ...stderr], `server on ${url}`);
+      // No request may have hit an unexpected error (a 500) and no promise may have been left unhandled.
+      const unexpected = stdout.find((line) => /"msg":"unhandled (error|rejection)"/.test(line));
+      if (unexpected) throw new Error(`server on ${url} logged: ${unexpected.slice(0, 500)}`);
       return status;
     },
   };
