@@ -89,6 +89,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await opened?.dispose();
       rmSync(dir, { recursive: true, force: true });
       assertNoSecrets(logLines, 'test app');
+      const unexpected = logLines.find((line) => /"msg":"unhandled error"/.test(line));
+      if (unexpected) throw new Error(`test app answered a request with an unexpected error: ${unexpected.slice(0, 500)}`);
     },
   };
 }
