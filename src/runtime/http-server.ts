@@ -66,8 +66,12 @@ export function startHttpServer(
               (server as Server).closeAllConnections?.();
               done();
             }, graceMs);
+            // Keep-alive connections become idle as their last request finishes: close them as they
+            // do, rather than waiting out the keep-alive timeout.
+            const sweeper = setInterval(() => (server as Server).closeIdleConnections?.(), 25);
             server.close(() => {
               clearTimeout(timer);
+              clearInterval(sweeper);
               done();
             });
             (server as Server).closeIdleConnections?.();
