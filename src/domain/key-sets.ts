@@ -78,7 +78,7 @@ export interface RotateInput {
 export async function addOneTimePreKeys(deps: Deps, tx: StoreTx, keySet: KeySetRecord, keys: PreKey[], field: string): Promise<number> {
   const taken = await tx.oneTimePreKeys.existingKeyIds(keySet.id, 'ec', keys.map((key) => key.keyId));
   if (taken.length > 0) throw new AppError('CONFLICT', `One-time pre-key ids already stored: ${taken.join(', ')}`);
-  const stored = await tx.oneTimePreKeys.count(keySet.id, 'ec');
+  const stored = keySet.oneTimePreKeyCount; // the stored EC count, read in this transaction
   const cap = deps.settings.maxStoredPreKeys;
   if (stored + keys.length > cap) {
     throw new AppError('VALIDATION_ERROR', `A key set stores at most ${cap} one-time pre-keys (${stored} stored)`, [
@@ -118,7 +118,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
       }
       const total = newPreKeys.length > 0
         ? await addOneTimePreKeys(deps, tx, keySet, newPreKeys, 'newOneTimePreKeys')
-        : await tx.oneTimePreKeys.count(keySet.id, 'ec');
+        : keySet.oneTimePreKeyCount;
       await tx.keySets.update(keySet.id, {
         ...(spk && { signedPreKey: spk, signedPreKeyCreatedAt: at, lastRotatedAt: at }),
         ...(input.newLastResortPreKey && { lastResortPreKey: input.newLastResortPreKey }),
