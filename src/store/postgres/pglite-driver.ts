@@ -6,21 +6,13 @@
  * Only a structural type is used here: PGlite is a development dependency.
  */
 import { type PgDriver, type QueryClient, quoteIdent, type SqlValue } from './query-client.ts';
+import { Mutex } from '../mutex.ts';
 
 export interface PGliteLike {
   query<T>(query: string, params?: unknown[]): Promise<{ rows: T[]; affectedRows?: number }>;
   listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  acquire(): Promise<() => void> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((resolve) => (release = resolve));
-    return previous.then(() => release);
-  }
-}
 
 interface Connection {
   lock: Mutex;

@@ -24,6 +24,7 @@ import { loadFromDisk, META, type DiskState } from './recovery.ts';
 import { applyMigrations } from './schema-version.ts';
 import { createSqlTx, isPromiseLike, type SqlTx, type StatementKinds } from './sql-tx.ts';
 import { StorageUnavailableError, storageError, type FaultInjector } from './storage-failure.ts';
+import { Mutex } from '../mutex.ts';
 
 export type { SqlParam } from './journal.ts';
 export type { RunResult } from './connection.ts';
@@ -43,16 +44,6 @@ export interface DurableDatabaseOptions {
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 const noop = (): void => {};
 
-/** FIFO async mutex. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  acquire(): Promise<() => void> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((r) => (release = r));
-    return previous.then(() => release);
-  }
-}
 
 export class DurableDatabase {
   private readonly path: string;
