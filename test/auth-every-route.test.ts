@@ -16,6 +16,8 @@ interface Operation {
   method: string;
   template: string;
   action: string | undefined;
+  /** Routes any valid key may call (`GET /v1/whoami`): authenticated, no action. */
+  anyKey: boolean;
   security: unknown;
 }
 
@@ -28,6 +30,7 @@ const operations: Operation[] = Object.entries(document.paths).flatMap(([templat
       method: method.toUpperCase(),
       template,
       action: operation['x-prekeyd-action'] as string | undefined,
+      anyKey: operation['x-prekeyd-any-key'] === true,
       security: operation.security,
     })),
 );
@@ -57,7 +60,8 @@ const bodyFor = ({ method, template }: Operation) =>
 describe('the OpenAPI document', () => {
   it('declares an action on every /v1 and /v2 operation, and only known actions', () => {
     const versioned = operations.filter((operation) => /^\/v[12]\//.test(operation.template));
-    expect(versioned.filter((operation) => operation.action === undefined)).toEqual([]);
+    expect(versioned.filter((operation) => operation.action === undefined && !operation.anyKey)).toEqual([]);
+    expect(versioned.filter((operation) => operation.anyKey).every((operation) => JSON.stringify(operation.security).includes('bearerAuth'))).toBe(true);
     for (const operation of protectedOperations) expect(actions).toContain(operation.action);
     expect(protectedOperations.every((operation) => JSON.stringify(operation.security).includes('bearerAuth'))).toBe(true);
   });

@@ -44,6 +44,7 @@ export const listSortFields = {
 
 export interface ListInput extends PageRequest {
   status?: VisibleKeySetStatus;
+  userIdPrefix?: string;
   sortBy: keyof typeof listSortFields;
   sortOrder: 'asc' | 'desc';
 }
@@ -54,6 +55,7 @@ export async function listKeySets(deps: Deps, caller: Caller, input: ListInput) 
     const { items, total } = await tx.keySets.list({
       projectId: caller.projectId,
       status: input.status,
+      userIdPrefix: input.userIdPrefix,
       expiredBefore: expiryCutoff(deps.settings, now),
       sortBy: listSortFields[input.sortBy],
       sortOrder: input.sortOrder,

@@ -17,6 +17,7 @@ import { docsRoutes } from '../routes/docs/index.ts';
 import { apiKeyRoutes } from '../routes/api-keys/index.ts';
 import { eventRoutes } from '../routes/events/index.ts';
 import { healthRoutes } from '../routes/health.ts';
+import { operatorRoutes } from '../routes/operator/index.ts';
 import { publicKeyRoutes } from '../routes/public-keys/index.ts';
 import { signalCredentials } from '../routes/signal-v2/credentials.ts';
 import { signalRoutes } from '../routes/signal-v2/index.ts';
@@ -129,6 +130,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', signalRoutes(deps));
   app.route('/', eventRoutes());
   app.route('/', adminRoutes(deps));
+  app.route('/', operatorRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestHistory } from './request-history.ts';
 
 export interface StoreFigures {
   keySetsByStatus: Record<string, number>;
@@ -13,6 +14,8 @@ export interface StoreFigures {
 
 export interface Metrics {
   registry: Registry;
+  /** Requests and errors per minute, the last hour (the console's chart). */
+  requestHistory: RequestHistory;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   preKeysConsumed: Counter;
   rateLimitRejections: Counter;
@@ -59,9 +62,12 @@ export function createMetrics(): Metrics {
       for (const [status, count] of Object.entries(figures.keySetsByStatus)) this.set({ status }, count);
     },
   });
+  const requestHistory = new RequestHistory();
   return {
     registry,
+    requestHistory,
     observeRequest(method, route, status, seconds) {
+      requestHistory.record(status);
       const labels = { method, route, status: String(status) };
       httpRequests.inc(labels);
       httpDuration.observe(labels, seconds);

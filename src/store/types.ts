@@ -62,6 +62,8 @@ export type KeySetSortField = 'registeredAt' | 'lastRotatedAt' | 'userId' | 'one
 export interface KeySetListQuery {
   projectId: string;
   status?: VisibleKeySetStatus;
+  /** Only users whose id starts with this (exact, case-sensitive: user ids are ASCII). */
+  userIdPrefix?: string;
   /** Signed pre-keys created before this instant are expired (undefined: nothing expires). */
   expiredBefore?: string;
   sortBy: KeySetSortField;

@@ -161,6 +161,21 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(page.items.map((k) => k.userId)).toEqual(['c_user']);
     });
 
+    it('list narrows to a user id prefix, case-sensitive, within the project, counted', async () => {
+      await run(async (tx) => {
+        for (const userId of ['team_a', 'team_b', 'team', 'Team_c', 'teal', 'tea']) await tx.keySets.insert(keySet(userId));
+        await tx.keySets.insert(keySet('team_other', { projectId: 'p2' }));
+      });
+      const list = (userIdPrefix: string) =>
+        run((tx) => tx.keySets.list({ projectId: 'p1', userIdPrefix, sortBy: 'userId', sortOrder: 'asc', offset: 0, limit: 10 }));
+      const found = await list('team');
+      expect(found.items.map((k) => k.userId)).toEqual(['team', 'team_a', 'team_b']);
+      expect(found.total).toBe(3);
+      expect((await list('tea')).items.map((k) => k.userId)).toEqual(['tea', 'teal', 'team', 'team_a', 'team_b']);
+      expect((await list('team_b')).items.map((k) => k.userId)).toEqual(['team_b']);
+      expect((await list('nobody')).total).toBe(0);
+    });
+
     it('figures counts key sets by visible status over every project, and stored EC pre-keys', async () => {
       expect(await run((tx) => tx.keySets.figures('2024-03-01T00:00:00.000Z'))).toEqual({ byStatus: { active: 0, suspended: 0, revoked: 0, expired: 0 }, oneTimePreKeys: 0 });
       await run(async (tx) => {

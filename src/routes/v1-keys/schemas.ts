@@ -207,6 +207,11 @@ export const verifyResult = withExample(
 
 export const listQuery = z.object({
   status: status.optional().openapi({ example: 'active' }),
+  userIdPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._:@+-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ + -')
+    .optional()
+    .openapi({ description: 'Only users whose id starts with this (case-sensitive)', example: 'user_' }),
   page: pageNumber,
   limit: pageLimit(20),
   sortBy: z.enum(['createdAt', 'registeredAt', 'lastRotatedAt', 'userId', 'oneTimePreKeysRemaining']).default('createdAt'),

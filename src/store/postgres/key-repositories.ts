@@ -74,6 +74,8 @@ export class PgKeySets implements KeySetRepository {
     } else if (query.status) {
       where.push(`status = ${param(query.status)}`);
     }
+    // starts_with, not a range: PostgreSQL compares text by the database's collation.
+    if (query.userIdPrefix) where.push(`starts_with(user_id, ${param(query.userIdPrefix)})`);
     const filter = where.join(' AND ');
     const counted = await first(this.ctx.client, `SELECT COUNT(*) AS n FROM key_sets WHERE ${filter}`, params);
     // SQLite puts NULLs first in ascending order and last in descending order; so do we.

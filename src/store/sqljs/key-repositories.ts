@@ -68,6 +68,8 @@ export class SqlJsKeySets implements KeySetRepository {
     } else if (query.status) {
       where.push('status = ?'), params.push(query.status);
     }
+    // A range on the (project, user) index: user ids are ASCII, and U+007F sorts after every allowed character.
+    if (query.userIdPrefix) where.push('user_id >= ? AND user_id < ?'), params.push(query.userIdPrefix, `${query.userIdPrefix}\x7f`);
     const filter = where.join(' AND ');
     const total = Number(this.sql.get(`SELECT COUNT(*) AS n FROM key_sets WHERE ${filter}`, params)?.n ?? 0);
     const order = `${keySetColumns[query.sortBy]} ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}, id ${query.sortOrder === 'asc' ? 'ASC' : 'DESC'}`;
