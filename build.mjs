@@ -8,6 +8,7 @@
 // Usage: node build.mjs [--outdir DIR] [--bundle-only]
 // (tests build into a temporary directory so that they never race with `dist/`.)
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -58,6 +59,35 @@ const inlineDocsAssets = {
   },
 };
 
+// src/routes/console/assets.ts builds the operator console (src/console) with esbuild at run time
+// when prekeyd runs from source; here it is built once and inlined, gzipped, with its content hashes.
+const inlineConsoleAssets = {
+  name: 'inline-console-assets',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: /[\\/]src[\\/]routes[\\/]console[\\/]assets\.ts$/ }, async () => {
+      const { consoleBuildOptions } = await import('./src/console/build-config.mjs');
+      const result = await build(consoleBuildOptions(root));
+      const files = {};
+      for (const file of result.outputFiles) {
+        const name = file.path.split(/[\\/]/).at(-1);
+        files[name] = {
+          gzip: gzipSync(file.contents, { level: 9 }).toString('base64'),
+          etag: createHash('sha256').update(file.contents).digest('hex').slice(0, 16),
+        };
+      }
+      for (const name of ['app.js', 'app.css']) if (!files[name]) throw new Error(`console build produced no ${name}`);
+      const contents =
+        "export const consoleAssetNames = ['app.js', 'app.css'];\n" +
+        `const files = ${JSON.stringify(files)};\n` +
+        'let assets;\n' +
+        'export const consoleAssets = async () => (assets ??= Object.fromEntries(\n' +
+        "  Object.entries(files).map(([name, file]) => [name, { gzip: new Uint8Array(Buffer.from(file.gzip, 'base64')), etag: file.etag }]),\n" +
+        '));\n';
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 const started = Date.now();
 const size = (path) => `${(statSync(path).size / 1024 / 1024).toFixed(1)} MiB`;
 mkdirSync(outdir, { recursive: true });
@@ -78,7 +108,7 @@ await build({
   // ws would try to require() its optional native add-ons at start-up; the bundle has none, and
   // in the executable such a require prints a Node warning. These make ws skip the attempt.
   define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
-  plugins: [inlineDocsAssets],
+  plugins: [inlineDocsAssets, inlineConsoleAssets],
   logLevel: 'warning',
 });
 console.log(`built ${bundlePath} (${size(bundlePath)}) in ${Date.now() - started} ms`);

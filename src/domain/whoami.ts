@@ -16,11 +16,20 @@ export interface CallerDescription {
   prefix: string | null;
   description: string | null;
   expiresAt: string | null;
+  /** Limits that apply to this key's calls (0: none); the master key is not rate limited. */
+  limits: { preKeyLowThreshold: number; rateLimitKeys: number; rateLimitBundle: number; drainLimitPerMinute: number };
 }
 
-export async function describeCaller(deps: Deps, caller: Caller): Promise<CallerDescription> {
+export async function describeCaller(deps: Deps, caller: Caller, rateLimits: { keys: number; bundle: number }): Promise<CallerDescription> {
   const { principal } = caller;
-  const base = { kind: principal.kind, uid: principal.actor, projectId: caller.projectId, acl: [...principal.acl], userIds: [...principal.userIds] };
+  const master = principal.kind === 'master';
+  const limits = {
+    preKeyLowThreshold: deps.settings.preKeyLowThreshold,
+    rateLimitKeys: master ? 0 : rateLimits.keys,
+    rateLimitBundle: master ? 0 : rateLimits.bundle,
+    drainLimitPerMinute: master ? 0 : deps.settings.drainLimitPerMinute,
+  };
+  const base = { kind: principal.kind, uid: principal.actor, projectId: caller.projectId, acl: [...principal.acl], userIds: [...principal.userIds], limits };
   if (principal.kind === 'master') return { ...base, prefix: null, description: null, expiresAt: null };
   const record = await deps.store.transaction((tx) => tx.apiKeys.get(principal.actor));
   return { ...base, prefix: record?.prefix ?? null, description: record?.description ?? null, expiresAt: record?.expiresAt ?? null };

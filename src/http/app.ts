@@ -15,6 +15,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { adminRoutes } from '../routes/admin/index.ts';
 import { docsRoutes } from '../routes/docs/index.ts';
 import { apiKeyRoutes } from '../routes/api-keys/index.ts';
+import { consoleRoutes } from '../routes/console/index.ts';
 import { eventRoutes } from '../routes/events/index.ts';
 import { healthRoutes } from '../routes/health.ts';
 import { operatorRoutes } from '../routes/operator/index.ts';
@@ -104,6 +105,7 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes(deps.store));
   app.route('/', docsRoutes());
+  app.route('/', consoleRoutes());
 
   app.use('/metrics', authenticate(deps.authenticator, clientIp));
   app.use('/v1/*', authenticate(deps.authenticator, clientIp));

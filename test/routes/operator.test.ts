@@ -16,7 +16,10 @@ describe('GET /v1/whoami', () => {
   it('tells the master key its project (X-Project-Id) and that it may do everything', async () => {
     const { status, body } = await t.call('GET', '/v1/whoami', undefined, { headers: { 'x-project-id': 'acme' } });
     expect(status).toBe(200);
-    expect(body.data).toEqual({ kind: 'master', uid: 'master', projectId: 'acme', acl: ['*'], userIds: ['*'], prefix: null, description: null, expiresAt: null });
+    expect(body.data).toEqual({
+      kind: 'master', uid: 'master', projectId: 'acme', acl: ['*'], userIds: ['*'], prefix: null, description: null, expiresAt: null,
+      limits: { preKeyLowThreshold: 5, rateLimitKeys: 0, rateLimitBundle: 0, drainLimitPerMinute: 0 },
+    });
   });
 
   it("tells an API key its own ACL, patterns and project, and nothing secret, whatever X-Project-Id says", async () => {
@@ -25,6 +28,7 @@ describe('GET /v1/whoami', () => {
     expect(status).toBe(200);
     expect(body.data).toMatchObject({ kind: 'apiKey', uid: key.uid, projectId: 'p_who', acl: ['keys.read', 'audit.read'], userIds: ['team_*'] });
     expect(body.data.prefix).toBe(key.token.slice(0, 12));
+    expect(body.data.limits).toEqual({ preKeyLowThreshold: 5, rateLimitKeys: 50, rateLimitBundle: 20, drainLimitPerMinute: 30 });
     expect(JSON.stringify(body)).not.toContain(key.token);
     expect(body.data).not.toHaveProperty('hash');
   });

@@ -51,7 +51,7 @@ export function operatorRoutes(deps: AppDeps) {
     rateLimits: { keys: deps.http.rateLimitKeys, bundle: deps.http.rateLimitBundle },
   };
   return createRouter()
-    .openapi(whoami, async (c) => c.json({ success: true as const, data: await describeCaller(deps, c.get('caller')) }, 200))
+    .openapi(whoami, async (c) => c.json({ success: true as const, data: await describeCaller(deps, c.get('caller'), sources.rateLimits) }, 200))
     .openapi(status, async (c) => c.json({ success: true as const, data: await serverStatus(deps, c.get('caller'), sources) }, 200))
     .openapi(keySets, async (c) => {
       const data = await userKeySets(deps, c.get('caller'), c.req.valid('param').userId);

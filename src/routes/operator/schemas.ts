@@ -15,6 +15,9 @@ export const callerDescription = withExample(
       prefix: z.string().nullable(),
       description: z.string().nullable(),
       expiresAt: z.string().nullable(),
+      limits: z
+        .object({ preKeyLowThreshold: z.number().int(), rateLimitKeys: z.number().int(), rateLimitBundle: z.number().int(), drainLimitPerMinute: z.number().int() })
+        .openapi({ description: 'Limits on this key’s calls (0: none)' }),
     })
     .openapi('CallerDescription'),
   {
@@ -26,6 +29,7 @@ export const callerDescription = withExample(
     prefix: 'pkd_3hF9',
     description: 'support desk',
     expiresAt: null,
+    limits: { preKeyLowThreshold: 5, rateLimitKeys: 200, rateLimitBundle: 100, drainLimitPerMinute: 30 },
   },
 );
 

@@ -1,0 +1,187 @@
+/** The console's shell: sign-in, navigation between the views the key may use, sign-out. */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { Api, describeError } from './api.ts';
+import { type CallerDescription, type Capabilities, capabilitiesOf } from './caller.ts';
+import { clearSession, loadSession, saveSession, scrubKeyFromAddress } from './session.ts';
+import { ApiKeysView } from './views/api-keys.tsx';
+import { AuditView } from './views/audit.tsx';
+import { EventsView } from './views/events.tsx';
+import { KeySetsView } from './views/key-sets.tsx';
+import { OverviewView } from './views/overview.tsx';
+import { TransparencyView } from './views/transparency.tsx';
+import { UserView } from './views/user.tsx';
+
+export interface ViewProps {
+  api: Api;
+  caps: Capabilities;
+  /** Polite announcement for screen readers and a visible status line. */
+  announce: (message: string) => void;
+}
+
+interface Route {
+  name: string;
+  label: string;
+  allowed: (caps: Capabilities) => boolean;
+}
+
+const routes: Route[] = [
+  { name: 'overview', label: 'Overview', allowed: () => true },
+  { name: 'key-sets', label: 'Key sets', allowed: (caps) => caps.can('keys.read') },
+  { name: 'audit', label: 'Audit log', allowed: (caps) => caps.can('audit.read') },
+  { name: 'api-keys', label: 'API keys', allowed: (caps) => caps.can('apiKeys.manage') },
+  { name: 'events', label: 'Live events', allowed: (caps) => caps.can('events.subscribe') },
+  { name: 'transparency', label: 'Transparency', allowed: () => true },
+];
+
+function currentHash(): string {
+  return location.hash.replace(/^#\/?/, '');
+}
+
+export function App() {
+  const [keyInAddress] = useState(() => scrubKeyFromAddress(location, history));
+  const [session, setSession] = useState<{ api: Api; caps: Capabilities }>();
+  const [restoring, setRestoring] = useState(() => loadSession() !== undefined);
+
+  useEffect(() => {
+    const stored = loadSession();
+    if (!stored) return;
+    const api = new Api(stored.token, stored.projectId);
+    api
+      .get<CallerDescription>('/v1/whoami')
+      .then(({ data }) => setSession({ api, caps: capabilitiesOf(data) }))
+      .catch(() => clearSession())
+      .finally(() => setRestoring(false));
+  }, []);
+
+  const signOut = () => {
+    clearSession();
+    setSession(undefined);
+    location.hash = '';
+  };
+
+  if (restoring) return <p class="loading">Restoring your session…</p>;
+  if (!session) {
+    return (
+      <SignIn
+        keyInAddress={keyInAddress}
+        onSignedIn={(api, who) => {
+          saveSession({ token: api.token, projectId: who.projectId });
+          setSession({ api: new Api(api.token, who.projectId), caps: capabilitiesOf(who) });
+        }}
+      />
+    );
+  }
+  return <Shell api={session.api} caps={session.caps} onSignOut={signOut} keyInAddress={keyInAddress} />;
+}
+
+function KeyInAddressWarning() {
+  return (
+    <div class="warning" role="alert">
+      <strong>A key was in this page's address.</strong> It was not used and has been removed from the address bar, but
+      addresses end up in browser history, proxy and server logs: treat that key as exposed, revoke it and create a new one.
+      Sign in by pasting a key into the form instead; the console keeps it in this tab's session storage only.
+    </div>
+  );
+}
+
+function SignIn(props: { keyInAddress: boolean; onSignedIn: (api: Api, who: CallerDescription) => void }) {
+  const [token, setToken] = useState('');
+  const [projectId, setProjectId] = useState('default');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const api = new Api(token.trim(), projectId.trim() || 'default');
+    try {
+      const { data } = await api.get<CallerDescription>('/v1/whoami');
+      props.onSignedIn(api, data);
+    } catch (caught) {
+      setError(describeError(caught));
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="sign-in" id="main">
+      <h1>prekeyd console</h1>
+      {props.keyInAddress && <KeyInAddressWarning />}
+      <form onSubmit={submit} aria-describedby="sign-in-help">
+        <label>
+          Master key or API key
+          <input type="password" required autocomplete="off" spellcheck={false} value={token} onInput={(event) => setToken(event.currentTarget.value)} />
+        </label>
+        <label>
+          Project (master key only)
+          <input type="text" pattern="[A-Za-z0-9_\-]{1,64}" value={projectId} onInput={(event) => setProjectId(event.currentTarget.value)} />
+        </label>
+        <p id="sign-in-help" class="hint">
+          The key stays in this tab's session storage and is sent only to this server. An API key works in its own project and
+          the console offers only what its ACL allows.
+        </p>
+        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function Shell(props: { api: Api; caps: Capabilities; onSignOut: () => void; keyInAddress: boolean }) {
+  const { api, caps } = props;
+  const allowed = useMemo(() => routes.filter((route) => route.allowed(caps)), [caps]);
+  const [hash, setHash] = useState(currentHash);
+  const [announcement, setAnnouncement] = useState('');
+  useEffect(() => {
+    const onHash = () => setHash(currentHash());
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  const [name, ...rest] = hash.split('/');
+  const route = allowed.find((candidate) => candidate.name === name) ?? allowed[0]!;
+  useEffect(() => {
+    document.title = `${route.label} · prekeyd console`;
+  }, [route]);
+  const view: ViewProps = { api, caps, announce: setAnnouncement };
+  const who = caps.who;
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(event) => (event.preventDefault(), document.getElementById('main')?.focus())}>
+        Skip to content
+      </a>
+      <header>
+        <span class="brand">prekeyd</span>
+        <nav aria-label="Views">
+          <ul>
+            {allowed.map((candidate) => (
+              <li key={candidate.name}>
+                <a href={`#/${candidate.name}`} aria-current={candidate === route ? 'page' : undefined}>
+                  {candidate.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span class="who" title={who.acl.join(', ')}>
+          {who.kind === 'master' ? 'master key' : who.description ?? who.uid} · project <strong>{who.projectId}</strong>
+        </span>
+        <button type="button" onClick={props.onSignOut}>
+          Sign out
+        </button>
+      </header>
+      {props.keyInAddress && <KeyInAddressWarning />}
+      <p class="announce" role="status" aria-live="polite">
+        {announcement}
+      </p>
+      <main id="main" tabIndex={-1}>
+        {route.name === 'overview' && <OverviewView {...view} />}
+        {route.name === 'key-sets' && (rest.length > 0 ? <UserView {...view} userId={decodeURIComponent(rest.join('/'))} /> : <KeySetsView {...view} />)}
+        {route.name === 'audit' && <AuditView {...view} />}
+        {route.name === 'api-keys' && <ApiKeysView {...view} />}
+        {route.name === 'events' && <EventsView {...view} />}
+        {route.name === 'transparency' && <TransparencyView {...view} />}
+      </main>
+    </>
+  );
+}
