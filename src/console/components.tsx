@@ -11,8 +11,13 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const opener = document.activeElement as HTMLElement | null;
-    ref.current?.showModal();
-    return () => opener?.focus?.();
+    const dialog = ref.current!;
+    dialog.showModal();
+    // Closed before focusing: while a modal dialog is open, everything outside it is inert.
+    return () => {
+      if (dialog.open) dialog.close();
+      opener?.focus?.();
+    };
   }, []);
   const labelId = props.labelId ?? 'modal-title';
   return (
