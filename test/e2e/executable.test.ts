@@ -57,6 +57,15 @@ describe('dist/prekeyd (Node single executable)', () => {
         expect(answer.status, asset).toBe(200);
         expect((await answer.text()).length, asset).toBeGreaterThan(100_000);
       }
+      // So does /console: its front end is built into the executable, gzipped.
+      const consolePage = await (await fetch(`${server.url}/console`)).text();
+      for (const asset of consolePage.match(/\/console\/app\.(js|css)\?v=[0-9a-f]+/g) ?? []) {
+        const answer = await fetch(`${server.url}${asset}`);
+        expect(answer.status, asset).toBe(200);
+        expect(answer.headers.get('content-security-policy'), asset).toContain("default-src 'self'");
+        expect((await answer.text()).length, asset).toBeGreaterThan(3_000);
+      }
+      expect(consolePage.match(/\/console\/app\.(js|css)\?v=/g)).toHaveLength(2);
     } finally {
       expect(await server.stop()).toBe(0);
     }

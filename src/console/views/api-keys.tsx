@@ -110,7 +110,8 @@ export function ApiKeysView({ api, caps, announce }: ViewProps) {
               <td>{key.expiresAt ? formatTime(key.expiresAt) : 'never'}</td>
               <td>{formatTime(key.lastUsedAt)}</td>
               <td>{key.revoked ? <span class="badge status-revoked">revoked</span> : <span class="badge status-active">active</span>}</td>
-              <td class="row-actions">
+              <td>
+                <div class="row-actions">
                 {key.uid !== caps.who.uid && manageable(key) && (
                   <>
                     <button type="button" onClick={() => setEditing(key)}>
@@ -122,6 +123,7 @@ export function ApiKeysView({ api, caps, announce }: ViewProps) {
                     </button>
                   </>
                 )}
+                </div>
               </td>
             </tr>
           ))}

@@ -67,7 +67,7 @@ export function AuditView({ api, caps }: ViewProps) {
           {log.value?.data.map((entry) => (
             <tr key={entry.id} data-action={entry.action}>
               <td>{entry.id}</td>
-              <td>{formatTime(entry.createdAt)}</td>
+              <td class="time">{formatTime(entry.createdAt)}</td>
               <td>{entry.action}</td>
               <td>{entry.userId ?? '—'}</td>
               <td class={entry.status === 'FAILURE' ? 'failure' : ''}>{entry.status}</td>

@@ -106,15 +106,17 @@ export function KeySetsView({ api, caps, announce }: ViewProps) {
               <td>
                 <PreKeyLevel remaining={row.oneTimePreKeysRemaining} threshold={threshold} scale={scale} label={`One-time pre-keys of ${row.userId} ${row.deviceId}`} />
               </td>
-              <td>{formatTime(row.registeredAt)}</td>
-              <td>{formatTime(row.lastRotatedAt)}</td>
-              <td class="row-actions">
+              <td class="time">{formatTime(row.registeredAt)}</td>
+              <td class="time">{formatTime(row.lastRotatedAt)}</td>
+              <td>
+                <div class="row-actions">
                 {keyActionsFor(caps, row).map((action) => (
                   <button type="button" class={action === 'revoke' ? 'danger' : ''} onClick={() => setConfirm(confirmKeyAction(api, action, row))}>
                     {keyActionLabels[action]}
                     <span class="visually-hidden"> {row.userId} {row.deviceId}</span>
                   </button>
                 ))}
+                </div>
               </td>
             </tr>
           ))}
