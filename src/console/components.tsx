@@ -98,7 +98,6 @@ export function useLoader<T>(load: () => Promise<T>, deps: unknown[]) {
       (value) => mine === generation.current && setState({ value, loading: false }),
       (error: unknown) => mine === generation.current && setState({ error, loading: false }),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
   useEffect(run, [run]);
   return { ...state, reload: run };

@@ -19,11 +19,16 @@ describe('GET /console', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const csp = response.headers.get('content-security-policy')!;
-    expect(csp).toBe(consoleContentSecurityPolicy);
+    expect(csp).toBe(consoleContentSecurityPolicy());
     for (const directive of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"]) {
       expect(csp).toContain(directive);
     }
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
+    // The push channel of the page's own host, named for browsers before CSP Level 3; a Host that is no host name is left out.
+    const onHost = (await get('/console', { host: '127.0.0.1:8080' })).headers.get('content-security-policy');
+    expect(onHost).toContain("connect-src 'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080;");
+    const forged = (await get('/console', { host: "evil.example; script-src 'unsafe-inline'" })).headers.get('content-security-policy');
+    expect(forged).toBe(consoleContentSecurityPolicy());
     const html = await response.text();
     // No inline script or style: every script and stylesheet is a file of /console.
     expect(html).not.toMatch(/<script(?![^>]*\ssrc="\/console\/)/);
@@ -42,7 +47,7 @@ describe('GET /console', () => {
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(script.headers.get('content-encoding')).toBe('gzip');
     expect(script.headers.get('cache-control')).toContain('immutable');
-    expect(script.headers.get('content-security-policy')).toBe(consoleContentSecurityPolicy);
+    expect(script.headers.get('content-security-policy')).toBe(consoleContentSecurityPolicy());
     const source = gunzipSync(Buffer.from(await script.arrayBuffer())).toString('utf8');
     expect(source).toContain('/v1/whoami');
     expect(source).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // no URL to fetch anything from (SVG's namespace is not a fetch)
@@ -61,7 +66,7 @@ describe('GET /console', () => {
     for (const path of ['/console/nothing.js', '/console/app.js/x', '/console/index.html']) {
       const response = await get(path);
       expect(response.status).toBe(404);
-      expect(response.headers.get('content-security-policy')).toBe(consoleContentSecurityPolicy);
+      expect(response.headers.get('content-security-policy')).toBe(consoleContentSecurityPolicy());
       expect(await response.json()).toMatchObject({ success: false, errorCode: 'NOT_FOUND' });
     }
     const posted = await t.app.request('/console', { method: 'POST' });

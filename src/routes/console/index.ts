@@ -4,26 +4,33 @@
  * another origin, no framing. The page holds no data; it calls the API with the key the
  * operator signs in with, so everything it shows is what that key may see.
  */
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { gunzipSync } from 'node:zlib';
 import { AppError } from '../../domain/errors.ts';
 import { errorResponse } from '../../http/errors.ts';
 import type { AppEnv } from '../../http/env.ts';
 import { type ConsoleAsset, consoleAssetNames, consoleAssets } from './assets.ts';
 
-/** `'self'` covers ws: and wss: of the page's own host too (CSP Level 3), so the push channel works. */
-export const consoleContentSecurityPolicy = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The console's Content-Security-Policy. CSP Level 3 browsers match ws: and wss: of the page's
+ * own host with `'self'`; the page's policy also names them, from a Host header that must look
+ * like one (`host[:port]`), for browsers that do not.
+ */
+export function consoleContentSecurityPolicy(host?: string): string {
+  const sameHostSockets = host && /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/.test(host) ? ` ws://${host} wss://${host}` : '';
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self'${sameHostSockets}`,
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 const contentTypes = { 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8' } as const;
 
@@ -56,14 +63,12 @@ async function loadAssets() {
 
 export function consoleRoutes() {
   const app = new Hono<AppEnv>();
-  app.use('/console', async (c, next) => {
+  const withPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
     await next();
-    c.header('Content-Security-Policy', consoleContentSecurityPolicy);
-  });
-  app.use('/console/*', async (c, next) => {
-    await next();
-    c.header('Content-Security-Policy', consoleContentSecurityPolicy);
-  });
+    c.header('Content-Security-Policy', consoleContentSecurityPolicy(c.req.header('host')));
+  };
+  app.use('/console', withPolicy);
+  app.use('/console/*', withPolicy);
   const servePage = async (c: Context<AppEnv>) =>
     c.html(page(await loadAssets()), 200, { 'cache-control': 'no-store' });
   app.get('/console', servePage);
