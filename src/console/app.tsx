@@ -142,7 +142,8 @@ function Shell(props: { api: Api; caps: Capabilities; onSignOut: () => void; key
   const route = allowed.find((candidate) => candidate.name === name) ?? allowed[0]!;
   useEffect(() => {
     document.title = `${route.label} · prekeyd console`;
-  }, [route]);
+    setAnnouncement(''); // an announcement belongs to the view it was made in
+  }, [hash]);
   const view: ViewProps = { api, caps, announce: setAnnouncement };
   const who = caps.who;
   return (
@@ -171,10 +172,10 @@ function Shell(props: { api: Api; caps: Capabilities; onSignOut: () => void; key
         </button>
       </header>
       {props.keyInAddress && <KeyInAddressWarning />}
-      <p class="announce" role="status" aria-live="polite">
-        {announcement}
-      </p>
       <main id="main" tabIndex={-1}>
+        <p class="announce" role="status" aria-live="polite">
+          {announcement}
+        </p>
         {route.name === 'overview' && <OverviewView {...view} />}
         {route.name === 'key-sets' && (rest.length > 0 ? <UserView {...view} userId={decodeURIComponent(rest.join('/'))} /> : <KeySetsView {...view} />)}
         {route.name === 'audit' && <AuditView {...view} />}

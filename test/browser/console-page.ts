@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { masterKey } from '../helpers/app.ts';
+import { leafHash, mth, path, subproof } from '../helpers/merkle-reference.ts';
 import { makeSignedPreKey, registration } from '../helpers/keys.ts';
 
 export const artifactsDir = 'test-artifacts/console';
@@ -144,4 +145,37 @@ export function focusableControls(page: Page): Promise<string[]> {
         return `${element.tagName.toLowerCase()}:${(label || named).replace(/\s+/g, ' ').slice(0, 80)}`;
       }),
   );
+}
+
+/**
+ * Serves `/v1/transparency/<project>/…` for a page (checkpoint, key, proofs) from a tree of
+ * `size()` leaves built here, in the formats branch i18's routes publish, so that the view is
+ * tested against real proofs before the server has a log. Returns the leaves' hashes (hex).
+ */
+export async function serveTransparencyLog(page: Page, origin: string, projectId: string, size: () => number): Promise<string[]> {
+  const leaves = Array.from({ length: 32 }, (_, i) => new TextEncoder().encode(`prekeyd/leaf/v1\nproject ${projectId}\nleaf ${i}\n`));
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  const signature = (keyId: number) => base64(Uint8Array.from([0x12, 0x34, 0x56, keyId, ...new Uint8Array(64).fill(7)]));
+  const origin_ = `127.0.0.1/prekeyd/${projectId}`;
+  const note = (n: number) => `${origin_}\n${n}\n${base64(mth(leaves.slice(0, n)))}\n\n— ${origin_} ${signature(1)}\n— witness.example/w1 ${signature(2)}\n`;
+  await page.route(`${origin}/v1/transparency/${projectId}/**`, (route) => {
+    const url = new URL(route.request().url());
+    const n = size();
+    const json = (data: unknown) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, data }) });
+    if (url.pathname.endsWith('/checkpoint')) return route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: note(n) });
+    if (url.pathname.endsWith('/key')) return route.fulfill({ status: 200, contentType: 'text/plain', body: `${origin_}+12345601+AQ==\n` });
+    if (url.pathname.endsWith('/proof/consistency')) {
+      const from = Number(url.searchParams.get('from'));
+      const to = Number(url.searchParams.get('to'));
+      return json({ from, to, consistencyProof: subproof(from, leaves.slice(0, to), true).map(base64), checkpoint: note(to) });
+    }
+    if (url.pathname.endsWith('/proof/inclusion')) {
+      const treeSize = Number(url.searchParams.get('size') ?? n);
+      const index = leaves.slice(0, treeSize).findIndex((leaf) => Buffer.from(leafHash(leaf)).toString('hex') === url.searchParams.get('hash'));
+      if (index < 0) return route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ success: false, error: 'No leaf with that hash', errorCode: 'NOT_FOUND' }) });
+      return json({ leafIndex: index, treeSize, inclusionProof: path(index, leaves.slice(0, treeSize)).map(base64), checkpoint: note(treeSize) });
+    }
+    return route.fulfill({ status: 404, body: '' });
+  });
+  return leaves.map((leaf) => Buffer.from(leafHash(leaf)).toString('hex'));
 }

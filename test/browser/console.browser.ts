@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masterKey } from '../helpers/app.ts';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
-import { ApiClient, focusableControls, unmarked, launchChromium, screenshot, seedData, signIn, tabStops, type WatchedPage, watchedPage } from './console-page.ts';
+import { ApiClient, focusableControls, serveTransparencyLog, unmarked, launchChromium, screenshot, seedData, signIn, tabStops, type WatchedPage, watchedPage } from './console-page.ts';
 
 let server: ServerProcess;
 let browser: Browser;
@@ -211,7 +211,32 @@ describe('the operator console', () => {
     const { page } = master;
     await page.getByRole('link', { name: 'Transparency' }).click();
     await page.locator('[data-transparency="unavailable"]').waitFor();
+  });
+
+  it("shows a published checkpoint and its witnesses, and checks consistency and a leaf's inclusion in the browser", async () => {
+    const { page } = master;
+    let size = 5;
+    const leafHashes = await serveTransparencyLog(page, server.url, 'default', () => size);
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('link', { name: 'Transparency' }).click();
+    const facts = page.locator('[data-transparency="checkpoint"]');
+    await expect.poll(() => facts.textContent()).toContain('5 entries');
+    expect(await page.getByRole('table', { name: 'Checkpoint signatures' }).locator('tbody tr').allTextContents()).toEqual([
+      '127.0.0.1/prekeyd/defaultlog12345601',
+      'witness.example/w1witness12345602',
+    ]);
+    size = 13; // the log grows; coming back checks the consistency proof from 5 to 13
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('link', { name: 'Transparency' }).click();
+    await page.getByText('Consistent with the checkpoint of 5 entries you saw before').waitFor();
+    await page.getByLabel('Leaf hash (64 hex digits)').fill(leafHashes[9]!);
+    await page.getByRole('button', { name: 'Check inclusion' }).click();
+    await page.getByText('Leaf 9 of 13: included').waitFor();
+    await page.getByLabel('Leaf hash (64 hex digits)').fill(leafHashes[20]!); // not in a tree of 13
+    await page.getByRole('button', { name: 'Check inclusion' }).click();
+    await page.getByText(/No leaf with that hash/).waitFor();
     await screenshot(page, 'transparency');
+    await page.unroute(`${server.url}/v1/transparency/default/**`);
   });
 
   it('offers an API key only what its ACL allows', async () => {

@@ -1,14 +1,19 @@
 /**
  * The project's key-transparency log: its latest checkpoint (origin, tree size, root hash, the
- * log's signature and witnesses' cosignatures). Servers without the log (the routes answer 404)
- * get a plain "not available".
+ * log's signature and witnesses' cosignatures), a consistency proof from the checkpoint seen
+ * before in this tab, and inclusion of a leaf by its hash, both proofs checked in the browser.
+ * Servers without the log (the routes answer 404) get a plain "not available".
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { describeError } from '../api.ts';
 import type { ViewProps } from '../app.tsx';
 import { compareCheckpoints, type ParsedCheckpoint, parseCheckpointNote } from '../checkpoint-note.ts';
 import { ErrorNotice, useLoader } from '../components.tsx';
+import { base64Bytes, hexBytes, verifyConsistency, verifyInclusion } from '../merkle-proofs.ts';
 
 const seenKey = (projectId: string) => `prekeyd.console.checkpoint.${projectId}`;
+
+type Verdict = { ok: boolean; text: string };
 
 export function TransparencyView({ api, caps }: ViewProps) {
   const projectId = caps.who.projectId;
@@ -23,12 +28,35 @@ export function TransparencyView({ api, caps }: ViewProps) {
   const log = useLoader(async () => {
     const [note, key] = await Promise.all([api.text(`${base}/checkpoint`), api.text(`${base}/key`).catch(() => null)]);
     if (note === null) return null;
-    const checkpoint = parseCheckpointNote(note);
-    sessionStorage.setItem(seenKey(projectId), JSON.stringify(checkpoint));
-    return { note, checkpoint, key: key?.trim() ?? null };
+    return { note, checkpoint: parseCheckpointNote(note), key: key?.trim() ?? null };
   }, [api, base]);
   const value = log.value;
   const comparison = value && previous ? compareCheckpoints(previous, value.checkpoint) : undefined;
+  const [consistency, setConsistency] = useState<Verdict>();
+
+  useEffect(() => {
+    if (!value) return;
+    const current = value.checkpoint;
+    const remember = () => sessionStorage.setItem(seenKey(projectId), JSON.stringify(current));
+    if (comparison !== 'grown' || !previous) return remember();
+    api
+      .get<{ consistencyProof: string[] }>(`${base}/proof/consistency`, { from: previous.size, to: current.size })
+      .then(({ data }) =>
+        verifyConsistency(previous.size, current.size, base64Bytes(previous.rootHash), base64Bytes(current.rootHash), data.consistencyProof.map(base64Bytes)),
+      )
+      .then((ok) => {
+        setConsistency({
+          ok,
+          text: ok
+            ? `Consistent with the checkpoint of ${previous.size} entries you saw before in this tab (proof checked in this browser).`
+            : `The consistency proof from ${previous.size} to ${current.size} entries does not verify: the log rewrote history. Report this.`,
+        });
+        // A checkpoint that fails the proof is not remembered: the next look checks against the good one again.
+        if (ok) remember();
+      })
+      .catch((error: unknown) => setConsistency({ ok: false, text: `No consistency proof: ${describeError(error)}` }));
+  }, [value]);
+
   return (
     <section aria-labelledby="transparency-title">
       <h1 id="transparency-title">Transparency log</h1>
@@ -58,11 +86,16 @@ export function TransparencyView({ api, caps }: ViewProps) {
               </>
             )}
           </dl>
-          {comparison && comparison !== 'same' && (
-            <p class={comparison === 'grown' ? 'ok' : 'error'} role={comparison === 'grown' ? 'status' : 'alert'}>
-              {comparison === 'grown' && `Grown from ${previous!.size} entries since you last looked in this tab.`}
-              {comparison === 'rollback' && `The log shrank from ${previous!.size} to ${value.checkpoint.size} entries since you last looked: report this.`}
-              {comparison === 'fork' && 'Same size as before with a different root hash: the log forked. Report this.'}
+          {(comparison === 'rollback' || comparison === 'fork') && (
+            <p class="error" role="alert">
+              {comparison === 'rollback'
+                ? `The log shrank from ${previous!.size} to ${value.checkpoint.size} entries since you last looked: report this.`
+                : 'Same size as before with a different root hash: the log forked. Report this.'}
+            </p>
+          )}
+          {consistency && (
+            <p class={consistency.ok ? 'ok' : 'error'} role={consistency.ok ? 'status' : 'alert'}>
+              {consistency.text}
             </p>
           )}
           <h2>Signatures</h2>
@@ -86,6 +119,7 @@ export function TransparencyView({ api, caps }: ViewProps) {
               ))}
             </tbody>
           </table>
+          <LeafCheck api={api} base={base} checkpoint={value.checkpoint} />
           <details>
             <summary>The checkpoint as published</summary>
             <pre>{value.note}</pre>
@@ -93,5 +127,36 @@ export function TransparencyView({ api, caps }: ViewProps) {
         </>
       )}
     </section>
+  );
+}
+
+/** Is a leaf (by its hash, as a bundle's `transparency` or a monitor names it) in this checkpoint's tree? */
+function LeafCheck(props: { api: ViewProps['api']; base: string; checkpoint: ParsedCheckpoint }) {
+  const [hash, setHash] = useState('');
+  const [verdict, setVerdict] = useState<Verdict>();
+  const check = async (event: Event) => {
+    event.preventDefault();
+    setVerdict(undefined);
+    const leaf = hash.trim().toLowerCase();
+    const { size, rootHash } = props.checkpoint;
+    try {
+      const { data } = await props.api.get<{ leafIndex: number; inclusionProof: string[] }>(`${props.base}/proof/inclusion`, { hash: leaf, size });
+      const ok = await verifyInclusion(data.leafIndex, size, hexBytes(leaf), data.inclusionProof.map(base64Bytes), base64Bytes(rootHash));
+      setVerdict({ ok, text: ok ? `Leaf ${data.leafIndex} of ${size}: included (proof checked in this browser).` : 'The inclusion proof does not verify against this checkpoint.' });
+    } catch (error) {
+      setVerdict({ ok: false, text: describeError(error) });
+    }
+  };
+  return (
+    <form class="filters" onSubmit={check}>
+      <label>
+        Leaf hash (64 hex digits)
+        <input type="text" class="hash" required pattern="[0-9a-fA-F]{64}" spellcheck={false} value={hash} onInput={(event) => setHash(event.currentTarget.value)} />
+      </label>
+      <button type="submit">Check inclusion</button>
+      <p role="status" aria-live="polite" class={verdict ? (verdict.ok ? 'ok' : 'error') : ''}>
+        {verdict?.text}
+      </p>
+    </form>
   );
 }
