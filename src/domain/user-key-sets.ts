@@ -8,6 +8,9 @@ import { notFound } from './errors.ts';
 import { keySetFingerprint, visibleStatus } from './key-set-lookup.ts';
 import type { Caller } from './principal.ts';
 
+/** Rotations shown per device: a device rotating daily for years must not make the answer unbounded. */
+export const rotationsShown = 50;
+
 export async function userKeySets(deps: Deps, caller: Caller, userId: string) {
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
@@ -30,9 +33,11 @@ export async function userKeySets(deps: Deps, caller: Caller, userId: string) {
         registeredAt: keySet.registeredAt,
         lastRotatedAt: keySet.lastRotatedAt,
         revokedAt: keySet.revokedAt,
+        rotationCount: history.length,
         rotations: history
           .map((key) => ({ signedPreKeyId: key.keyId, createdAt: key.createdAt, replacedAt: key.replacedAt }))
-          .sort((a, b) => b.replacedAt.localeCompare(a.replacedAt)),
+          .sort((a, b) => b.replacedAt.localeCompare(a.replacedAt))
+          .slice(0, rotationsShown),
       });
     }
     return {

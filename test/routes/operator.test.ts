@@ -45,6 +45,9 @@ describe('GET /v1/whoami', () => {
 
 describe('GET /v1/admin/status', () => {
   it('reports version, storage, traffic per minute, push connections, figures and the key’s rate-limit use', async () => {
+    // Figures are per minute: start well inside one, so that all these requests fall in it.
+    const untilNextMinute = 60_000 - (Date.now() % 60_000);
+    if (untilNextMinute < 5_000) await new Promise((resolve) => setTimeout(resolve, untilNextMinute + 50));
     const metrics = createMetrics();
     const app = createApp({ ...t.deps, metrics, version: '9.9.9' });
     const key = await insertApiKey(t.store, { acl: ['metrics.read', 'keys.read'] });
@@ -97,7 +100,21 @@ describe('GET /v1/admin/users/:userId/key-sets', () => {
     const devices = Object.fromEntries(answer.data.devices.map((device: any) => [device.deviceId, device]));
     expect(devices.phone).toMatchObject({ deviceName: 'Phone', status: 'active', oneTimePreKeysRemaining: 3, signedPreKeyId: 'spk_r2' });
     expect(devices.phone.rotations.map((rotation: any) => rotation.signedPreKeyId)).toEqual(['spk_r1', body.signedPreKey.keyId]);
-    expect(devices.laptop).toMatchObject({ status: 'suspended', statusReason: 'lost', oneTimePreKeysRemaining: 7, rotations: [] });
+    expect(devices.phone.rotationCount).toBe(2);
+    expect(devices.laptop).toMatchObject({ status: 'suspended', statusReason: 'lost', oneTimePreKeysRemaining: 7, rotations: [], rotationCount: 0 });
+  });
+
+  it('shows the latest 50 rotations of a device and counts them all', async () => {
+    const { body, identity } = registration('ops_rotator', 1);
+    await t.call('POST', '/v1/keys/register', body);
+    for (let i = 1; i <= 52; i++) {
+      await t.call('POST', '/v1/keys/rotate', { userId: 'ops_rotator', newSignedPreKey: makeSignedPreKey(identity, `spk_n${i}`) });
+    }
+    const [device] = (await t.call('GET', '/v1/admin/users/ops_rotator/key-sets')).body.data.devices;
+    expect(device.rotationCount).toBe(52);
+    expect(device.rotations).toHaveLength(50);
+    expect(device.rotations[0].signedPreKeyId).toBe('spk_n51'); // replaced by spk_n52, the current one
+    expect(device.signedPreKeyId).toBe('spk_n52');
   });
 
   it('keeps projects apart and answers 404 NOT_FOUND, 400 VALIDATION_ERROR and 403 FORBIDDEN', async () => {

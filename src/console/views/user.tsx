@@ -19,6 +19,7 @@ interface Device {
   registeredAt: string;
   lastRotatedAt: string | null;
   revokedAt: string | null;
+  rotationCount: number;
   rotations: Array<{ signedPreKeyId: string; createdAt: string; replacedAt: string }>;
 }
 
@@ -86,6 +87,11 @@ export function UserView({ api, caps, announce, userId }: ViewProps & { userId: 
             )}
           </dl>
           <h3>Rotation history</h3>
+          {device.rotationCount > device.rotations.length && (
+            <p class="muted">
+              The latest {device.rotations.length} of {device.rotationCount} rotations.
+            </p>
+          )}
           {device.rotations.length === 0 ? (
             <p class="muted">Never rotated.</p>
           ) : (

@@ -90,6 +90,7 @@ const deviceExample = {
   registeredAt: '2026-03-08T10:00:00.000Z',
   lastRotatedAt: '2026-03-08T12:00:00.000Z',
   revokedAt: null,
+  rotationCount: 1,
 } as const;
 const rotationExample = { signedPreKeyId: 'spk_001', createdAt: '2026-03-08T10:00:00.000Z', replacedAt: '2026-03-08T12:00:00.000Z' };
 
@@ -114,7 +115,8 @@ export const userKeySets = withExample(
           registeredAt: z.string(),
           lastRotatedAt: z.string().nullable(),
           revokedAt: z.string().nullable(),
-          rotations: z.array(rotation).openapi({ description: 'Replaced signed pre-keys, newest first' }),
+          rotationCount: z.number().int().openapi({ description: 'Signed pre-keys replaced so far' }),
+          rotations: z.array(rotation).openapi({ description: 'Replaced signed pre-keys, newest first (the latest 50)' }),
         }),
       ),
     })
