@@ -13,6 +13,9 @@ export class ApiError extends Error {
   }
 }
 
+/** Fired on window when the server refuses the signed-in key. */
+export const unauthorizedEvent = 'prekeyd:unauthorized';
+
 export interface ApiAnswer<T> {
   data: T;
   message?: string;
@@ -39,6 +42,8 @@ export class Api {
       | { success: boolean; data?: T; message?: string; pagination?: Pagination; error?: string; errorCode?: string }
       | undefined;
     if (!response.ok || !parsed?.success) {
+      // A key revoked or expired while signed in: the shell signs out (see app.tsx).
+      if (response.status === 401) dispatchEvent(new CustomEvent(unauthorizedEvent));
       const retryAfter = Number(response.headers.get('retry-after'));
       throw new ApiError(response.status, parsed?.errorCode ?? 'HTTP_ERROR', parsed?.error ?? `HTTP ${response.status}`, retryAfter || undefined);
     }

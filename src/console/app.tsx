@@ -1,6 +1,6 @@
 /** The console's shell: sign-in, navigation between the views the key may use, sign-out. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { Api, describeError } from './api.ts';
+import { Api, describeError, unauthorizedEvent } from './api.ts';
 import { type CallerDescription, type Capabilities, capabilitiesOf } from './caller.ts';
 import { clearSession, loadSession, saveSession, scrubKeyFromAddress } from './session.ts';
 import { ApiKeysView } from './views/api-keys.tsx';
@@ -41,6 +41,7 @@ export function App() {
   const [keyInAddress] = useState(() => scrubKeyFromAddress(location, history));
   const [session, setSession] = useState<{ api: Api; caps: Capabilities }>();
   const [restoring, setRestoring] = useState(() => loadSession() !== undefined);
+  const [refused, setRefused] = useState(false);
 
   useEffect(() => {
     const stored = loadSession();
@@ -58,20 +59,42 @@ export function App() {
     setSession(undefined);
     location.hash = '';
   };
+  useEffect(() => {
+    const onRefused = () => {
+      if (!loadSession()) return; // signing in: the form shows the error itself
+      setRefused(true);
+      signOut();
+    };
+    addEventListener(unauthorizedEvent, onRefused);
+    return () => removeEventListener(unauthorizedEvent, onRefused);
+  }, []);
 
   if (restoring) return <p class="loading">Restoring your session…</p>;
   if (!session) {
     return (
       <SignIn
         keyInAddress={keyInAddress}
+        refused={refused}
         onSignedIn={(api, who) => {
+          setRefused(false);
           saveSession({ token: api.token, projectId: who.projectId });
           setSession({ api: new Api(api.token, who.projectId), caps: capabilitiesOf(who) });
         }}
       />
     );
   }
-  return <Shell api={session.api} caps={session.caps} onSignOut={signOut} keyInAddress={keyInAddress} />;
+  return (
+    <Shell
+      api={session.api}
+      caps={session.caps}
+      onSignOut={signOut}
+      keyInAddress={keyInAddress}
+      onProject={(api, who) => {
+        saveSession({ token: api.token, projectId: who.projectId });
+        setSession({ api, caps: capabilitiesOf(who) });
+      }}
+    />
+  );
 }
 
 function KeyInAddressWarning() {
@@ -84,7 +107,7 @@ function KeyInAddressWarning() {
   );
 }
 
-function SignIn(props: { keyInAddress: boolean; onSignedIn: (api: Api, who: CallerDescription) => void }) {
+function SignIn(props: { keyInAddress: boolean; refused: boolean; onSignedIn: (api: Api, who: CallerDescription) => void }) {
   const [token, setToken] = useState('');
   const [projectId, setProjectId] = useState('default');
   const [error, setError] = useState<string>();
@@ -106,6 +129,11 @@ function SignIn(props: { keyInAddress: boolean; onSignedIn: (api: Api, who: Call
     <main class="sign-in" id="main">
       <h1>prekeyd console</h1>
       {props.keyInAddress && <KeyInAddressWarning />}
+      {props.refused && (
+        <p class="error" role="alert">
+          The server no longer accepts the key you signed in with (revoked or expired). Sign in again.
+        </p>
+      )}
       <form onSubmit={submit} aria-describedby="sign-in-help">
         <label>
           Master key or API key
@@ -128,7 +156,13 @@ function SignIn(props: { keyInAddress: boolean; onSignedIn: (api: Api, who: Call
   );
 }
 
-function Shell(props: { api: Api; caps: Capabilities; onSignOut: () => void; keyInAddress: boolean }) {
+function Shell(props: {
+  api: Api;
+  caps: Capabilities;
+  onSignOut: () => void;
+  keyInAddress: boolean;
+  onProject: (api: Api, who: CallerDescription) => void;
+}) {
   const { api, caps } = props;
   const allowed = useMemo(() => routes.filter((route) => route.allowed(caps)), [caps]);
   const [hash, setHash] = useState(currentHash);
@@ -165,8 +199,10 @@ function Shell(props: { api: Api; caps: Capabilities; onSignOut: () => void; key
           </ul>
         </nav>
         <span class="who" title={who.acl.join(', ')}>
-          {who.kind === 'master' ? 'master key' : who.description ?? who.uid} · project <strong>{who.projectId}</strong>
+          {who.kind === 'master' ? 'master key' : `${who.description ?? who.uid} · project `}
+          {who.kind !== 'master' && <strong>{who.projectId}</strong>}
         </span>
+        {who.kind === 'master' && <ProjectSwitch api={api} onProject={props.onProject} />}
         <button type="button" onClick={props.onSignOut}>
           Sign out
         </button>
@@ -184,5 +220,35 @@ function Shell(props: { api: Api; caps: Capabilities; onSignOut: () => void; key
         {route.name === 'transparency' && <TransparencyView {...view} />}
       </main>
     </>
+  );
+}
+
+/** The master key acts on any project (X-Project-Id): switching asks the server again, so a bad id is refused. */
+function ProjectSwitch(props: { api: Api; onProject: (api: Api, who: CallerDescription) => void }) {
+  const [projectId, setProjectId] = useState(props.api.projectId);
+  const [error, setError] = useState<string>();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const api = new Api(props.api.token, projectId.trim());
+    try {
+      props.onProject(api, (await api.get<CallerDescription>('/v1/whoami')).data);
+      setError(undefined);
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  };
+  return (
+    <form class="project-switch" onSubmit={submit}>
+      <label>
+        Project
+        <input type="text" required pattern="[A-Za-z0-9_\-]{1,64}" size={12} value={projectId} onInput={(event) => setProjectId(event.currentTarget.value)} />
+      </label>
+      <button type="submit">Switch</button>
+      {error && (
+        <span class="error" role="alert">
+          {error}
+        </span>
+      )}
+    </form>
   );
 }

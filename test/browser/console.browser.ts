@@ -250,6 +250,25 @@ describe('the operator console', () => {
     expect(await limited.page.getByRole('button', { name: /^(Suspend|Unsuspend|Revoke)/ }).count()).toBe(0);
     await limited.page.goto(`${server.url}/console#/api-keys`); // typed by hand: falls back to a view it may use
     await limited.page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // Revoked while signed in: the next call signs the console out, saying why.
+    await api.call('PATCH', `/v1/api-keys/${seeded.readOnlyUid}`, { revoked: true });
+    await nav.filter({ hasText: 'Key sets' }).click();
+    await limited.page.getByText('The server no longer accepts the key you signed in with').waitFor();
+    expect(await limited.page.evaluate(() => sessionStorage.length)).toBe(0);
+    limited.errors.splice(0, limited.errors.length, ...limited.errors.filter((error) => !/status of 401/.test(error))); // the refused call itself
+  });
+
+  it('lets the master key switch projects, each showing only its own data', async () => {
+    const { page } = master;
+    await page.getByRole('link', { name: 'Key sets' }).click();
+    await page.locator('tr[data-user]').first().waitFor();
+    await page.getByLabel('Project', { exact: true }).fill('elsewhere');
+    await page.getByRole('button', { name: 'Switch' }).click();
+    await page.getByText('No key sets match.').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('prekeyd.console.session'))).toContain('"projectId":"elsewhere"');
+    await page.getByLabel('Project', { exact: true }).fill('default');
+    await page.getByRole('button', { name: 'Switch' }).click();
+    await page.locator('tr[data-user]').first().waitFor();
   });
 
   it('is usable with the keyboard alone: Tab reaches every control of each view, Enter acts, Escape cancels', async () => {
@@ -265,7 +284,7 @@ describe('the operator console', () => {
     for (const view of ['overview', 'key-sets', 'key-sets/bob', 'audit', 'api-keys', 'events', 'transparency']) {
       await page.evaluate((hash) => (location.hash = hash), `#/${view}`);
       await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle');
+      await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]')); // the view's data is in
       const reached = await tabStops(page);
       const controls = await focusableControls(page);
       expect(reached.length, `${view}: ${reached.join(' | ')}`).toBeGreaterThan(0);

@@ -34,7 +34,7 @@ export function OverviewView({ api, caps }: ViewProps) {
   }, [allowed, status.reload]);
   const who = caps.who;
   return (
-    <section aria-labelledby="overview-title">
+    <section aria-labelledby="overview-title" aria-busy={status.loading}>
       <h1 id="overview-title">Overview</h1>
       <dl class="cards">
         <div>

@@ -58,7 +58,7 @@ export function TransparencyView({ api, caps }: ViewProps) {
   }, [value]);
 
   return (
-    <section aria-labelledby="transparency-title">
+    <section aria-labelledby="transparency-title" aria-busy={log.loading}>
       <h1 id="transparency-title">Transparency log</h1>
       {log.error !== undefined && <ErrorNotice error={log.error} />}
       {value === null && (

@@ -36,7 +36,7 @@ export function UserView({ api, caps, announce, userId }: ViewProps & { userId: 
   const data = user.value;
   const scale = data ? Math.max(...data.devices.map((device) => device.oneTimePreKeysRemaining), data.preKeyLowThreshold * 4) : 0;
   return (
-    <section aria-labelledby="user-title">
+    <section aria-labelledby="user-title" aria-busy={user.loading}>
       <p>
         <a href="#/key-sets">← All key sets</a>
       </p>
