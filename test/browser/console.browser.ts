@@ -304,10 +304,12 @@ describe('the operator console', () => {
     await dialog.waitFor({ state: 'hidden' });
     expect(await target.evaluate((element) => element === document.activeElement)).toBe(true); // focus back on the opener
     await page.keyboard.press('Enter');
+    await dialog.waitFor();
     await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Unsuspend');
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Suspend device default' }).waitFor();
-    expect((await api.call('GET', '/v1/keys/verify/bob')).body.data.status).toBe('active');
+    await expect.poll(async () => (await api.call('GET', '/v1/keys/verify/bob')).body).toMatchObject({ data: { status: 'active' } });
   });
 
   it('sent no request off 127.0.0.1 and logged no console error', () => {
