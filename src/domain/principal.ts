@@ -1,5 +1,6 @@
 /** Who is calling: every request resolves to one principal before any route runs. */
 import { AppError } from './errors.ts';
+import { matchesPattern } from './user-patterns.ts';
 
 export const actions = [
   'keys.register',
@@ -52,22 +53,6 @@ export function can(principal: Principal, action: Action): boolean {
 
 export function requireAction(principal: Principal, action: Action): void {
   if (!can(principal, action)) throw new AppError('FORBIDDEN', `This key lacks the action ${action}`);
-}
-
-const patternCache = new Map<string, RegExp>();
-
-/** `*` matches any run of characters; everything else is literal. */
-export function matchesPattern(pattern: string, value: string): boolean {
-  if (pattern === '*') return true;
-  if (!pattern.includes('*')) return pattern === value;
-  let regex = patternCache.get(pattern);
-  if (!regex) {
-    const source = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-    regex = new RegExp(`^${source}$`);
-    if (patternCache.size > 10_000) patternCache.clear();
-    patternCache.set(pattern, regex);
-  }
-  return regex.test(value);
 }
 
 export function mayActAs(principal: Principal, userId: string): boolean {
