@@ -4,6 +4,7 @@
  * the flag parser are generated from this table.
  */
 import { z } from 'zod';
+import { redactCredentials } from './redact.ts';
 
 /** `30d`, `12h`, `90m`, `45s`, `500ms`, or `0`; a bare number would be ambiguous (days? seconds?). */
 export function parseDuration(text: string): number | undefined {
@@ -143,12 +144,12 @@ export function configFromEnv(env: Record<string, string | undefined>): Partial<
   return layer;
 }
 
-/** For printing: secrets replaced, and the password of a database URL hidden. */
+/** For printing: secrets replaced, and passwords in URLs (userinfo, `password=`) hidden. */
 export function maskSecrets(config: Config): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) => {
       if (options[key as ConfigKey]?.secret && value) return [key, '********'];
-      if (key === 'db' && typeof value === 'string') return [key, value.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1********@')];
+      if (typeof value === 'string') return [key, redactCredentials(value)];
       return [key, value];
     }),
   );

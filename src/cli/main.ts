@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /** The `prekeyd` command: serve, admin commands, --version, --help. */
 import process from 'node:process';
+import { inspect } from 'node:util';
 import { ConfigError } from '../config.ts';
 import { MasterKeyError } from '../domain/master-key.ts';
 import { DatabaseLockedError } from '../store/sqljs/process-lock.ts';
+import { redactCredentials } from '../redact.ts';
 import { version } from '../version.ts';
 import { helpText } from './help.ts';
 
@@ -50,7 +52,8 @@ main(process.argv.slice(2)).then(
       error instanceof MasterKeyError ||
       error instanceof DatabaseLockedError ||
       String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS');
-    console.error(expected ? `prekeyd: ${(error as Error).message}` : error);
+    // Unexpected errors keep their stack, but a database URL in them loses its password.
+    console.error(redactCredentials(expected ? `prekeyd: ${(error as Error).message}` : inspect(error)));
     process.exit(expected ? 2 : 1);
   },
 );
