@@ -4,6 +4,7 @@
  * the flag parser are generated from this table.
  */
 import { z } from 'zod';
+import { parseTrustProxy } from './http/trust-proxy.ts';
 import { redactCredentials } from './redact.ts';
 
 /** `30d`, `12h`, `90m`, `45s`, `500ms`, or `0`; a bare number would be ambiguous (days? seconds?). */
@@ -42,7 +43,17 @@ export const configSchema = z.object({
   drainLimit: count.default(30),
   bodyLimit: count.default(1024 * 1024),
   maxBackupBytes: count.default(512 * 1024),
-  trustProxy: flag.default(false),
+  trustProxy: z
+    .union([z.boolean(), z.number(), z.string(), z.array(z.string())])
+    .default(false)
+    .transform((value, context) => {
+      try {
+        return parseTrustProxy(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   eventRetention: duration.default(7 * 86_400_000),
   pushHeartbeat: duration.default(30_000),
   pushMaxBufferBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
@@ -85,7 +96,8 @@ const help: Record<ConfigKey, string> = {
   drainLimit: 'one-time pre-keys one API key may consume of one user a minute; 0 = off (default 30)',
   bodyLimit: 'largest JSON body in bytes (default 1048576)',
   maxBackupBytes: 'largest decoded backup blob in bytes (default 524288)',
-  trustProxy: 'take the client IP from X-Forwarded-For (only behind a proxy you run)',
+  trustProxy:
+    'behind proxies you run: a hop count (1 = one proxy in front; true means 1) or a list of proxy IPs/CIDRs (10.0.0.0/8,::1, loopback, uniquelocal); the client IP is the right-most X-Forwarded-For entry not from such a proxy (default off)',
   eventRetention: 'how long push events are kept for replay (default 7d)',
   pushHeartbeat: 'WebSocket ping interval; peers that miss a ping are dropped: 30s, 1m… 0 = off (default 30s)',
   pushMaxBufferBytes: 'close a WebSocket (1013) that falls this many bytes behind (default 1048576)',
@@ -108,7 +120,7 @@ export const options: Record<ConfigKey, OptionInfo> = Object.fromEntries(
       flag: kebab(key),
       env: `PREKEYD_${snake(key)}`,
       help: text,
-      boolean: key === 'trustProxy' || key === 'allowServerKeygen',
+      boolean: key === 'allowServerKeygen',
       secret: key === 'masterKey',
     },
   ]),

@@ -34,12 +34,14 @@ import type { AppEnv } from './env.ts';
 import { observe } from './observe.ts';
 import { createRouter } from './openapi.ts';
 import { rateLimit } from './rate-limit.ts';
+import type { TrustProxySetting } from './trust-proxy.ts';
 
 export interface HttpSettings {
   bodyLimit: number;
   /** Comma-separated browser origins allowed by CORS, or `*`; undefined: no CORS headers. */
   corsOrigins?: string;
-  trustProxy: boolean;
+  /** Who may report the client address in X-Forwarded-For (trust-proxy.ts); `true` = one proxy. */
+  trustProxy: TrustProxySetting | boolean;
   rateLimitKeys: number;
   rateLimitBundle: number;
 }
