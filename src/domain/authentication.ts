@@ -72,7 +72,7 @@ export function createAuthenticator(deps: Deps, masterKeyHash: string): Authenti
       const now = deps.clock.now();
       if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now.getTime()) throw unauthorized();
       usage.record(key.uid, now.toISOString());
-      return { kind: 'apiKey', projectId: key.projectId, actor: key.uid, acl: key.acl, userIds: key.userIds };
+      return { kind: 'apiKey', projectId: key.projectId, actor: key.uid, acl: key.acl, userIds: key.userIds, expiresAt: key.expiresAt };
     },
   };
 }

@@ -30,6 +30,8 @@ export interface Principal {
   acl: readonly string[];
   /** Patterns with `*` wildcards limiting the users the caller may act as. */
   userIds: readonly string[];
+  /** An API key's expiry (RFC 3339), if any: long-lived connections end there. */
+  expiresAt?: string | null;
 }
 
 /** What a domain operation needs to know about its caller. */

@@ -270,6 +270,12 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Called with the events of each transaction once it is durable, in commit order (and, on PostgreSQL, with events committed by other instances). */
   onEvents(listener: (events: StoredEvent[]) => void): () => void;
+  /**
+   * Called with the uids of API keys whose rights a transaction changed (revoked, ACL, userIds,
+   * deleted) once it is durable and before `transaction()` resolves; on PostgreSQL also for other
+   * instances' changes, and with null when some may have been missed (re-check every key).
+   */
+  onApiKeyChanges(listener: (uids: readonly string[] | null) => void): () => void;
   counters: Counters;
   isReady(): boolean;
   /** Writes a consistent standalone copy of the database (embedded backend only). */

@@ -456,6 +456,31 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
   });
 
   describe('API keys', () => {
+    it('tells onApiKeyChanges of revoked, narrowed and deleted keys before transaction() resolves, never of a rolled-back change', async () => {
+      await run((tx) => tx.apiKeys.insert(apiKey('chg1')));
+      const seen: Array<readonly string[] | null> = [];
+      const unsubscribe = store.onApiKeyChanges((uids) => seen.push(uids));
+      await expect(
+        run(async (tx) => {
+          await tx.apiKeys.update('chg1', { revoked: true });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      await run((tx) => tx.apiKeys.update('chg1', { description: 'only a label', updatedAt: '2024-02-01T00:00:00.000Z' }));
+      await run((tx) => tx.apiKeys.touch('chg1', '2024-02-01T00:00:00.000Z'));
+      expect(seen).toEqual([]);
+      await run((tx) => tx.apiKeys.update('chg1', { userIds: ['narrow'] }));
+      // Before transaction() resolved; on PostgreSQL the commit's notification tells it again.
+      expect(seen[0]).toEqual(['chg1']);
+      seen.length = 0;
+      await run(async (tx) => void (await tx.apiKeys.delete('chg1')));
+      expect(seen.at(-1)).toEqual(['chg1']);
+      await run(async (tx) => void (await tx.apiKeys.delete('chg1'))); // already gone: no change
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      unsubscribe();
+      expect(seen.every((uids) => uids !== null && uids.length === 1 && uids[0] === 'chg1')).toBe(true);
+    });
+
     it('insert, findByHash, get, update, touch, delete', async () => {
       await run((tx) => tx.apiKeys.insert(apiKey('uid1', { description: 'first', expiresAt: '2030-01-01T00:00:00.000Z', acl: ['keys.read', 'bundles.fetch'], userIds: ['dev_*'] })));
       const stored = await run((tx) => tx.apiKeys.get('uid1'));

@@ -1,4 +1,5 @@
 /** The embedded backend: sql.js made durable by `DurableDatabase`, repositories over its transactions. */
+import { ApiKeyChangeListeners, recordApiKeyChanges } from '../api-key-changes.ts';
 import { MemoryCounters } from '../memory-counters.ts';
 import type { Store, StoredEvent, StoreTx } from '../types.ts';
 import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-database.ts';
@@ -39,16 +40,20 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
     throw error;
   }
   const listeners = new Set<(events: StoredEvent[]) => void>();
+  const keyListeners = new ApiKeyChangeListeners();
 
   return {
     kind: 'sqljs',
     counters: new MemoryCounters(),
     async transaction(fn) {
       const appended: StoredEvent[] = [];
+      const changedKeys = new Set<string>();
       const result = await database.transaction((sql) => {
         appended.length = 0; // a retried body must not publish the events of an aborted attempt
-        return fn(repositories(sql, appended));
+        changedKeys.clear();
+        return fn(recordApiKeyChanges(repositories(sql, appended), changedKeys));
       });
+      if (changedKeys.size > 0) keyListeners.emit([...changedKeys]);
       if (appended.length > 0) for (const listener of listeners) listener(appended);
       return result;
     },
@@ -56,6 +61,7 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onApiKeyChanges: (listener) => keyListeners.add(listener),
     isReady: () => database.isOpen,
     snapshotTo: (path) => database.snapshotTo(path),
     stats: () => database.stats(),
