@@ -42,6 +42,12 @@ export const configSchema = z.object({
   rateLimitBundle: count.default(100),
   drainLimit: count.default(30),
   bodyLimit: count.default(1024 * 1024),
+  bodyBudget: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  maxConnections: count.default(4096),
+  maxConnectionsPerIp: count.default(256),
+  headersTimeout: duration.default(10_000),
+  requestTimeout: duration.default(30_000),
+  keepAliveTimeout: duration.default(5_000),
   maxBackupBytes: count.default(512 * 1024),
   trustProxy: z
     .union([z.boolean(), z.number(), z.string(), z.array(z.string())])
@@ -95,6 +101,12 @@ const help: Record<ConfigKey, string> = {
   rateLimitBundle: 'bundle fetches a minute per API key; 0 = off (default 100)',
   drainLimit: 'one-time pre-keys one API key may consume of one user a minute; 0 = off (default 30)',
   bodyLimit: 'largest JSON body in bytes (default 1048576)',
+  bodyBudget: 'bytes of request bodies the process holds at once, all requests together; past it 503 (default 64 MiB)',
+  maxConnections: 'open connections in all, WebSockets included; past it 503 and close; 0 = unlimited (default 4096)',
+  maxConnectionsPerIp: 'open connections per peer address (trusted proxies exempt); past it 429 and close; 0 = unlimited (default 256)',
+  headersTimeout: 'time a client has to send the request headers (default 10s)',
+  requestTimeout: 'time a client has to send the whole request, headers and body; 0 = none (default 30s)',
+  keepAliveTimeout: 'how long an idle keep-alive connection stays open (default 5s)',
   maxBackupBytes: 'largest decoded backup blob in bytes (default 524288)',
   trustProxy:
     'behind proxies you run: a hop count (1 = one proxy in front; true means 1) or a list of proxy IPs/CIDRs (10.0.0.0/8,::1, loopback, uniquelocal); the client IP is the right-most X-Forwarded-For entry not from such a proxy (default off)',
@@ -134,7 +146,12 @@ export function resolveConfig(...layers: Array<Partial<Record<ConfigKey, unknown
   for (const layer of layers) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
   const unknown = Object.keys(merged).filter((key) => !(key in options));
   if (unknown.length > 0) throw new ConfigError(`Unknown setting${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
-  const result = configSchema.safeParse(merged);
+  const result = configSchema.superRefine((config, context) => {
+    // node:http refuses a headers timeout longer than the request timeout.
+    if (config.requestTimeout > 0 && config.headersTimeout > config.requestTimeout) {
+      context.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not exceed --request-timeout' });
+    }
+  }).safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');

@@ -13,7 +13,8 @@ import type { Logger } from './log.ts';
 import { createMetrics, metricsApp } from './metrics/metrics.ts';
 import { defaultPushSettings, PushHub, type PushSettings } from './push/hub.ts';
 import { eventsUpgradeHandler } from './routes/events/upgrade.ts';
-import { socketAddress, startHttpServer } from './runtime/http-server.ts';
+import { compileTrust } from './http/trust-proxy.ts';
+import { type ConnectionLimits, socketAddress, startHttpServer } from './runtime/http-server.ts';
 import { openStore } from './store/open-store.ts';
 import { version } from './version.ts';
 
@@ -46,6 +47,18 @@ export function pushSettingsFrom(config: Config): PushSettings {
   };
 }
 
+export function connectionLimitsFrom(config: Config): ConnectionLimits {
+  const trust = compileTrust(config.trustProxy);
+  return {
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    isTrustedProxy: (address) => trust(address, 0),
+    headersTimeoutMs: config.headersTimeout,
+    requestTimeoutMs: config.requestTimeout,
+    keepAliveTimeoutMs: config.keepAliveTimeout,
+  };
+}
+
 export async function startServer(config: Config, logger: Logger, announce: (line: string) => void): Promise<ServerHandle> {
   const metrics = createMetrics();
   const store = await openStore(config.db, {
@@ -75,6 +88,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     http: {
       corsOrigins: config.corsOrigin,
       bodyLimit: config.bodyLimit,
+      bodyBudgetBytes: config.bodyBudget,
       trustProxy: config.trustProxy,
       rateLimitKeys: config.rateLimitKeys,
       rateLimitBundle: config.rateLimitBundle,
@@ -88,7 +102,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     metrics,
   });
   hub.start();
-  const http = await startHttpServer(app.fetch, config.host, config.port, eventsUpgradeHandler({ authenticator, hub, logger }));
+  const http = await startHttpServer(app.fetch, config.host, config.port, eventsUpgradeHandler({ authenticator, hub, logger }), connectionLimitsFrom(config));
   const upkeep = setInterval(() => {
     runUpkeep(deps, config.eventRetention)
       .then(() => authenticator.flushUsage())

@@ -3,7 +3,6 @@
  * dependencies. The server entry and every test build the app the same way.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -34,10 +33,13 @@ import type { AppEnv } from './env.ts';
 import { observe } from './observe.ts';
 import { createRouter } from './openapi.ts';
 import { rateLimit } from './rate-limit.ts';
+import { BodyBudget, closeAfterUnreadBody, readRequestBody } from './request-body.ts';
 import type { TrustProxySetting } from './trust-proxy.ts';
 
 export interface HttpSettings {
   bodyLimit: number;
+  /** Bytes of request bodies the whole process holds at once (default 64 MiB); past it: 503. */
+  bodyBudgetBytes?: number;
   /** Comma-separated browser origins allowed by CORS, or `*`; undefined: no CORS headers. */
   corsOrigins?: string;
   /** Who may report the client address in X-Forwarded-For (trust-proxy.ts); `true` = one proxy. */
@@ -55,6 +57,8 @@ export interface AppDeps extends Deps {
   socketAddress?: SocketAddress;
   version?: string;
 }
+
+export const defaultBodyBudgetBytes = 64 * 1024 * 1024;
 
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
 const bodilessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
@@ -78,6 +82,7 @@ export function createApp(deps: AppDeps) {
   app.onError((error, c) => errorResponse(c, toAppError(error, logger)));
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)));
 
+  app.use('*', closeAfterUnreadBody(deps.http.bodyLimit));
   app.use('*', requestId());
   app.use('*', observe(logger, deps.metrics));
   app.use('*', secureHeaders({ crossOriginResourcePolicy: deps.http.corsOrigins ? 'cross-origin' : 'same-origin' }));
@@ -93,17 +98,6 @@ export function createApp(deps: AppDeps) {
       }),
     );
   }
-
-  const limitBody = bodyLimit({
-    maxSize: deps.http.bodyLimit,
-    onError: (c) => errorResponse(c, new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${deps.http.bodyLimit} bytes`)),
-  });
-  // Only methods with a body: checking a GET would materialise its request object for nothing.
-  app.use('*', (c, next) => (bodilessMethods.has(c.req.method) ? next() : limitBody(c, next)));
-  app.use('*', async (c, next) => {
-    requireJsonBody(c);
-    await next();
-  });
 
   app.route('/', healthRoutes(deps.store));
   app.route('/', docsRoutes());
@@ -123,6 +117,12 @@ export function createApp(deps: AppDeps) {
     (c.req.method === 'GET' && /^\/v2\/keys\/[^/]+\/[^/]+$/.test(c.req.path) ? bundleLimit : keysLimit)(c, next);
   app.use('/v2/keys', signalLimit);
   app.use('/v2/keys/*', signalLimit);
+  // Only now, authenticated and within its rate limits, may a request make the server hold its body.
+  app.use('*', async (c, next) => {
+    requireJsonBody(c);
+    await next();
+  });
+  app.use('*', readRequestBody(deps.http.bodyLimit, new BodyBudget(deps.http.bodyBudgetBytes ?? defaultBodyBudgetBytes)));
 
   app.route('/', lifecycleRoutes(deps));
   app.route('/', readRoutes(deps));
