@@ -32,7 +32,7 @@ class RawClient {
     await new Promise<void>((resolve) => this.socket.write(text, () => resolve()));
   }
 
-  async waitFor(pattern: RegExp, timeoutMs = 3_000): Promise<string> {
+  async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this.received)) {
       if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms; got ${JSON.stringify(this.received.slice(0, 300))}`);
@@ -120,11 +120,11 @@ describe('resources a client holds before and while it is authenticated', () => 
   it('drops a client that does not finish its headers or its request in time', async () => {
     const slowHeaders = client(server.port);
     await slowHeaders.send('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    await slowHeaders.waitClosed(4_000);
+    await slowHeaders.waitClosed(8_000); // Node's default: 60 s
     const slowBody = client(server.port);
     await slowBody.send(chunkedHead('/v1/keys/register', masterKey));
     await slowBody.send(chunk(10));
-    await slowBody.waitClosed(6_000);
+    await slowBody.waitClosed(10_000); // Node's default: 300 s
   });
 
   it('caps open connections per address and in all', async () => {
@@ -132,7 +132,7 @@ describe('resources a client holds before and while it is authenticated', () => 
     for (const made of local) await made.send('');
     const fourth = client(capped.port);
     expect(await fourth.waitFor(/^HTTP\/1\.1 429 /)).toMatch(/"errorCode":"RATE_LIMITED"/);
-    await fourth.waitClosed(3_000);
+    await fourth.waitClosed(10_000);
     // Other addresses still get in, up to the total.
     const other = [client(capped.port, '127.0.0.2'), client(capped.port, '127.0.0.2')];
     for (const made of other) await made.send('');
