@@ -32,6 +32,8 @@ async function startServer(prepare?: (db: string) => Promise<void>): Promise<Spa
   const server = await spawnListening(process.execPath, [
     'dist/prekeyd.cjs', 'serve', '--port', '0', '--db', db, '--master-key', masterKey, '--log-level', 'warn',
     '--rate-limit-keys', '0', '--rate-limit-bundle', '0', '--drain-limit', '0',
+    // Thousands of sockets from one address measure the server, not its caps.
+    '--max-connections', '0', '--max-connections-per-ip', '0',
   ]);
   return { ...server, db };
 }
