@@ -60,7 +60,6 @@ const chunk = (bytes: number) => `${bytes.toString(16)}\r\n${'a'.repeat(bytes)}\
 
 describe('resources a client holds before and while it is authenticated', () => {
   let server: ServerProcess;
-  let capped: ServerProcess;
   const clients: RawClient[] = [];
   const client = (port: number, localAddress?: string) => {
     const made = new RawClient(port, localAddress);
@@ -69,19 +68,19 @@ describe('resources a client holds before and while it is authenticated', () => 
   };
 
   beforeAll(async () => {
-    [server, capped] = await Promise.all([
-      startServerProcess({ args: ['--body-budget', String(1024 * 1024), '--headers-timeout', '1s', '--request-timeout', '3s'] }),
-      startServerProcess({ args: ['--max-connections', '5', '--max-connections-per-ip', '3'] }),
-    ]);
+    // One server for all: each test's raw sockets come from their own loopback address.
+    server = await startServerProcess({
+      args: ['--body-budget', String(1024 * 1024), '--headers-timeout', '1s', '--request-timeout', '2s', '--max-connections', '12', '--max-connections-per-ip', '8'],
+    });
   });
   afterAll(async () => {
     for (const made of clients) made.destroy();
-    await Promise.all([server?.stop(), capped?.stop()]);
+    await server?.stop();
   });
 
   it('answers a body over the limit with a 413 the client can read, every time', async () => {
     const body = JSON.stringify({ userId: 'u', padding: 'x'.repeat(4 * 1024 * 1024) });
-    for (let attempt = 0; attempt < 12; attempt++) {
+    for (let attempt = 0; attempt < 8; attempt++) {
       for (const token of [masterKey, undefined]) {
         const response = await fetch(`${server.url}/v1/keys/register`, {
           method: 'POST',
@@ -96,18 +95,18 @@ describe('resources a client holds before and while it is authenticated', () => 
   });
 
   it('refuses an anonymous chunked body before reading it', async () => {
-    const anonymous = client(server.port);
+    const anonymous = client(server.port, '127.0.0.2');
     await anonymous.send(chunkedHead('/v1/keys/register'));
     await anonymous.send(chunk(64 * 1024)); // and never the last chunk
     expect(await anonymous.waitFor(/^HTTP\/1\.1 401 /)).toMatch(/"errorCode":"UNAUTHORIZED"/);
   });
 
   it('keeps in-flight bodies of all requests within the process budget (503, Retry-After)', async () => {
-    const first = client(server.port);
+    const first = client(server.port, '127.0.0.3');
     await first.send(chunkedHead('/v1/keys/register', masterKey));
     await first.send(chunk(700 * 1024));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const second = client(server.port);
+    const second = client(server.port, '127.0.0.4');
     await second.send(chunkedHead('/v1/keys/register', masterKey));
     await second.send(chunk(700 * 1024));
     const refused = await second.waitFor(/^HTTP\/1\.1 503 [\s\S]*"errorCode":"UNAVAILABLE"/);
@@ -118,26 +117,29 @@ describe('resources a client holds before and while it is authenticated', () => 
   });
 
   it('drops a client that does not finish its headers or its request in time', async () => {
-    const slowHeaders = client(server.port);
+    const slowHeaders = client(server.port, '127.0.0.5');
     await slowHeaders.send('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     await slowHeaders.waitClosed(8_000); // Node's default: 60 s
-    const slowBody = client(server.port);
+    const slowBody = client(server.port, '127.0.0.6');
     await slowBody.send(chunkedHead('/v1/keys/register', masterKey));
     await slowBody.send(chunk(10));
     await slowBody.waitClosed(10_000); // Node's default: 300 s
   });
 
   it('caps open connections per address and in all', async () => {
-    const local = [client(capped.port), client(capped.port), client(capped.port)];
+    for (const made of clients) made.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the server sees the earlier sockets close
+    const local = Array.from({ length: 8 }, () => client(server.port, '127.0.0.7'));
     for (const made of local) await made.send('');
-    const fourth = client(capped.port);
-    expect(await fourth.waitFor(/^HTTP\/1\.1 429 /)).toMatch(/"errorCode":"RATE_LIMITED"/);
-    await fourth.waitClosed(10_000);
+    const overAddress = client(server.port, '127.0.0.7');
+    expect(await overAddress.waitFor(/^HTTP\/1\.1 429 /)).toMatch(/"errorCode":"RATE_LIMITED"/);
+    await overAddress.waitClosed(10_000);
     // Other addresses still get in, up to the total.
-    const other = [client(capped.port, '127.0.0.2'), client(capped.port, '127.0.0.2')];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const other = Array.from({ length: 4 }, () => client(server.port, '127.0.0.8'));
     for (const made of other) await made.send('');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const overTotal = client(capped.port, '127.0.0.3');
+    const overTotal = client(server.port, '127.0.0.9');
     expect(await overTotal.waitFor(/^HTTP\/1\.1 503 /)).toMatch(/"errorCode":"UNAVAILABLE"/);
     // The admitted ones are served.
     await local[0]!.send('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
