@@ -12,7 +12,8 @@ import { freshServerDbUrl } from '../helpers/backend.ts';
 import { makePreKeys, registration } from '../helpers/keys.ts';
 import { createDbPath, removeDir, repoRoot, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 
-const limits = ['--rate-limit-bundle', '10', '--rate-limit-keys', '1000', '--drain-limit', '3', '--pg-pool-size', '10'];
+// 1,000 concurrent fetches come from one address: past the default per-address connection cap (256).
+const limits = ['--rate-limit-bundle', '10', '--rate-limit-keys', '1000', '--drain-limit', '3', '--pg-pool-size', '10', '--max-connections-per-ip', '0'];
 
 let database: Awaited<ReturnType<typeof freshServerDbUrl>>;
 let a: ServerProcess;
