@@ -18,6 +18,7 @@ const appLevel = [
   'test/user-scoping.test.ts',
   'test/signal/v2-keys.test.ts',
   'test/fuzz/**/*.test.ts',
+  'test/hostile/**/*.test.ts',
 ];
 /** Matched by appLevel but spawning its own embedded-store server: runs on sqljs only. */
 const sqljsOnly = ['test/fuzz/push-frames.fuzz.test.ts'];
