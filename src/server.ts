@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { createAuthenticator } from './domain/authentication.ts';
 import { defaultDomainSettings, type Deps, systemClock } from './domain/deps.ts';
 import { runUpkeep } from './domain/upkeep.ts';
+import { RefusalLog } from './domain/refusals.ts';
 import { setUpMasterKey } from './domain/master-key.ts';
 import { createApp } from './http/app.ts';
 import { storeFigures } from './domain/figures.ts';
@@ -65,9 +66,13 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
   };
   metrics.setStoreFigures(() => storeFigures(deps));
   const authenticator = createAuthenticator(deps, masterKey.hash);
+  const refusals = new RefusalLog(deps, { refused: (errorCode) => metrics.requestsRefused.inc({ errorCode }) }, (message, fields) =>
+    logger.warn(message, fields),
+  );
   const app = createApp({
     ...deps,
     authenticator,
+    refusals,
     logger,
     metrics,
     socketAddress,
@@ -92,6 +97,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
   const upkeep = setInterval(() => {
     runUpkeep(deps, config.eventRetention)
       .then(() => authenticator.flushUsage())
+      .then(() => refusals.flush())
       .catch((error: unknown) => logger.warn('upkeep failed', { error: String(error) }));
   }, 60_000);
   upkeep.unref?.();
@@ -117,6 +123,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
         await httpClosed;
         await metricsHttp?.close();
         await authenticator.flushUsage().catch(() => undefined);
+        await refusals.flush().catch(() => undefined);
         await store.close();
       })()),
   };

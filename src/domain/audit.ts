@@ -30,6 +30,10 @@ export const auditActions = [
   'PUBLIC_KEY_ADDED',
   'PUBLIC_KEY_GENERATED',
   'PUBLIC_KEY_DELETED',
+  // A request refused before any operation of the table above ran (refusals.ts).
+  'REQUEST_REFUSED',
+  // Refusals counted rather than audited one by one: 401s, 429s, and past a key's budget.
+  'REFUSALS_SUMMARY',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];
@@ -87,6 +91,10 @@ export async function appendAudit(tx: StoreTx, caller: Caller, now: Date, input:
   heads.set(caller.projectId, hash);
 }
 
+/** Errors `audited` has recorded, so that the HTTP layer's refusal log does not record them twice. */
+const alreadyAudited = new WeakSet<object>();
+export const wasAudited = (error: object): boolean => alreadyAudited.has(error);
+
 /**
  * Runs a domain operation; when it fails with a domain error, records the failure in its own
  * transaction (the operation's own was rolled back) and rethrows.
@@ -100,11 +108,12 @@ export async function audited<T>(
   try {
     return await operation();
   } catch (error) {
-    if (error instanceof AppError && error.status < 500 && error.code !== 'VALIDATION_ERROR') {
+    if (error instanceof AppError && error.status < 500 && error.code !== 'UNAUTHORIZED' && error.code !== 'RATE_LIMITED') {
       const details = { ...failure.details, errorCode: error.code, error: error.message };
       await deps.store
         .transaction((tx) => appendAudit(tx, caller, deps.clock.now(), { ...failure, details, status: 'FAILURE' }))
         .catch(() => undefined);
+      alreadyAudited.add(error);
     }
     throw error;
   }

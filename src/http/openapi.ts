@@ -8,12 +8,13 @@ import type { MiddlewareHandler } from 'hono';
 import type { Action } from '../domain/principal.ts';
 import { requireAction } from '../domain/principal.ts';
 import type { AppEnv } from './env.ts';
-import { errorResponse, validationError } from './errors.ts';
+import { validationError } from './errors.ts';
 
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) return errorResponse(c, validationError(result.error));
+    // Thrown, not answered here: the app's onError answers it and records the refusal.
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error);
     },
   });
 }
