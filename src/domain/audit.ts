@@ -4,7 +4,8 @@
  * so editing or deleting a stored entry breaks the chain that `verifyAuditChain` walks.
  */
 import { sha256Hex } from '../crypto/keys.ts';
-import type { AuditEntry, StoreTx } from '../store/types.ts';
+import { Mutex } from '../store/mutex.ts';
+import type { AuditEntry, Store, StoreTx } from '../store/types.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import type { Caller } from './principal.ts';
@@ -127,22 +128,57 @@ export interface AuditChainReport {
   brokenAt?: number;
 }
 
-export async function verifyAuditChain(deps: Deps, projectId: string): Promise<AuditChainReport> {
-  return deps.store.transaction(async (tx) => {
-    let prevHash = genesisHash;
-    let entries = 0;
-    let afterId = 0;
-    for (;;) {
-      const page = await tx.audit.scan(projectId, afterId, 1000);
-      for (const entry of page) {
-        entries++;
-        if (entry.prevHash !== prevHash || auditEntryHash(entry) !== entry.hash) {
-          return { valid: false, entries, headHash: prevHash, brokenAt: entry.id };
-        }
-        prevHash = entry.hash;
-        afterId = entry.id;
+/** Entries read per transaction: short enough that other requests are served between pages. */
+const verifyPageSize = 500;
+
+/** Running verifications (one per project, shared by requests that arrive meanwhile) and the lock that runs one scan at a time. */
+const verifications = new WeakMap<Store, { running: Map<string, Promise<AuditChainReport>>; scans: Mutex }>();
+
+/**
+ * Walks the project's chain from its first entry to the newest one at the start, in pages, each
+ * read in its own short transaction and hashed outside it, yielding to other requests between
+ * pages. The chain is append-only, so pages read at different moments still form one chain; the
+ * report covers every entry up to the newest one when the walk started. Concurrent verifications
+ * of a project share one walk, and one walk runs at a time per process, so that asking often
+ * costs no more than one scan at a time.
+ */
+export function verifyAuditChain(deps: Deps, projectId: string): Promise<AuditChainReport> {
+  let state = verifications.get(deps.store);
+  if (!state) verifications.set(deps.store, (state = { running: new Map(), scans: new Mutex() }));
+  const { running, scans } = state;
+  let report = running.get(projectId);
+  if (!report) {
+    report = (async () => {
+      const release = await scans.acquire();
+      try {
+        return await walkChain(deps, projectId);
+      } finally {
+        release();
       }
-      if (page.length < 1000) return { valid: true, entries, headHash: prevHash };
+    })().finally(() => running.delete(projectId));
+    running.set(projectId, report);
+  }
+  return report;
+}
+
+async function walkChain(deps: Deps, projectId: string): Promise<AuditChainReport> {
+  const lastId = await deps.store.transaction((tx) => tx.audit.lastId(projectId));
+  let prevHash = genesisHash;
+  let entries = 0;
+  let afterId = 0;
+  while (afterId < lastId) {
+    const page = await deps.store.transaction((tx) => tx.audit.scan(projectId, afterId, verifyPageSize));
+    for (const entry of page) {
+      if (entry.id > lastId) return { valid: true, entries, headHash: prevHash };
+      entries++;
+      if (entry.prevHash !== prevHash || auditEntryHash(entry) !== entry.hash) {
+        return { valid: false, entries, headHash: prevHash, brokenAt: entry.id };
+      }
+      prevHash = entry.hash;
+      afterId = entry.id;
     }
-  });
+    if (page.length < verifyPageSize) break;
+    await new Promise((resolve) => setTimeout(resolve, 0)); // let waiting requests run
+  }
+  return { valid: true, entries, headHash: prevHash };
 }

@@ -177,6 +177,8 @@ export interface AuditRepository {
   query(query: AuditQuery): Promise<{ items: AuditEntry[]; total: number }>;
   /** Every entry of the project, oldest first, in pages (for chain verification). */
   scan(projectId: string, afterId: number, limit: number): Promise<AuditEntry[]>;
+  /** The id of the project's newest entry (0 when none), without locking the chain. */
+  lastId(projectId: string): Promise<number>;
 }
 
 export interface StoredEvent {

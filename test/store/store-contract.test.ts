@@ -375,6 +375,8 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       const scanned: AuditEntry[] = await run((tx) => tx.audit.scan('p1', 0, 2));
       expect(scanned.map((e) => e.createdAt.slice(8, 10))).toEqual(['01', '02']);
       expect(await run((tx) => tx.audit.scan('p1', scanned[1]!.id, 10))).toHaveLength(1);
+      expect(await run((tx) => tx.audit.lastId('p1'))).toBe(all.items[0]!.id);
+      expect(await run((tx) => tx.audit.lastId('p_none'))).toBe(0);
       expect(await verifyAuditChain({ store, settings: defaultDomainSettings, clock: systemClock }, 'p1')).toMatchObject({ valid: true, entries: 3 });
     });
 

@@ -161,6 +161,12 @@ export class PgAudit implements AuditRepository {
     const page = await rows(this.ctx.client, 'SELECT * FROM audit_log WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3', [projectId, afterId, limit]);
     return page.map(toAuditEntry);
   }
+
+  async lastId(projectId: string) {
+    await flushAudit(this.ctx);
+    const [row] = await rows(this.ctx.client, 'SELECT MAX(id) AS id FROM audit_log WHERE project_id = $1', [projectId]);
+    return Number(row?.id ?? 0);
+  }
 }
 
 

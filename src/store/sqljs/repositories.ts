@@ -122,6 +122,10 @@ export class SqlJsAudit implements AuditRepository {
   async scan(projectId: string, afterId: number, limit: number) {
     return this.sql.all('SELECT * FROM audit_log WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?', [projectId, afterId, limit]).map(toAuditEntry);
   }
+
+  async lastId(projectId: string) {
+    return Number(this.sql.get('SELECT MAX(id) AS id FROM audit_log WHERE project_id = ?', [projectId])?.id ?? 0);
+  }
 }
 
 
