@@ -32,6 +32,11 @@ export function domainSettingsFrom(config: Config) {
     signedPreKeyMaxAgeMs: config.signedPrekeyMaxAge,
     drainLimitPerMinute: config.drainLimit,
     maxBackupBytes: config.maxBackupBytes,
+    backupVersionsKept: config.backupVersions,
+    maxDevicesPerUser: config.maxDevicesPerUser,
+    maxPublicKeysPerOwner: config.maxPublicKeysPerOwner,
+    signedPreKeyHistoryKept: config.signedPrekeyHistory,
+    maxProjectBytes: config.maxProjectBytes,
     allowServerKeygen: config.allowServerKeygen,
   };
 }
