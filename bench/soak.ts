@@ -13,7 +13,7 @@ const started = Date.now();
 try {
   const report = await runCrashLoop({
     dbPath,
-    cycles: Number(values.cycles ?? 50),
+    cycles: Number(values.cycles ?? 200),
     maxRunMs: Number(values['max-run-ms'] ?? 3000),
     log: (line) => console.log(line),
   });
