@@ -44,7 +44,19 @@ export interface CrashLoopReport {
   backupsChecked: number;
 }
 
-export async function runCrashLoop(options: { dbPath: string; cycles: number; minRunMs?: number; maxRunMs?: number; workers?: number; log?: (line: string) => void }): Promise<CrashLoopReport> {
+export interface CrashLoopOptions {
+  dbPath: string;
+  cycles: number;
+  minRunMs?: number;
+  maxRunMs?: number;
+  workers?: number;
+  /** What runs the server (see ServerProcessOptions.command); default the TypeScript sources through tsx. */
+  command?: string[];
+  log?: (line: string) => void;
+}
+
+export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoopReport> {
+  const start = (args: string[]) => startServerProcess({ dbPath: options.dbPath, args, command: options.command, startTimeoutMs: 120_000 });
   const users = new Map<string, UserState>();
   const handedOut = new Set<string>();
   const report: CrashLoopReport = {
@@ -57,7 +69,7 @@ export async function runCrashLoop(options: { dbPath: string; cycles: number; mi
   const headers = { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' };
 
   for (let cycle = 0; cycle < options.cycles; cycle++) {
-    const server = await startServerProcess({ dbPath: options.dbPath, args: ['--drain-limit', '0', '--rate-limit-keys', '0', '--rate-limit-bundle', '0'] });
+    const server = await start(['--drain-limit', '0', '--rate-limit-keys', '0', '--rate-limit-bundle', '0']);
     await verifyAfterRestart(server.url, false);
     let killed = false;
     const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
@@ -169,7 +181,7 @@ export async function runCrashLoop(options: { dbPath: string; cycles: number; mi
     options.log?.(`cycle ${cycle + 1}: ${JSON.stringify(report)}`);
   }
 
-  const last = await startServerProcess({ dbPath: options.dbPath });
+  const last = await start([]);
   await verifyAfterRestart(last.url, true);
   await last.stop();
   return report;
