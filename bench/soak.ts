@@ -20,7 +20,7 @@ try {
     cycles: Number(values.cycles ?? 200),
     maxRunMs: Number(values['max-run-ms'] ?? 3000),
     command: [process.execPath, 'dist/prekeyd.cjs'],
-    log: (line) => console.log(line),
+    log: (line) => console.log(`${Math.round((Date.now() - started) / 1000)} s ${line}`),
   });
   console.log(`\nsurvived ${report.cycles} SIGKILLs in ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(report)}`);
 } finally {

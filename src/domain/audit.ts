@@ -130,6 +130,9 @@ export interface AuditChainReport {
 
 /** Entries read per transaction: short enough that other requests are served between pages. */
 const verifyPageSize = 500;
+/** Entries hashed between two turns of the event loop (about a millisecond of work). */
+const hashesBetweenYields = 100;
+const yieldToOthers = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Running verifications (one per project, shared by requests that arrive meanwhile) and the lock that runs one scan at a time. */
 const verifications = new WeakMap<Store, { running: Map<string, Promise<AuditChainReport>>; scans: Mutex }>();
@@ -168,7 +171,8 @@ async function walkChain(deps: Deps, projectId: string): Promise<AuditChainRepor
   let afterId = 0;
   while (afterId < lastId) {
     const page = await deps.store.transaction((tx) => tx.audit.scan(projectId, afterId, verifyPageSize));
-    for (const entry of page) {
+    for (const [index, entry] of page.entries()) {
+      if (index > 0 && index % hashesBetweenYields === 0) await yieldToOthers();
       if (entry.id > lastId) return { valid: true, entries, headHash: prevHash };
       entries++;
       if (entry.prevHash !== prevHash || auditEntryHash(entry) !== entry.hash) {
@@ -178,7 +182,7 @@ async function walkChain(deps: Deps, projectId: string): Promise<AuditChainRepor
       afterId = entry.id;
     }
     if (page.length < verifyPageSize) break;
-    await new Promise((resolve) => setTimeout(resolve, 0)); // let waiting requests run
+    await yieldToOthers();
   }
   return { valid: true, entries, headHash: prevHash };
 }

@@ -189,8 +189,8 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
   /** Every acknowledged write is there; draining every user shows no key handed out before. */
   async function verifyAfterRestart(url: string, everyone: boolean): Promise<void> {
     const all = [...users.keys()];
-    const sample = all.slice(sampleStart, sampleStart + 50);
-    sampleStart = sampleStart + 50 >= all.length ? 0 : sampleStart + 50;
+    const sample = all.slice(sampleStart, sampleStart + 20);
+    sampleStart = sampleStart + 20 >= all.length ? 0 : sampleStart + 20;
     const checked = everyone ? all : [...new Set([...dirty, ...sample])].filter((userId) => users.has(userId)); // a registration never answered is unknown
     dirty.clear();
     for (const userId of checked) {
