@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { type AuditChainReport, verifyAuditChain } from '../../domain/audit.ts';
 import { defaultDomainSettings, systemClock } from '../../domain/deps.ts';
 import { encodeBase64 } from '../../crypto/encoding.ts';
+import { decodedBase64Length } from '../rows.ts';
 import { blobDirectory } from '../sqljs/blob-files.ts';
 import { DurableDatabase, type SqlParam, type SqlTx } from '../sqljs/durable-database.ts';
 import { copyDatabaseOnline } from '../sqljs/online-copy.ts';
@@ -93,6 +94,7 @@ async function withInlineBlobs(page: Array<Record<string, SqlParam>>, databasePa
   const inlined = [];
   for (const { blob_checksum: checksum, ...row } of page) {
     if (typeof checksum === 'string') row.encrypted_bundle = encodeBase64(new Uint8Array(await readFile(join(blobDirectory(databasePath), checksum))));
+    else row.size_bytes = decodedBase64Length(String(row.encrypted_bundle)); // a row written before blob files
     inlined.push(row);
   }
   return inlined;
