@@ -57,6 +57,7 @@ beforeAll(async () => {
   ])) as [string, string, string, string, string];
   server = await startServerProcess({
     dbPath,
+    startTimeoutMs: 120_000, // the long run shares a loaded machine
     args: [
       '--push-max-subscriptions', String(maxSubscriptions),
       '--push-max-frame-bytes', String(maxFrameBytes),
@@ -72,7 +73,7 @@ beforeAll(async () => {
   bystander = await openClient(masterKey);
   bystander.send(JSON.stringify({ type: 'subscribe', userIds: [watchedUser] }));
   await bystander.waitUntil(() => bystander.messages().some((message) => message.type === 'subscribed'), 'the bystander subscription');
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await bystander?.close();
