@@ -25,7 +25,7 @@ beforeAll(async () => {
   const created = createDbPath();
   dir = created.dir;
   [token] = (await seedApiKeys(created.dbPath, [{ acl: ['backups.write', 'backups.read', 'metrics.read'], userIds: ['device_owner'] }])) as [string];
-  server = await startServerProcess({ dbPath: created.dbPath, args: ['--backup-versions', String(keep)], logLevel: 'warn' });
+  server = await startServerProcess({ dbPath: created.dbPath, args: ['--backup-versions', String(keep)], logLevel: 'warn', startTimeoutMs: 60_000 });
 });
 afterAll(async () => {
   await server?.stop();
