@@ -49,6 +49,11 @@ export const configSchema = z.object({
   requestTimeout: duration.default(30_000),
   keepAliveTimeout: duration.default(5_000),
   maxBackupBytes: count.default(512 * 1024),
+  backupVersions: z.coerce.number().int().min(1).default(10),
+  maxDevicesPerUser: count.default(20),
+  maxPublicKeysPerOwner: count.default(100),
+  signedPrekeyHistory: z.coerce.number().int().min(2).default(10),
+  maxProjectBytes: count.default(1024 * 1024 * 1024),
   trustProxy: z
     .union([z.boolean(), z.number(), z.string(), z.array(z.string())])
     .default(false)
@@ -108,6 +113,11 @@ const help: Record<ConfigKey, string> = {
   requestTimeout: 'time a client has to send the whole request, headers and body; 0 = none (default 30s)',
   keepAliveTimeout: 'how long an idle keep-alive connection stays open (default 5s)',
   maxBackupBytes: 'largest decoded backup blob in bytes (default 524288)',
+  backupVersions: 'backup versions kept per user; older ones are deleted when a new one is stored (default 10, at least 1)',
+  maxDevicesPerUser: 'live devices (key sets) per user; more answers 403 QUOTA_EXCEEDED; 0 = unlimited (default 20)',
+  maxPublicKeysPerOwner: 'public keys per owner in the directory; more answers 403 QUOTA_EXCEEDED; 0 = unlimited (default 100)',
+  signedPrekeyHistory: 'replaced signed pre-keys kept per key set, plus any an unexpired session names (default 10, at least 2)',
+  maxProjectBytes: 'decoded backup bytes per project; more answers 403 QUOTA_EXCEEDED; 0 = unlimited (default 1073741824)',
   trustProxy:
     'behind proxies you run: a hop count (1 = one proxy in front; true means 1) or a list of proxy IPs/CIDRs (10.0.0.0/8,::1, loopback, uniquelocal); the client IP is the right-most X-Forwarded-For entry not from such a proxy (default off)',
   eventRetention: 'how long push events are kept for replay (default 7d)',

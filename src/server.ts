@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { createAuthenticator } from './domain/authentication.ts';
 import { defaultDomainSettings, type Deps, systemClock } from './domain/deps.ts';
 import { runUpkeep } from './domain/upkeep.ts';
+import { RefusalLog } from './domain/refusals.ts';
 import { setUpMasterKey } from './domain/master-key.ts';
 import { createApp } from './http/app.ts';
 import { storeFigures } from './domain/figures.ts';
@@ -32,6 +33,11 @@ export function domainSettingsFrom(config: Config) {
     signedPreKeyMaxAgeMs: config.signedPrekeyMaxAge,
     drainLimitPerMinute: config.drainLimit,
     maxBackupBytes: config.maxBackupBytes,
+    backupVersionsKept: config.backupVersions,
+    maxDevicesPerUser: config.maxDevicesPerUser,
+    maxPublicKeysPerOwner: config.maxPublicKeysPerOwner,
+    signedPreKeyHistoryKept: config.signedPrekeyHistory,
+    maxProjectBytes: config.maxProjectBytes,
     allowServerKeygen: config.allowServerKeygen,
   };
 }
@@ -78,9 +84,13 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
   };
   metrics.setStoreFigures(() => storeFigures(deps));
   const authenticator = createAuthenticator(deps, masterKey.hash);
+  const refusals = new RefusalLog(deps, { refused: (errorCode) => metrics.requestsRefused.inc({ errorCode }) }, (message, fields) =>
+    logger.warn(message, fields),
+  );
   const app = createApp({
     ...deps,
     authenticator,
+    refusals,
     logger,
     metrics,
     socketAddress,
@@ -106,6 +116,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
   const upkeep = setInterval(() => {
     runUpkeep(deps, config.eventRetention)
       .then(() => authenticator.flushUsage())
+      .then(() => refusals.flush())
       .catch((error: unknown) => logger.warn('upkeep failed', { error: String(error) }));
   }, 60_000);
   upkeep.unref?.();
@@ -131,6 +142,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
         await httpClosed;
         await metricsHttp?.close();
         await authenticator.flushUsage().catch(() => undefined);
+        await refusals.flush().catch(() => undefined);
         await store.close();
       })()),
   };

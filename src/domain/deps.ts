@@ -13,6 +13,16 @@ export interface DomainSettings {
   sessionTtlMs: number;
   maxBackupBytes: number;
   allowServerKeygen: boolean;
+  /** Backup versions kept per user; older ones are pruned when a new one is stored (at least 1). */
+  backupVersionsKept: number;
+  /** Live (non-revoked) devices per user; 0 = unlimited. */
+  maxDevicesPerUser: number;
+  /** Public keys per owner in the directory; 0 = unlimited. */
+  maxPublicKeysPerOwner: number;
+  /** Archived signed pre-keys kept per key set (at least 2; keys of unexpired sessions are kept too). */
+  signedPreKeyHistoryKept: number;
+  /** Decoded backup bytes per project; 0 = unlimited. */
+  maxProjectBytes: number;
 }
 
 export interface Clock {
@@ -42,4 +52,9 @@ export const defaultDomainSettings: DomainSettings = {
   sessionTtlMs: 24 * 3600 * 1000,
   maxBackupBytes: 512 * 1024,
   allowServerKeygen: false,
+  backupVersionsKept: 10,
+  maxDevicesPerUser: 20,
+  maxPublicKeysPerOwner: 100,
+  signedPreKeyHistoryKept: 10,
+  maxProjectBytes: 1024 * 1024 * 1024,
 };

@@ -7,6 +7,7 @@ import { emitEvent } from './events.ts';
 import { defaultDeviceId, findKeySetForWrite, keySetFingerprint } from './key-set-lookup.ts';
 import { checkIdentityKey, checkPreKeys, checkSignedPreKey } from './key-validation.ts';
 import { type Caller, requireActAs } from './principal.ts';
+import { archiveSignedPreKey, requireDeviceRoom } from './quotas.ts';
 
 export interface RegisterInput {
   userId: string;
@@ -34,6 +35,7 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
       if (existing.some((keySet) => keySet.deviceId === deviceId && keySet.status !== 'revoked')) {
         throw new AppError('CONFLICT', 'Active keys already exist for this user');
       }
+      requireDeviceRoom(deps, input.userId, existing);
       const keySet = await tx.keySets.insert({
         keyFormat: 'v1',
         projectId: caller.projectId,
@@ -114,7 +116,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
         if (spk.keyId === keySet.signedPreKey.keyId || history.some((old) => old.keyId === spk.keyId)) {
           throw new AppError('CONFLICT', `Signed pre-key id ${spk.keyId} was already used by this key set`);
         }
-        await tx.keySets.archiveSignedPreKey(keySet.id, keySet.signedPreKey, keySet.signedPreKeyCreatedAt, at);
+        await archiveSignedPreKey(deps, tx, keySet, at);
       }
       const total = newPreKeys.length > 0
         ? await addOneTimePreKeys(deps, tx, keySet, newPreKeys, 'newOneTimePreKeys')

@@ -10,7 +10,7 @@ import { decodeHex, encodeHex } from '../crypto/encoding.ts';
 import { isValidX25519PublicKey } from '../crypto/keys.ts';
 import type { KeySetRecord, SessionRecord, SignedKey, StoreTx } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';
-import { mayConsumePreKey, reducedForwardSecrecyWarning, takePreKey } from './bundles.ts';
+import { reducedForwardSecrecyWarning, takePreKey, withPreKeyBudget } from './bundles.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { emitEvent } from './events.ts';
@@ -66,20 +66,20 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
   checkEphemeralKey(input.initiatorEphemeralKey);
   if (input.initiatorIdentityKey !== undefined) checkIdentityKey(input.initiatorIdentityKey, 'initiatorIdentityKey');
 
-  const consume = await mayConsumePreKey(deps, caller, input.responderUserId);
   const failure = {
     action: 'SHARED_SECRET_INITIATED',
     userId: input.initiatorUserId,
     resource: 'SESSION',
     details: { responderUserId: input.responderUserId, responderDeviceId: input.responderDeviceId ?? null },
   } as const;
-  return audited(deps, caller, failure, () =>
+  return withPreKeyBudget(deps, caller, input.responderUserId, 1, (newBudget) => audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
+      const budget = newBudget();
       const initiator = await findInitiatorKeySet(tx, caller.projectId, input);
       const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId, 'v1');
       requireUsable(responder, deps.settings, now);
-      const { oneTimePreKey } = await takePreKey(deps, tx, caller, responder, consume, now);
+      const { oneTimePreKey } = await takePreKey(deps, tx, caller, responder, budget, now);
       const lastResortPreKey = oneTimePreKey === null && responder.lastResortPreKey ? (responder.lastResortPreKey as SignedKey) : null;
 
       const session: SessionRecord = {
@@ -122,7 +122,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
         expiresAt: session.expiresAt,
       };
     }),
-  );
+  ));
 }
 
 /** What the responder reads (SPEC §3). */

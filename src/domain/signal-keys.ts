@@ -12,6 +12,7 @@ import type { Deps } from './deps.ts';
 import { AppError, conflict, type ErrorDetail, invalid } from './errors.ts';
 import { emitEvent } from './events.ts';
 import { keySetFingerprint } from './key-set-lookup.ts';
+import { archiveSignedPreKey, requireDeviceRoom } from './quotas.ts';
 import { type Caller, requireActAs } from './principal.ts';
 import { type SignalAccount, signalAccountState } from './signal-account.ts';
 
@@ -111,6 +112,7 @@ async function createSignalKeySet(deps: Deps, tx: StoreTx, caller: Caller, accou
   const at = now.toISOString();
   const userId = account.identifier;
   const deviceId = String(account.deviceId);
+  requireDeviceRoom(deps, userId, await tx.keySets.listForUser(caller.projectId, userId));
   const keySet = await tx.keySets.insert({
     keyFormat: 'signal',
     projectId: caller.projectId,
@@ -146,7 +148,7 @@ async function updateSignalKeySet(deps: Deps, tx: StoreTx, caller: Caller, keySe
   const pqLastResort = upload.pqLastResortPreKey && storedLastResort(upload.pqLastResortPreKey);
   const newPqLastResort = pqLastResort && !sameKey(keySet.pqLastResortPreKey, pqLastResort) ? pqLastResort : undefined;
 
-  if (newSignedPreKey) await tx.keySets.archiveSignedPreKey(keySet.id, keySet.signedPreKey, keySet.signedPreKeyCreatedAt, at);
+  if (newSignedPreKey) await archiveSignedPreKey(deps, tx, keySet, at);
   await tx.keySets.update(keySet.id, {
     ...(newSignedPreKey && { signedPreKey: newSignedPreKey, signedPreKeyCreatedAt: at, lastRotatedAt: at }),
     ...(newLastResort && { lastResortPreKey: newLastResort }),

@@ -11,6 +11,7 @@ import type { Deps } from '../domain/deps.ts';
 import { AppError } from '../domain/errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { RefusalLog } from '../domain/refusals.ts';
 import { adminRoutes } from '../routes/admin/index.ts';
 import { docsRoutes } from '../routes/docs/index.ts';
 import { apiKeyRoutes } from '../routes/api-keys/index.ts';
@@ -31,6 +32,7 @@ import { clientIpResolver, type SocketAddress } from './client-ip.ts';
 import { errorResponse, toAppError } from './errors.ts';
 import type { AppEnv } from './env.ts';
 import { observe } from './observe.ts';
+import { recordRefusal } from './refusal-audit.ts';
 import { createRouter } from './openapi.ts';
 import { rateLimit } from './rate-limit.ts';
 import { BodyBudget, closeAfterUnreadBody, readRequestBody } from './request-body.ts';
@@ -56,6 +58,8 @@ export interface AppDeps extends Deps {
   /** The peer address of the request's socket (runtime-specific). */
   socketAddress?: SocketAddress;
   version?: string;
+  /** Where refused requests are audited or counted; one is made when absent. */
+  refusals?: RefusalLog;
 }
 
 export const defaultBodyBudgetBytes = 64 * 1024 * 1024;
@@ -79,7 +83,12 @@ export function createApp(deps: AppDeps) {
   const app = createRouter();
   const clientIp = clientIpResolver(deps.http.trustProxy, deps.socketAddress ?? (() => null));
 
-  app.onError((error, c) => errorResponse(c, toAppError(error, logger)));
+  const refusals = deps.refusals ?? new RefusalLog(deps);
+  app.onError(async (error, c) => {
+    const appError = toAppError(error, logger);
+    await recordRefusal(c, appError, refusals);
+    return errorResponse(c, appError);
+  });
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)));
 
   app.use('*', closeAfterUnreadBody(deps.http.bodyLimit));

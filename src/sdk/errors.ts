@@ -13,6 +13,7 @@ export type ServerErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'KEYS_SUSPENDED'
+  | 'QUOTA_EXCEEDED'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'KEYS_REVOKED'

@@ -85,6 +85,8 @@ export interface KeySetRepository {
   /** Old signed pre-keys kept for sessions that still use them. */
   archiveSignedPreKey(keySetId: number, key: SignedKey, createdAt: string, replacedAt: string): Promise<void>;
   signedPreKeyHistory(keySetId: number): Promise<Array<SignedKey & { createdAt: string; replacedAt: string }>>;
+  /** Drops archived signed pre-keys of the key set by key id (retention). */
+  deleteArchivedSignedPreKeys(keySetId: number, keyIds: string[]): Promise<void>;
   /** Metrics over every project: key sets by visible status, and EC one-time pre-keys stored. */
   figures(expiredBefore?: string): Promise<{ byStatus: Record<VisibleKeySetStatus, number>; oneTimePreKeys: number }>;
 }
@@ -114,8 +116,14 @@ export interface BackupRecord {
 
 export interface BackupRepository {
   latest(projectId: string, userId: string): Promise<BackupRecord | undefined>;
+  /** The newest version number (0 when none), without reading the blob. */
+  latestVersion(projectId: string, userId: string): Promise<number>;
   get(projectId: string, userId: string, version: number): Promise<BackupRecord | undefined>;
   insert(backup: BackupRecord): Promise<void>;
+  /** Deletes all but the newest `keep` versions of the user's backups; returns how many went. */
+  pruneVersions(projectId: string, userId: string, keep: number): Promise<number>;
+  /** Decoded bytes of every stored backup version of the project (its quota). */
+  storedBytes(projectId: string): Promise<number>;
 }
 
 export interface SessionRecord {
@@ -142,6 +150,8 @@ export interface SessionRepository {
   complete(projectId: string, sessionId: string, completedAt: string): Promise<void>;
   /** Users holding an unexpired session with `userId` (either side). */
   peersOf(projectId: string, userId: string, now: string): Promise<string[]>;
+  /** Signed pre-key ids of the responder device that unexpired sessions still name. */
+  signedPreKeysInUse(projectId: string, responderUserId: string, responderDeviceId: string, now: string): Promise<string[]>;
   deleteExpired(before: string): Promise<number>;
 }
 
@@ -177,6 +187,8 @@ export interface AuditRepository {
   query(query: AuditQuery): Promise<{ items: AuditEntry[]; total: number }>;
   /** Every entry of the project, oldest first, in pages (for chain verification). */
   scan(projectId: string, afterId: number, limit: number): Promise<AuditEntry[]>;
+  /** The id of the project's newest entry (0 when none), without locking the chain. */
+  lastId(projectId: string): Promise<number>;
 }
 
 export interface StoredEvent {
@@ -278,8 +290,11 @@ export interface Store {
   onApiKeyChanges(listener: (uids: readonly string[] | null) => void): () => void;
   counters: Counters;
   isReady(): boolean;
-  /** Writes a consistent standalone copy of the database (embedded backend only). */
-  snapshotTo?(path: string): Promise<void>;
+  /**
+   * Writes a consistent standalone copy of the database (embedded backend only): the file and its
+   * blob directory beside it (`<path>.blobs`), or with `selfContained` one file carrying the blobs.
+   */
+  snapshotTo?(path: string, options?: { selfContained?: boolean }): Promise<void>;
   /** Backend figures for metrics (journal size, LSN…). */
   stats?(): Record<string, number>;
   close(): Promise<void>;

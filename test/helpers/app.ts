@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createAuthenticator, hashToken } from '../../src/domain/authentication.ts';
 import { type Clock, type DomainSettings, defaultDomainSettings, systemClock } from '../../src/domain/deps.ts';
 import { type AppDeps, createApp, type HttpSettings } from '../../src/http/app.ts';
+import { RefusalLog } from '../../src/domain/refusals.ts';
 import type { Store } from '../../src/store/types.ts';
 import { createLogger, jsonFormat } from '../../src/log.ts';
 import { assertNoSecrets } from './log-secrets.ts';
@@ -55,6 +56,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const deps: AppDeps = {
     ...base,
     authenticator: createAuthenticator(base, hashToken(masterKey)),
+    refusals: new RefusalLog(base),
     http: { bodyLimit: 1024 * 1024, trustProxy: false, rateLimitKeys: 0, rateLimitBundle: 0, ...options.http },
     socketAddress: () => '127.0.0.1',
   };

@@ -202,6 +202,9 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
         { keyId: 'old1', publicKey: 'p1', signature: 's1', createdAt: '2024-01-01T00:00:00.000Z', replacedAt: '2024-01-02T00:00:00.000Z' },
       ]);
       expect(await run((tx) => tx.keySets.signedPreKeyHistory(id + 1))).toEqual([]);
+      await run((tx) => tx.keySets.deleteArchivedSignedPreKeys(id, ['old2', 'never']));
+      await run((tx) => tx.keySets.deleteArchivedSignedPreKeys(id, []));
+      expect((await run((tx) => tx.keySets.signedPreKeyHistory(id))).map((old) => old.keyId)).toEqual(['old1']);
     });
   });
 
@@ -290,7 +293,7 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
   describe('backups', () => {
     it('insert, latest and get by version; versions are unique per user', async () => {
       const backup = (version: number) => ({
-        projectId: 'p1', userId: 'kim', version, encryptedBundle: `blob${version}`, encryptionMetadata: { alg: 'aes', nested: { v: version } },
+        projectId: 'p1', userId: 'kim', version, encryptedBundle: btoa(`blob ${version}`), encryptionMetadata: { alg: 'aes', nested: { v: version } },
         checksum: `sum${version}`, createdAt: `2024-01-0${version}T00:00:00.000Z`,
       });
       expect(await run((tx) => tx.backups.latest('p1', 'kim'))).toBeUndefined();
@@ -301,6 +304,28 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(await run((tx) => tx.backups.get('p1', 'kim', 3))).toBeUndefined();
       expect(await run((tx) => tx.backups.latest('p2', 'kim'))).toBeUndefined();
       await expect(run((tx) => tx.backups.insert(backup(2)))).rejects.toThrow();
+      expect(await run((tx) => tx.backups.latestVersion('p1', 'kim'))).toBe(2);
+      expect(await run((tx) => tx.backups.latestVersion('p1', 'nobody'))).toBe(0);
+    });
+
+    it('prunes all but the newest versions, and sums the decoded bytes of a project', async () => {
+      const backup = (userId: string, version: number, bytes: number) => ({
+        projectId: 'p1', userId, version, encryptedBundle: Buffer.alloc(bytes, version).toString('base64'), encryptionMetadata: {},
+        checksum: 'sum', createdAt: '2024-01-01T00:00:00.000Z',
+      });
+      await run(async (tx) => {
+        for (let version = 1; version <= 4; version++) await tx.backups.insert(backup('ava', version, 100));
+        await tx.backups.insert(backup('bo', 1, 7));
+        await tx.backups.insert({ ...backup('bo', 1, 50), projectId: 'p2' });
+      });
+      expect(await run((tx) => tx.backups.storedBytes('p1'))).toBe(407);
+      expect(await run((tx) => tx.backups.pruneVersions('p1', 'ava', 2))).toBe(2);
+      expect(await run((tx) => tx.backups.get('p1', 'ava', 2))).toBeUndefined();
+      expect((await run((tx) => tx.backups.get('p1', 'ava', 3)))!.encryptedBundle).toBe(backup('ava', 3, 100).encryptedBundle);
+      expect(await run((tx) => tx.backups.storedBytes('p1'))).toBe(207);
+      expect(await run((tx) => tx.backups.pruneVersions('p1', 'bo', 1))).toBe(0);
+      expect(await run((tx) => tx.backups.storedBytes('p2'))).toBe(50);
+      expect(await run((tx) => tx.backups.storedBytes('p3'))).toBe(0);
     });
   });
 
@@ -323,6 +348,9 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       await run((tx) => tx.sessions.complete('p1', 's1', '2024-01-01T12:00:00.000Z'));
       expect(await run((tx) => tx.sessions.get('p1', 's1'))).toMatchObject({ status: 'completed', completedAt: '2024-01-01T12:00:00.000Z' });
       expect((await run((tx) => tx.sessions.peersOf('p1', 'lee', '2024-01-01T00:00:00.000Z'))).sort()).toEqual(['max', 'ned']);
+      expect(await run((tx) => tx.sessions.signedPreKeysInUse('p1', 'lee', 'default', '2024-01-01T00:00:00.000Z'))).toEqual(['spk']);
+      expect(await run((tx) => tx.sessions.signedPreKeysInUse('p1', 'lee', 'default', '2024-01-05T00:00:00.000Z'))).toEqual([]);
+      expect(await run((tx) => tx.sessions.signedPreKeysInUse('p1', 'lee', 'other', '2024-01-01T00:00:00.000Z'))).toEqual([]);
       expect(await run((tx) => tx.sessions.peersOf('p1', 'lee', '2024-01-02T00:00:00.000Z'))).toEqual(['ned']);
       expect(await run((tx) => tx.sessions.deleteExpired('2024-01-02T00:00:00.000Z'))).toBe(2);
       expect(await run((tx) => tx.sessions.get('p1', 's1'))).toBeUndefined();
@@ -375,6 +403,8 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       const scanned: AuditEntry[] = await run((tx) => tx.audit.scan('p1', 0, 2));
       expect(scanned.map((e) => e.createdAt.slice(8, 10))).toEqual(['01', '02']);
       expect(await run((tx) => tx.audit.scan('p1', scanned[1]!.id, 10))).toHaveLength(1);
+      expect(await run((tx) => tx.audit.lastId('p1'))).toBe(all.items[0]!.id);
+      expect(await run((tx) => tx.audit.lastId('p_none'))).toBe(0);
       expect(await verifyAuditChain({ store, settings: defaultDomainSettings, clock: systemClock }, 'p1')).toMatchObject({ valid: true, entries: 3 });
     });
 

@@ -109,6 +109,14 @@ export class PgKeySets implements KeySetRepository {
     return { byStatus, oneTimePreKeys };
   }
 
+  async deleteArchivedSignedPreKeys(keySetId: number, keyIds: string[]) {
+    if (keyIds.length === 0) return;
+    await this.ctx.client.query('DELETE FROM signed_pre_key_history WHERE key_set_id = $1 AND key_id IN (SELECT jsonb_array_elements_text($2::jsonb))', [
+      keySetId,
+      JSON.stringify(keyIds),
+    ]);
+  }
+
   async signedPreKeyHistory(keySetId: number) {
     const found = await rows(this.ctx.client, 'SELECT * FROM signed_pre_key_history WHERE key_set_id = $1 ORDER BY seq', [keySetId]);
     return found.map((row) => ({

@@ -16,7 +16,7 @@ import type {
   StoredEvent,
 } from '../types.ts';
 import type { SqlValue } from './query-client.ts';
-import { likePattern, toApiKey, toAuditEntry, toBackup, toEvent, toPublicKey, toSession } from '../rows.ts';
+import { decodedBase64Length, likePattern, toApiKey, toAuditEntry, toBackup, toEvent, toPublicKey, toSession } from '../rows.ts';
 import { first, lockAuditHead, lockProject, placeholders, rows, type TxContext } from './tx-context.ts';
 
 
@@ -50,6 +50,11 @@ export class PgBackups implements BackupRepository {
     return row && toBackup(row);
   }
 
+  async latestVersion(projectId: string, userId: string) {
+    const row = await first(this.ctx.client, 'SELECT MAX(version) AS v FROM backups WHERE project_id = $1 AND user_id = $2', [projectId, userId]);
+    return Number(row?.v ?? 0);
+  }
+
   async get(projectId: string, userId: string, version: number) {
     const row = await first(this.ctx.client, 'SELECT * FROM backups WHERE project_id = $1 AND user_id = $2 AND version = $3', [projectId, userId, version]);
     return row && toBackup(row);
@@ -57,9 +62,25 @@ export class PgBackups implements BackupRepository {
 
   async insert(backup: BackupRecord) {
     await this.ctx.client.query(
-      'INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [backup.projectId, backup.userId, backup.version, backup.encryptedBundle, JSON.stringify(backup.encryptionMetadata), backup.checksum, backup.createdAt],
+      'INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at, size_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [
+        backup.projectId, backup.userId, backup.version, backup.encryptedBundle, JSON.stringify(backup.encryptionMetadata), backup.checksum,
+        backup.createdAt, decodedBase64Length(backup.encryptedBundle),
+      ],
     );
+  }
+
+  async pruneVersions(projectId: string, userId: string, keep: number) {
+    const result = await this.ctx.client.query(
+      `DELETE FROM backups WHERE project_id = $1 AND user_id = $2 AND version <= (SELECT MAX(version) FROM backups WHERE project_id = $1 AND user_id = $2) - $3`,
+      [projectId, userId, keep],
+    );
+    return result.rowCount;
+  }
+
+  async storedBytes(projectId: string) {
+    const row = await first(this.ctx.client, 'SELECT COALESCE(SUM(size_bytes), 0) AS n FROM backups WHERE project_id = $1', [projectId]);
+    return Number(row?.n ?? 0);
   }
 }
 
@@ -103,6 +124,15 @@ export class PgSessions implements SessionRepository {
 
   async deleteExpired(before: string) {
     return (await this.ctx.client.query('DELETE FROM sessions WHERE expires_at <= $1', [before])).rowCount;
+  }
+
+  async signedPreKeysInUse(projectId: string, responderUserId: string, responderDeviceId: string, now: string) {
+    const found = await rows(
+      this.ctx.client,
+      'SELECT DISTINCT signed_pre_key_id AS id FROM sessions WHERE project_id = $1 AND responder_user_id = $2 AND responder_device_id = $3 AND expires_at > $4',
+      [projectId, responderUserId, responderDeviceId, now],
+    );
+    return found.map((row) => String(row.id));
   }
 }
 
@@ -160,6 +190,12 @@ export class PgAudit implements AuditRepository {
     await flushAudit(this.ctx);
     const page = await rows(this.ctx.client, 'SELECT * FROM audit_log WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3', [projectId, afterId, limit]);
     return page.map(toAuditEntry);
+  }
+
+  async lastId(projectId: string) {
+    await flushAudit(this.ctx);
+    const [row] = await rows(this.ctx.client, 'SELECT MAX(id) AS id FROM audit_log WHERE project_id = $1', [projectId]);
+    return Number(row?.id ?? 0);
   }
 }
 

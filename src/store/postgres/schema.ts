@@ -161,6 +161,11 @@ export const migrations: string[][] = [
   ],
   // The last-resort pre-key a session's initiator used for DH4 when no one-time pre-key was left.
   [`ALTER TABLE sessions ADD COLUMN last_resort_pre_key_id ${text}`],
+  // Decoded size of each backup blob, for the stored-bytes quota of a project.
+  [
+    'ALTER TABLE backups ADD COLUMN size_bytes BIGINT NOT NULL DEFAULT 0',
+    `UPDATE backups SET size_bytes = length(decode(encrypted_bundle, 'base64'))`,
+  ],
 ];
 
 /** Tables holding prekeyd data, in an order safe for copying (no foreign keys are declared). */

@@ -104,6 +104,10 @@ export class SqlJsKeySets implements KeySetRepository {
     return { byStatus, oneTimePreKeys };
   }
 
+  async deleteArchivedSignedPreKeys(keySetId: number, keyIds: string[]) {
+    for (const keyId of keyIds) this.sql.run('DELETE FROM signed_pre_key_history WHERE key_set_id = ? AND key_id = ?', [keySetId, keyId]);
+  }
+
   async signedPreKeyHistory(keySetId: number) {
     return this.sql
       .all('SELECT * FROM signed_pre_key_history WHERE key_set_id = ? ORDER BY rowid', [keySetId])

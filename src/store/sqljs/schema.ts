@@ -126,4 +126,7 @@ export const migrations: string[][] = [
   ],
   // The last-resort pre-key a session's initiator used for DH4 when no one-time pre-key was left.
   ['ALTER TABLE sessions ADD COLUMN last_resort_pre_key_id TEXT'],
+  // Backup blobs live in files beside the database (blob-files.ts): a row keeps their SHA-256 and
+  // size; `encrypted_bundle` is '' then (rows of older versions are moved out at start).
+  ['ALTER TABLE backups ADD COLUMN blob_checksum TEXT', 'ALTER TABLE backups ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0'],
 ];

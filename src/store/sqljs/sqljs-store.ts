@@ -6,6 +6,8 @@ import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-datab
 import { SqlJsKeySets, SqlJsOneTimePreKeys } from './key-repositories.ts';
 import { SqlJsApiKeys, SqlJsAudit, SqlJsBackups, SqlJsEvents, SqlJsPublicKeys, SqlJsSessions, SqlJsSettings } from './repositories.ts';
 import { acquireProcessLock } from './process-lock.ts';
+import { BlobFiles, blobDirectory, copyBlobDirectory } from './blob-files.ts';
+import { inlineBlobs, moveInlineBlobsToFiles, startBlobSweeps } from './blob-upkeep.ts';
 import { migrations } from './schema.ts';
 
 export interface SqlJsStoreOptions {
@@ -15,11 +17,14 @@ export interface SqlJsStoreOptions {
   onFlush?(info: { records: number; bytes: number; ms: number }): void;
 }
 
-function repositories(sql: SqlTx, appended: StoredEvent[]): StoreTx {
+/** How often unreferenced blob files are looked for (each is removed after two looks a grace period apart). */
+const blobSweepMs = 30_000;
+
+function repositories(sql: SqlTx, appended: StoredEvent[], blobs: BlobFiles): StoreTx {
   return {
     keySets: new SqlJsKeySets(sql),
     oneTimePreKeys: new SqlJsOneTimePreKeys(sql),
-    backups: new SqlJsBackups(sql),
+    backups: new SqlJsBackups(sql, blobs),
     sessions: new SqlJsSessions(sql),
     audit: new SqlJsAudit(sql),
     events: new SqlJsEvents(sql, appended),
@@ -31,14 +36,19 @@ function repositories(sql: SqlTx, appended: StoredEvent[]): StoreTx {
 
 export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store> {
   const lock = await acquireProcessLock(options.path);
-  let database: DurableDatabase;
+  let database: DurableDatabase | undefined;
+  let blobs: BlobFiles;
   try {
     database = await DurableDatabase.open(options);
     await database.migrate(migrations);
+    blobs = await BlobFiles.open(options.path);
+    await moveInlineBlobsToFiles(database, blobs);
   } catch (error) {
+    await database?.close().catch(() => undefined);
     await lock.release();
     throw error;
   }
+  const stopSweeps = startBlobSweeps(database, blobs, blobSweepMs, () => undefined); // a failed sweep is retried next time
   const listeners = new Set<(events: StoredEvent[]) => void>();
   const keyListeners = new ApiKeyChangeListeners();
 
@@ -51,7 +61,7 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
       const result = await database.transaction((sql) => {
         appended.length = 0; // a retried body must not publish the events of an aborted attempt
         changedKeys.clear();
-        return fn(recordApiKeyChanges(repositories(sql, appended), changedKeys));
+        return fn(recordApiKeyChanges(repositories(sql, appended, blobs), changedKeys));
       });
       if (changedKeys.size > 0) keyListeners.emit([...changedKeys]);
       if (appended.length > 0) for (const listener of listeners) listener(appended);
@@ -63,10 +73,17 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
     },
     onApiKeyChanges: (listener) => keyListeners.add(listener),
     isReady: () => database.isOpen,
-    snapshotTo: (path) => database.snapshotTo(path),
+    // The image and the blob files it references; or one self-contained file with the blobs inline.
+    snapshotTo: (path, { selfContained = false } = {}) =>
+      blobs.withSweepsPaused(async () => {
+        await database.snapshotTo(path);
+        if (selfContained) await inlineBlobs(path, blobs);
+        else await copyBlobDirectory(blobs.dir, blobDirectory(path));
+      }),
     stats: () => database.stats(),
     async close() {
       try {
+        await stopSweeps();
         await database.close();
       } finally {
         await lock.release();
