@@ -285,6 +285,60 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(taken.filter((t) => t.key !== null).map((t) => t.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, index) => index));
       expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(0);
     });
+    it('takeOldestOfEach takes the oldest key of each key set in one go; a key set with none left is absent', async () => {
+      const ids: number[] = [];
+      for (const deviceId of ['d1', 'd2', 'd3']) ids.push((await run((tx) => tx.keySets.insert(keySet('kate', { deviceId })))).id);
+      await run(async (tx) => {
+        await tx.oneTimePreKeys.insertMany(ids[0]!, 'ec', preKeys(2, 'a'), 'x');
+        await tx.oneTimePreKeys.insertMany(ids[1]!, 'ec', preKeys(1, 'b'), 'x');
+        await tx.oneTimePreKeys.insertMany(ids[1]!, 'kyber', [{ keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' }], 'x');
+      });
+      const taken = await run((tx) => tx.oneTimePreKeys.takeOldestOfEach([...ids, ids[0]!], 'ec'));
+      expect([...taken.entries()].sort(([a], [b]) => a - b)).toEqual([
+        [ids[0], { keyId: 'a0', publicKey: 'pub_a0', signature: null }],
+        [ids[1], { keyId: 'b0', publicKey: 'pub_b0', signature: null }],
+      ]);
+      const counts = await run(async (tx) => Promise.all(ids.map(async (id) => (await tx.keySets.get(id))!.oneTimePreKeyCount)));
+      expect(counts).toEqual([1, 0, 0]);
+      const pq = await run((tx) => tx.oneTimePreKeys.takeOldestOfEach(ids, 'kyber'));
+      expect([...pq.values()]).toEqual([{ keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' }]);
+      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.oneTimePreKeyCount).toBe(0); // kyber never moves it
+      expect((await run((tx) => tx.oneTimePreKeys.takeOldestOfEach([], 'ec'))).size).toBe(0);
+    });
+
+    it('concurrent takeOldestOfEach never hands out a key twice', async () => {
+      const ids: number[] = [];
+      for (const deviceId of ['d1', 'd2']) ids.push((await run((tx) => tx.keySets.insert(keySet('liam', { deviceId })))).id);
+      await run(async (tx) => {
+        for (const id of ids) await tx.oneTimePreKeys.insertMany(id, 'ec', preKeys(10, `l${id}_`), 'x');
+      });
+      const taken = await Promise.all(Array.from({ length: 15 }, () => run((tx) => tx.oneTimePreKeys.takeOldestOfEach(ids, 'ec'))));
+      const keys = taken.flatMap((each) => [...each.values()].map((key) => key.keyId));
+      expect(keys).toHaveLength(20);
+      expect(new Set(keys).size).toBe(20);
+    });
+  });
+
+  describe('device lists', () => {
+    it('bump counts from 1 per user, get reads it back; expiriesSeenAt only moves forward', async () => {
+      expect(await run((tx) => tx.deviceLists.get('p1', 'mia'))).toBeUndefined();
+      expect(await run((tx) => tx.deviceLists.bump('p1', 'mia', '2024-01-02T00:00:00.000Z'))).toBe(1);
+      expect(await run((tx) => tx.deviceLists.bump('p1', 'mia', '2024-01-01T00:00:00.000Z'))).toBe(2);
+      expect(await run((tx) => tx.deviceLists.get('p1', 'mia'))).toEqual({ version: 2, expiriesSeenAt: '2024-01-02T00:00:00.000Z' });
+      expect(await run((tx) => tx.deviceLists.bump('p2', 'mia', '2024-01-03T00:00:00.000Z'))).toBe(1); // per project
+      await expect(
+        run(async (tx) => {
+          await tx.deviceLists.bump('p1', 'mia', '2024-01-05T00:00:00.000Z');
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect((await run((tx) => tx.deviceLists.get('p1', 'mia')))!.version).toBe(2); // a rolled-back bump leaves nothing
+    });
+
+    it('concurrent bumps of one user give each version once', async () => {
+      const versions = await Promise.all(Array.from({ length: 20 }, () => run((tx) => tx.deviceLists.bump('p1', 'noah', '2024-01-01T00:00:00.000Z'))));
+      expect(versions.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
+    });
   });
 
   describe('backups', () => {

@@ -161,6 +161,16 @@ export const migrations: string[][] = [
   ],
   // The last-resort pre-key a session's initiator used for DH4 when no one-time pre-key was left.
   [`ALTER TABLE sessions ADD COLUMN last_resort_pre_key_id ${text}`],
+  // Each user's device-list version (multi-device /v1): a row once the list first changes.
+  [
+    `CREATE TABLE device_lists (
+      project_id ${text} NOT NULL,
+      user_id ${text} NOT NULL,
+      version BIGINT NOT NULL,
+      expiries_seen_at ${text},
+      PRIMARY KEY (project_id, user_id)
+    )`,
+  ],
 ];
 
 /** Tables holding prekeyd data, in an order safe for copying (no foreign keys are declared). */
@@ -176,6 +186,7 @@ export const dataTables = [
   'api_keys',
   'public_keys',
   'settings',
+  'device_lists',
 ] as const;
 
 // Any constant works; it only has to be the same for every instance of prekeyd.

@@ -146,6 +146,16 @@ export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
     return { keyId: String(row.key_id), publicKey: String(row.public_key), signature: row.signature === null ? null : String(row.signature) };
   }
 
+  async takeOldestOfEach(keySetIds: number[], kind: PreKeyKind) {
+    const taken = new Map<number, PreKey & { signature: string | null }>();
+    // In memory, one statement per key set costs no round trip.
+    for (const keySetId of new Set(keySetIds)) {
+      const key = await this.takeOldest(keySetId, kind);
+      if (key) taken.set(keySetId, key);
+    }
+    return taken;
+  }
+
   async count(keySetId: number, kind: PreKeyKind): Promise<number> {
     const row = this.sql.get('SELECT COUNT(*) AS n FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ?', [keySetId, kind]);
     return Number(row?.n ?? 0);

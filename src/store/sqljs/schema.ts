@@ -126,4 +126,14 @@ export const migrations: string[][] = [
   ],
   // The last-resort pre-key a session's initiator used for DH4 when no one-time pre-key was left.
   ['ALTER TABLE sessions ADD COLUMN last_resort_pre_key_id TEXT'],
+  // Each user's device-list version (multi-device /v1): a row once the list first changes.
+  [
+    `CREATE TABLE device_lists (
+      project_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      expiries_seen_at TEXT,
+      PRIMARY KEY (project_id, user_id)
+    )`,
+  ],
 ];

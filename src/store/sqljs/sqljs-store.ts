@@ -2,6 +2,7 @@
 import { MemoryCounters } from '../memory-counters.ts';
 import type { Store, StoredEvent, StoreTx } from '../types.ts';
 import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-database.ts';
+import { SqlJsDeviceLists } from './device-lists.ts';
 import { SqlJsKeySets, SqlJsOneTimePreKeys } from './key-repositories.ts';
 import { SqlJsApiKeys, SqlJsAudit, SqlJsBackups, SqlJsEvents, SqlJsPublicKeys, SqlJsSessions, SqlJsSettings } from './repositories.ts';
 import { acquireProcessLock } from './process-lock.ts';
@@ -25,6 +26,7 @@ function repositories(sql: SqlTx, appended: StoredEvent[]): StoreTx {
     apiKeys: new SqlJsApiKeys(sql),
     publicKeys: new SqlJsPublicKeys(sql),
     settings: new SqlJsSettings(sql),
+    deviceLists: new SqlJsDeviceLists(sql),
   };
 }
 
