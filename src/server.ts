@@ -30,6 +30,7 @@ export function domainSettingsFrom(config: Config) {
     preKeyLowThreshold: config.prekeyLowThreshold,
     signedPreKeyMaxAgeMs: config.signedPrekeyMaxAge,
     drainLimitPerMinute: config.drainLimit,
+    maxDevicesPerClaim: config.maxDevicesPerClaim,
     maxBackupBytes: config.maxBackupBytes,
     allowServerKeygen: config.allowServerKeygen,
   };

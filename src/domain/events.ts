@@ -14,6 +14,7 @@ export const eventNames = [
   'keys.revoked',
   'session.initiated',
   'peer.keys.revoked',
+  'devices.changed',
 ] as const;
 
 export type EventName = (typeof eventNames)[number];

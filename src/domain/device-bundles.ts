@@ -1,0 +1,84 @@
+/**
+ * The multi-device claim (`GET /v1/keys/bundles/:userId[?deviceIds=a,b]`): one bundle per active
+ * device of the user, or per named device, each consuming one one-time pre-key, all in one
+ * transaction (the takes are one statement on PostgreSQL). A device that cannot be served —
+ * suspended, expired, revoked, unknown — is named in `failures` with its status and error
+ * instead of failing the whole claim. Guards against Synapse's known failure modes: the number
+ * of devices per claim is capped, the drain limit is charged per key, and the device list is
+ * read under the same locks as the takes, so a concurrent revoke either precedes the claim or
+ * follows it, never half.
+ */
+import type { VisibleKeySetStatus } from '../store/types.ts';
+import { appendAudit, audited } from './audit.ts';
+import { reservePreKeys, takeBundles } from './bundles.ts';
+import type { Deps } from './deps.ts';
+import { currentDeviceListVersion, devicesOf, v1KeySetsOf } from './device-lists.ts';
+import { AppError, type ErrorCode } from './errors.ts';
+import { requireUsable, visibleStatus } from './key-set-lookup.ts';
+import type { Caller } from './principal.ts';
+
+export interface DeviceFailure {
+  errorCode: ErrorCode;
+  error: string;
+  /** The device's status, when it exists. */
+  status?: VisibleKeySetStatus;
+}
+
+function tooManyDevices(count: number, cap: number, field: string): AppError {
+  return new AppError('VALIDATION_ERROR', `A claim serves at most ${cap} devices (${count} asked for); name up to ${cap} with deviceIds`, [
+    { field, message: `at most ${cap} devices per claim` },
+  ]);
+}
+
+/** Why a device may not be served, in the words (and code) a single-device fetch would use. */
+function failureOf(check: () => void, status: VisibleKeySetStatus): DeviceFailure {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof AppError) return { errorCode: error.code, error: error.message, status };
+    throw error;
+  }
+  throw new Error(`device with status ${status} was not refused`);
+}
+
+export async function claimDeviceBundles(deps: Deps, caller: Caller, userId: string, deviceIds?: string[]) {
+  const cap = deps.settings.maxDevicesPerClaim;
+  if (deviceIds && deviceIds.length > cap) throw tooManyDevices(deviceIds.length, cap, 'deviceIds');
+  // Reserved before the transaction (the budget lives outside it); unknown until the devices are
+  // read, so an upper bound, and what is not consumed is given back.
+  const reservation = await reservePreKeys(deps, caller, userId, deviceIds?.length ?? cap);
+  let consumed = 0;
+  const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceIds: deviceIds ?? null } } as const;
+  try {
+    return await audited(deps, caller, failure, () =>
+      deps.store.transaction(async (tx) => {
+        const now = deps.clock.now();
+        const keySets = await v1KeySetsOf(tx, caller.projectId, userId);
+        if (keySets.length === 0) throw new AppError('NOT_FOUND', `No keys registered for user ${userId}`);
+        const deviceListVersion = await currentDeviceListVersion(deps, tx, caller.projectId, userId, keySets, now);
+        const devices = devicesOf(keySets);
+        const failures: Record<string, DeviceFailure> = {};
+        const addressed = deviceIds ? deviceIds.map((deviceId) => devices.find((keySet) => keySet.deviceId === deviceId) ?? deviceId) : devices;
+        const servable = [];
+        for (const device of addressed) {
+          if (typeof device === 'string') {
+            failures[device] = { errorCode: 'NOT_FOUND', error: `No keys registered for device ${device} of user ${userId}` };
+            continue;
+          }
+          const status = visibleStatus(device, deps.settings, now);
+          if (status === 'active') servable.push(device);
+          else failures[device.deviceId] = failureOf(() => requireUsable(device, deps.settings, now), status);
+        }
+        if (servable.length > cap) throw tooManyDevices(servable.length, cap, 'userId');
+        for (const [deviceId, { errorCode }] of Object.entries(failures)) {
+          await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId, status: 'FAILURE', details: { deviceId, errorCode } });
+        }
+        const bundles = await takeBundles(deps, tx, caller, servable, reservation.allowed, now);
+        consumed = bundles.filter((bundle) => bundle.oneTimePreKey !== null).length;
+        return { userId, deviceListVersion, devices: bundles, failures };
+      }),
+    );
+  } finally {
+    await reservation.settle(consumed);
+  }
+}
