@@ -62,7 +62,11 @@ export interface TakenPreKey {
   remaining: number;
 }
 
-/** One EC one-time pre-key from each key set (one statement for many), each recorded: audit and alerts. */
+/**
+ * One EC one-time pre-key from each key set (one statement for many), recorded: audit and alerts.
+ * Several keys taken together are one audit entry listing them (`details.keys`): a claim for a
+ * hundred devices writes one entry, not a hundred (the audit chain is the claim's main cost).
+ */
 export async function takePreKeys(deps: Deps, tx: StoreTx, caller: Caller, keySets: KeySetRecord[], now: Date): Promise<TakenPreKey[]> {
   if (keySets.length === 0) return [];
   let taken: Map<number, PreKey>;
@@ -73,16 +77,20 @@ export async function takePreKeys(deps: Deps, tx: StoreTx, caller: Caller, keySe
     taken = await tx.oneTimePreKeys.takeOldestOfEach(keySets.map((keySet) => keySet.id), 'ec');
   }
   const results: TakenPreKey[] = [];
+  const consumed: Array<{ deviceId: string; keyId: string; remaining: number }> = [];
   for (const keySet of keySets) {
     const key = taken.get(keySet.id);
     const remaining = key ? keySet.oneTimePreKeyCount - 1 : keySet.oneTimePreKeyCount;
     if (key) {
       deps.observer?.preKeyConsumed('ec');
-      const details = { deviceId: keySet.deviceId, keyId: key.keyId, remaining };
-      await appendAudit(tx, caller, now, { action: 'PREKEY_CONSUMED', userId: keySet.userId, details });
+      consumed.push({ deviceId: keySet.deviceId, keyId: key.keyId, remaining });
       await emitPreKeyAlerts(tx, keySet, remaining, deps.settings, now);
     }
     results.push({ oneTimePreKey: key ? { keyId: key.keyId, publicKey: key.publicKey } : null, remaining });
+  }
+  if (consumed.length > 0) {
+    const details = keySets.length === 1 ? consumed[0]! : { keys: consumed };
+    await appendAudit(tx, caller, now, { action: 'PREKEY_CONSUMED', userId: keySets[0]!.userId, details });
   }
   return results;
 }
@@ -101,16 +109,17 @@ export async function takePreKey(
 }
 
 /**
- * The /v1 bundles of usable key sets, in order: the first `consumeCount` each consume a one-time
- * pre-key (the rest are past the drain limit), every one is audited as fetched.
+ * The /v1 bundles of usable key sets of one user, in order: the first `consumeCount` each consume
+ * a one-time pre-key (the rest are past the drain limit). Audited as fetched: one entry per
+ * call, listing the devices (`details.devices`) when there are several.
  */
 export async function takeBundles(deps: Deps, tx: StoreTx, caller: Caller, keySets: KeySetRecord[], consumeCount: number, now: Date) {
   const taken = await takePreKeys(deps, tx, caller, keySets.slice(0, consumeCount), now);
   const bundles = [];
+  const fetched: Array<{ deviceId: string; oneTimePreKeyId: string | null }> = [];
   for (const [index, keySet] of keySets.entries()) {
     const { oneTimePreKey, remaining } = taken[index] ?? { oneTimePreKey: null, remaining: keySet.oneTimePreKeyCount };
-    const details = { deviceId: keySet.deviceId, oneTimePreKeyId: oneTimePreKey?.keyId ?? null };
-    await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId: keySet.userId, details });
+    fetched.push({ deviceId: keySet.deviceId, oneTimePreKeyId: oneTimePreKey?.keyId ?? null });
     bundles.push({
       userId: keySet.userId,
       deviceId: keySet.deviceId,
@@ -121,6 +130,10 @@ export async function takeBundles(deps: Deps, tx: StoreTx, caller: Caller, keySe
       remainingOneTimePreKeys: remaining,
       ...(oneTimePreKey === null && { warning: reducedForwardSecrecyWarning }),
     });
+  }
+  if (fetched.length > 0) {
+    const details = fetched.length === 1 ? fetched[0]! : { devices: fetched };
+    await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId: keySets[0]!.userId, details });
   }
   return bundles;
 }

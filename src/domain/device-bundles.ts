@@ -70,8 +70,9 @@ export async function claimDeviceBundles(deps: Deps, caller: Caller, userId: str
           else failures[device.deviceId] = failureOf(() => requireUsable(device, deps.settings, now), status);
         }
         if (servable.length > cap) throw tooManyDevices(servable.length, cap, 'userId');
-        for (const [deviceId, { errorCode }] of Object.entries(failures)) {
-          await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId, status: 'FAILURE', details: { deviceId, errorCode } });
+        if (Object.keys(failures).length > 0) {
+          const details = { failures: Object.fromEntries(Object.entries(failures).map(([deviceId, { errorCode }]) => [deviceId, errorCode])) };
+          await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId, status: 'FAILURE', details });
         }
         const bundles = await takeBundles(deps, tx, caller, servable, reservation.allowed, now);
         consumed = bundles.filter((bundle) => bundle.oneTimePreKey !== null).length;

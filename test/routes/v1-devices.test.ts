@@ -58,6 +58,16 @@ describe('GET /v1/keys/bundles/:userId', () => {
         remainingOneTimePreKeys: 2,
       });
     }
+    // one audit entry per claim for the keys consumed and one for the bundles, each listing the devices
+    const consumed = (await t.call('GET', '/v1/keys/audit?userId=md_alice&action=PREKEY_CONSUMED')).body.data;
+    expect(consumed).toHaveLength(1);
+    expect(consumed[0].details.keys).toEqual(
+      data.devices.map((bundle: { deviceId: string; oneTimePreKey: { keyId: string } }) => ({ deviceId: bundle.deviceId, keyId: bundle.oneTimePreKey.keyId, remaining: 2 })),
+    );
+    const fetched = (await t.call('GET', '/v1/keys/audit?userId=md_alice&action=BUNDLE_FETCHED')).body.data;
+    expect(fetched.map((entry: { details: unknown }) => entry.details)).toEqual([
+      { devices: data.devices.map((bundle: { deviceId: string; oneTimePreKey: { keyId: string } }) => ({ deviceId: bundle.deviceId, oneTimePreKeyId: bundle.oneTimePreKey.keyId })) },
+    ]);
     // the single-device route goes on with the next key of the device it picks
     const single = await t.call('GET', '/v1/keys/bundle/md_alice?deviceId=phone');
     expect(single.body.data.oneTimePreKey).toEqual(bodies.phone!.oneTimePreKeys[1]);
@@ -87,10 +97,10 @@ describe('GET /v1/keys/bundles/:userId', () => {
       held: { errorCode: 'KEYS_SUSPENDED', status: 'suspended', error: expect.any(String) },
       gone: { errorCode: 'KEYS_REVOKED', status: 'revoked', error: expect.any(String) },
     });
-    // a failure is audited per device
+    // the refused devices are audited, as one failure entry of the claim naming each
     const audit = await t.call('GET', '/v1/keys/audit?userId=md_status&action=BUNDLE_FETCHED');
     const failed = audit.body.data.filter((entry: { status: string }) => entry.status === 'FAILURE');
-    expect(failed.map((entry: { details: { deviceId: string } }) => entry.details.deviceId).sort()).toEqual(['gone', 'held']);
+    expect(failed.map((entry: { details: unknown }) => entry.details)).toEqual([{ failures: { held: 'KEYS_SUSPENDED', gone: 'KEYS_REVOKED' } }]);
 
     // every device unusable: still 200, nothing served, each named
     await t.call('POST', '/v1/keys/revoke', { userId: 'md_status', deviceId: 'ok' });
