@@ -363,3 +363,16 @@ describe('devices.changed', () => {
     expect(peerEvent?.data).toMatchObject({ peerUserId: 'ev_ivy', peerDeviceIds: ['watch'] });
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('describes both routes with their action, parameters and examples', async () => {
+    const { paths } = (await t.call('GET', '/openapi.json')).body;
+    const claimOperation = paths['/v1/keys/bundles/{userId}'].get;
+    expect(claimOperation['x-prekeyd-action']).toBe('bundles.fetch');
+    expect(claimOperation.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['userId', 'deviceIds']);
+    expect(claimOperation.responses['200'].content['application/json'].schema.example.data.failures.tablet.errorCode).toBe('KEYS_SUSPENDED');
+    const listOperation = paths['/v1/keys/devices/{userId}'].get;
+    expect(listOperation['x-prekeyd-action']).toBe('keys.read');
+    expect(listOperation.responses['200'].content['application/json'].schema.example.data.deviceListVersion).toBe(7);
+  });
+});
