@@ -6,7 +6,7 @@
 import type { KeySetRecord, PreKey, SignedKey, StoreTx } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';
 import type { Deps } from './deps.ts';
-import { emitPreKeyAlerts } from './events.ts';
+import { emitEvents, type PendingEvent, preKeyAlert } from './events.ts';
 import { findKeySetForRead, requireUsable } from './key-set-lookup.ts';
 import type { Caller } from './principal.ts';
 
@@ -78,16 +78,19 @@ export async function takePreKeys(deps: Deps, tx: StoreTx, caller: Caller, keySe
   }
   const results: TakenPreKey[] = [];
   const consumed: Array<{ deviceId: string; keyId: string; remaining: number }> = [];
+  const alerts: PendingEvent[] = [];
   for (const keySet of keySets) {
     const key = taken.get(keySet.id);
     const remaining = key ? keySet.oneTimePreKeyCount - 1 : keySet.oneTimePreKeyCount;
     if (key) {
       deps.observer?.preKeyConsumed('ec');
       consumed.push({ deviceId: keySet.deviceId, keyId: key.keyId, remaining });
-      await emitPreKeyAlerts(tx, keySet, remaining, deps.settings, now);
+      const alert = preKeyAlert(keySet, remaining, deps.settings);
+      if (alert) alerts.push(alert);
     }
     results.push({ oneTimePreKey: key ? { keyId: key.keyId, publicKey: key.publicKey } : null, remaining });
   }
+  await emitEvents(tx, alerts, now);
   if (consumed.length > 0) {
     const details = keySets.length === 1 ? consumed[0]! : { keys: consumed };
     await appendAudit(tx, caller, now, { action: 'PREKEY_CONSUMED', userId: keySets[0]!.userId, details });

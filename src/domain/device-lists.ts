@@ -10,7 +10,7 @@
 import type { KeySetRecord, StoreTx } from '../store/types.ts';
 import type { Deps, DomainSettings } from './deps.ts';
 import { AppError } from './errors.ts';
-import { emitEvent } from './events.ts';
+import { emitEvents } from './events.ts';
 import { keySetFingerprint, visibleStatus } from './key-set-lookup.ts';
 import type { Caller } from './principal.ts';
 
@@ -78,10 +78,8 @@ export async function recordDeviceListChange(
   const expired = newlyExpired(keySets, deps.settings, state?.expiriesSeenAt ?? null, now);
   const changed = [...new Set([...(change.changed ?? []), ...expired])].filter((deviceId) => !named.has(deviceId));
   const data = { userId, deviceListVersion: version, added, removed, changed };
-  await emitEvent(tx, projectId, userId, 'devices.changed', data, now);
-  for (const peer of await tx.sessions.peersOf(projectId, userId, now.toISOString())) {
-    await emitEvent(tx, projectId, peer, 'devices.changed', data, now);
-  }
+  const recipients = [userId, ...(await tx.sessions.peersOf(projectId, userId, now.toISOString()))];
+  await emitEvents(tx, recipients.map((recipient) => ({ projectId, userId: recipient, event: 'devices.changed' as const, data })), now);
   return version;
 }
 

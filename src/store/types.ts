@@ -192,6 +192,8 @@ export interface StoredEvent {
 
 export interface EventRepository {
   append(event: Omit<StoredEvent, 'id'>): Promise<StoredEvent>;
+  /** append for several events, ids in the given order (one statement on PostgreSQL). */
+  appendMany(events: Array<Omit<StoredEvent, 'id'>>): Promise<StoredEvent[]>;
   /** Events after `afterId` for any of the users, oldest first. */
   listAfter(projectId: string, userIds: string[], afterId: string, limit: number): Promise<StoredEvent[]>;
   /** The newest event id of the project ("0" when none). */

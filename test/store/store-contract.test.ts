@@ -473,6 +473,26 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(await names(['u1'], '0')).toEqual(['e4']);
     });
 
+    it('appendMany stores events in the given order with increasing ids (several projects too), delivered once committed', async () => {
+      const delivered: StoredEvent[] = [];
+      const stop = store.onEvents((events) => delivered.push(...events));
+      const given = [event('p1', 'u1', 'm1'), event('p2', 'u2', 'm2'), event('p1', 'u3', 'm3')];
+      const stored = await run(async (tx) => {
+        const first = await tx.events.append(event('p1', 'u1', 'm0'));
+        return [first, ...(await tx.events.appendMany(given)), ...(await tx.events.appendMany([]))];
+      });
+      expect(stored.map((item) => item.event)).toEqual(['m0', 'm1', 'm2', 'm3']);
+      const ids = stored.map((item) => Number(item.id));
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      expect(new Set(ids).size).toBe(4);
+      expect(stored[2]).toEqual({ ...given[1], id: stored[2]!.id });
+      const listed = await run((tx) => tx.events.listAfter('p1', ['u1', 'u3'], '0', 10));
+      expect(listed.map((item) => [item.event, item.data.n])).toEqual([['m0', 'm0'], ['m1', 'm1'], ['m3', 'm3']]);
+      expect(await run((tx) => tx.events.latestId('p2'))).toBe(stored[2]!.id);
+      await expect.poll(() => delivered.map((item) => item.event).sort()).toEqual(['m0', 'm1', 'm2', 'm3']);
+      stop();
+    });
+
     it('delivers the events of a transaction to onEvents once it committed, never those of a rolled-back one', async () => {
       const seen: StoredEvent[][] = [];
       const unsubscribe = store.onEvents((events) => seen.push(events));
