@@ -46,7 +46,7 @@ describe('concurrent multi-device claims', () => {
     expect(claims.every((claim) => claim.body.data.devices.length === 4)).toBe(true);
     const listed = (await t.call('GET', '/v1/keys/devices/cc_target')).body.data.devices;
     expect(listed.map((device: { oneTimePreKeysRemaining: number }) => device.oneTimePreKeysRemaining)).toEqual([0, 0, 0, 0]);
-  });
+  }, 120_000);
 
   it('a revoke racing 100 claims: no error, each claim sees the device live or revoked, consistently with its version', async () => {
     for (const deviceId of ['phone', 'laptop']) {
