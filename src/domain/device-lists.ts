@@ -53,13 +53,19 @@ function newlyExpired(keySets: KeySetRecord[], settings: DomainSettings, seenAt:
     .map((keySet) => keySet.deviceId);
 }
 
+export interface RecordedDeviceListChange {
+  version: number;
+  /** Emits `devices.changed`: call it after the change's own events, so that those come first. */
+  announce(): Promise<void>;
+}
+
 /**
- * Records a change of the user's device list: the next version, and `devices.changed` to the
- * user (every device of theirs that subscribes) and to each user holding an unexpired session
- * with them. `keySets` is the user's key sets as read in this transaction (before the change):
- * expiries not yet counted are folded into this version. Call it before the transaction's audit
- * entries and other events: on PostgreSQL it locks the user's version row, and taking that after
- * the project lock (audit, events) could deadlock with another change of the same user.
+ * Records a change of the user's device list: the next version, and (through `announce`)
+ * `devices.changed` to the user (every device of theirs that subscribes) and to each user holding
+ * an unexpired session with them. `keySets` is the user's key sets as read in this transaction
+ * (before the change): expiries not yet counted are folded into this version. Call it before the
+ * transaction's audit entries and events: on PostgreSQL it locks the user's version row, and
+ * taking that after the project lock (audit, events) could deadlock with another change.
  */
 export async function recordDeviceListChange(
   deps: Deps,
@@ -69,7 +75,7 @@ export async function recordDeviceListChange(
   keySets: KeySetRecord[],
   change: DeviceListChange,
   now: Date,
-): Promise<number> {
+): Promise<RecordedDeviceListChange> {
   const state = await tx.deviceLists.get(projectId, userId);
   const version = await tx.deviceLists.bump(projectId, userId, now.toISOString());
   const added = change.added ?? [];
@@ -78,16 +84,22 @@ export async function recordDeviceListChange(
   const expired = newlyExpired(keySets, deps.settings, state?.expiriesSeenAt ?? null, now);
   const changed = [...new Set([...(change.changed ?? []), ...expired])].filter((deviceId) => !named.has(deviceId));
   const data = { userId, deviceListVersion: version, added, removed, changed };
-  const recipients = [userId, ...(await tx.sessions.peersOf(projectId, userId, now.toISOString()))];
-  await emitEvents(tx, recipients.map((recipient) => ({ projectId, userId: recipient, event: 'devices.changed' as const, data })), now);
-  return version;
+  return {
+    version,
+    async announce() {
+      const recipients = [userId, ...(await tx.sessions.peersOf(projectId, userId, now.toISOString()))];
+      await emitEvents(tx, recipients.map((recipient) => ({ projectId, userId: recipient, event: 'devices.changed' as const, data })), now);
+    },
+  };
 }
 
 /** The version a reader is told, counting expiries first seen now (a write only when there are some). */
 export async function currentDeviceListVersion(deps: Deps, tx: StoreTx, projectId: string, userId: string, keySets: KeySetRecord[], now: Date) {
   const state = await tx.deviceLists.get(projectId, userId);
   if (newlyExpired(keySets, deps.settings, state?.expiriesSeenAt ?? null, now).length === 0) return state?.version ?? 0;
-  return recordDeviceListChange(deps, tx, projectId, userId, keySets, {}, now);
+  const recorded = await recordDeviceListChange(deps, tx, projectId, userId, keySets, {}, now);
+  await recorded.announce();
+  return recorded.version;
 }
 
 function deviceSummary(keySet: KeySetRecord, settings: DomainSettings, now: Date) {

@@ -51,11 +51,12 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
       });
       await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', input.oneTimePreKeys, now.toISOString());
       const v1KeySets = existing.filter((each) => each.keyFormat === 'v1');
-      await recordDeviceListChange(deps, tx, caller.projectId, input.userId, v1KeySets, { added: [deviceId] }, now);
+      const listChange = await recordDeviceListChange(deps, tx, caller.projectId, input.userId, v1KeySets, { added: [deviceId] }, now);
       const identityKeyFingerprint = keySetFingerprint({ keyFormat: 'v1', identityKey: input.identityKey });
       const details = { deviceId, signedPreKeyId: input.signedPreKey.keyId, oneTimePreKeysCount: input.oneTimePreKeys.length };
       await appendAudit(tx, caller, now, { action: 'KEYS_REGISTERED', userId: input.userId, details });
       await emitEvent(tx, caller.projectId, input.userId, 'keys.registered', { deviceId, identityKeyFingerprint }, now);
+      await listChange.announce();
       return {
         userId: input.userId,
         deviceId,
@@ -129,10 +130,9 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
       });
 
       const { userId, deviceId } = keySet;
-      if (revives) {
-        const keySets = await v1KeySetsOf(tx, caller.projectId, userId);
-        await recordDeviceListChange(deps, tx, caller.projectId, userId, keySets, { changed: [deviceId] }, now);
-      }
+      const listChange = revives
+        ? await recordDeviceListChange(deps, tx, caller.projectId, userId, await v1KeySetsOf(tx, caller.projectId, userId), { changed: [deviceId] }, now)
+        : undefined;
       if (spk || input.newLastResortPreKey) {
         const details = { deviceId, newSignedPreKeyId: spk?.keyId ?? null, oneTimePreKeysAdded: newPreKeys.length };
         await appendAudit(tx, caller, now, { action: 'KEYS_ROTATED', userId, details });
@@ -143,6 +143,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
         await appendAudit(tx, caller, now, { action: 'PREKEYS_REPLENISHED', userId, details });
         await emitEvent(tx, caller.projectId, userId, 'prekeys.replenished', details, now);
       }
+      await listChange?.announce();
       return {
         signedPreKeyRotated: spk !== undefined,
         newSignedPreKeyId: spk?.keyId ?? null,

@@ -28,9 +28,9 @@ async function targetsOf(tx: StoreTx, caller: Caller, input: StatusChangeInput, 
 /** Status changes of /v1 devices move the user's device-list version (before any audit: see recordDeviceListChange). */
 async function recordStatusChange(deps: Deps, tx: StoreTx, caller: Caller, userId: string, all: KeySetRecord[], changedKeySets: KeySetRecord[], revoked: boolean, now: Date) {
   const deviceIds = changedKeySets.filter((keySet) => keySet.keyFormat === 'v1').map((keySet) => keySet.deviceId);
-  if (deviceIds.length === 0) return;
+  if (deviceIds.length === 0) return undefined;
   const v1KeySets = all.filter((keySet) => keySet.keyFormat === 'v1');
-  await recordDeviceListChange(deps, tx, caller.projectId, userId, v1KeySets, revoked ? { removed: deviceIds } : { changed: deviceIds }, now);
+  return recordDeviceListChange(deps, tx, caller.projectId, userId, v1KeySets, revoked ? { removed: deviceIds } : { changed: deviceIds }, now);
 }
 
 export async function revokeKeys(deps: Deps, caller: Caller, input: StatusChangeInput) {
@@ -42,7 +42,7 @@ export async function revokeKeys(deps: Deps, caller: Caller, input: StatusChange
       const now = deps.clock.now();
       const revokedAt = now.toISOString();
       const { all, targets } = await targetsOf(tx, caller, input, (keySet) => keySet.status !== 'revoked');
-      await recordStatusChange(deps, tx, caller, input.userId, all, targets, true, now);
+      const listChange = await recordStatusChange(deps, tx, caller, input.userId, all, targets, true, now);
       for (const keySet of targets) {
         await tx.keySets.update(keySet.id, { status: 'revoked', statusReason: reason, revokedAt });
         // Revoked keys can never be handed out again: drop them rather than keep dead rows.
@@ -56,6 +56,7 @@ export async function revokeKeys(deps: Deps, caller: Caller, input: StatusChange
         const data = { peerUserId: input.userId, peerDeviceIds: targets.map((keySet) => keySet.deviceId), revokedAt };
         await emitEvent(tx, caller.projectId, peer, 'peer.keys.revoked', data, now);
       }
+      await listChange?.announce();
       return {
         userId: input.userId,
         status: 'revoked' as const,
@@ -77,12 +78,13 @@ async function changeSuspension(deps: Deps, caller: Caller, input: StatusChangeI
       const now = deps.clock.now();
       const { all, targets } = await targetsOf(tx, caller, input, (keySet) => keySet.status !== 'revoked');
       const changed = targets.filter((keySet) => (keySet.status === 'suspended') !== suspend);
-      await recordStatusChange(deps, tx, caller, input.userId, all, changed, false, now);
+      const listChange = await recordStatusChange(deps, tx, caller, input.userId, all, changed, false, now);
       for (const keySet of changed) {
         await tx.keySets.update(keySet.id, { status: suspend ? 'suspended' : 'active', statusReason: input.reason ?? null });
         const details = { deviceId: keySet.deviceId, reason: input.reason ?? null };
         await appendAudit(tx, caller, now, { action, userId: input.userId, details });
       }
+      await listChange?.announce();
       return {
         userId: input.userId,
         status: suspend ? ('suspended' as const) : ('active' as const),
