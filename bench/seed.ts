@@ -21,7 +21,7 @@ export const randomKeyHex = (): string => bytesToHex(crypto.getRandomValues(new 
 
 export interface SeedPlan {
   /** users `${prefix}${i}` with `preKeys` one-time pre-keys each */
-  groups: Array<{ prefix: string; count: number; preKeys: number }>;
+  groups: Array<{ prefix: string; count: number; preKeys: number; /** key sets per user, devices `d0`… (default: one, `default`) */ devices?: number }>;
 }
 
 export async function seed(db: string, plan: SeedPlan): Promise<void> {
@@ -32,22 +32,24 @@ export async function seed(db: string, plan: SeedPlan): Promise<void> {
       for (let start = 0; start < group.count; start += 500) {
         await store.transaction(async (tx) => {
           for (let i = start; i < Math.min(group.count, start + 500); i++) {
-            const keySet = await tx.keySets.insert({
-              keyFormat: 'v1',
-              projectId: 'default',
-              userId: `${group.prefix}${i}`,
-              deviceId: 'default',
-              deviceName: null,
-              registrationId: null,
-              identityKey: identity.identityKey,
-              signedPreKey: identity.signedPreKey,
-              signedPreKeyCreatedAt: now,
-              lastResortPreKey: null,
-              pqLastResortPreKey: null,
-              registeredAt: now,
-            });
-            const keys = Array.from({ length: group.preKeys }, (_, k) => ({ keyId: `opk_${k}`, publicKey: randomKeyHex() }));
-            await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', keys, now);
+            for (let device = 0; device < (group.devices ?? 1); device++) {
+              const keySet = await tx.keySets.insert({
+                keyFormat: 'v1',
+                projectId: 'default',
+                userId: `${group.prefix}${i}`,
+                deviceId: group.devices === undefined ? 'default' : `d${device}`,
+                deviceName: null,
+                registrationId: null,
+                identityKey: identity.identityKey,
+                signedPreKey: identity.signedPreKey,
+                signedPreKeyCreatedAt: now,
+                lastResortPreKey: null,
+                pqLastResortPreKey: null,
+                registeredAt: now,
+              });
+              const keys = Array.from({ length: group.preKeys }, (_, k) => ({ keyId: `opk_${k}`, publicKey: randomKeyHex() }));
+              await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', keys, now);
+            }
           }
         });
       }

@@ -32,6 +32,7 @@ export function domainSettingsFrom(config: Config) {
     preKeyLowThreshold: config.prekeyLowThreshold,
     signedPreKeyMaxAgeMs: config.signedPrekeyMaxAge,
     drainLimitPerMinute: config.drainLimit,
+    maxDevicesPerClaim: config.maxDevicesPerClaim,
     maxBackupBytes: config.maxBackupBytes,
     backupVersionsKept: config.backupVersions,
     maxDevicesPerUser: config.maxDevicesPerUser,

@@ -1,11 +1,12 @@
 /**
  * Handing out pre-key bundles. The oldest one-time pre-key is taken in the same transaction
- * that reads the bundle, so two concurrent fetches never receive the same key.
+ * that reads the bundle, so two concurrent fetches never receive the same key. `takeBundles`
+ * builds the /v1 bundle of one key set or of many (a multi-device claim) the same way.
  */
 import type { KeySetRecord, PreKey, SignedKey, StoreTx } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';
 import type { Deps } from './deps.ts';
-import { emitPreKeyAlerts } from './events.ts';
+import { emitEvents, type PendingEvent, preKeyAlert } from './events.ts';
 import { findKeySetForRead, requireUsable } from './key-set-lookup.ts';
 import type { Caller } from './principal.ts';
 
@@ -50,8 +51,13 @@ export class PreKeyBudget {
     return this.consumed < this.granted;
   }
 
-  spend(): void {
-    this.consumed++;
+  /** How many more keys may be taken. */
+  get remaining(): number {
+    return this.granted - this.consumed;
+  }
+
+  spend(keys = 1): void {
+    this.consumed += keys;
   }
 }
 
@@ -85,6 +91,42 @@ export interface TakenPreKey {
   remaining: number;
 }
 
+/**
+ * One EC one-time pre-key from each key set (one statement for many), recorded: audit and alerts.
+ * Several keys taken together are one audit entry listing them (`details.keys`): a claim for a
+ * hundred devices writes one entry, not a hundred (the audit chain is the claim's main cost).
+ */
+export async function takePreKeys(deps: Deps, tx: StoreTx, caller: Caller, keySets: KeySetRecord[], now: Date): Promise<TakenPreKey[]> {
+  if (keySets.length === 0) return [];
+  let taken: Map<number, PreKey>;
+  if (keySets.length === 1) {
+    const key = await tx.oneTimePreKeys.takeOldest(keySets[0]!.id, 'ec');
+    taken = new Map(key ? [[keySets[0]!.id, key]] : []);
+  } else {
+    taken = await tx.oneTimePreKeys.takeOldestOfEach(keySets.map((keySet) => keySet.id), 'ec');
+  }
+  const results: TakenPreKey[] = [];
+  const consumed: Array<{ deviceId: string; keyId: string; remaining: number }> = [];
+  const alerts: PendingEvent[] = [];
+  for (const keySet of keySets) {
+    const key = taken.get(keySet.id);
+    const remaining = key ? keySet.oneTimePreKeyCount - 1 : keySet.oneTimePreKeyCount;
+    if (key) {
+      deps.observer?.preKeyConsumed('ec');
+      consumed.push({ deviceId: keySet.deviceId, keyId: key.keyId, remaining });
+      const alert = preKeyAlert(keySet, remaining, deps.settings);
+      if (alert) alerts.push(alert);
+    }
+    results.push({ oneTimePreKey: key ? { keyId: key.keyId, publicKey: key.publicKey } : null, remaining });
+  }
+  await emitEvents(tx, alerts, now);
+  if (consumed.length > 0) {
+    const details = keySets.length === 1 ? consumed[0]! : { keys: consumed };
+    await appendAudit(tx, caller, now, { action: 'PREKEY_CONSUMED', userId: keySets[0]!.userId, details });
+  }
+  return results;
+}
+
 /** Takes one EC one-time pre-key (if the budget allows) and records it: audit and alerts. */
 export async function takePreKey(
   deps: Deps,
@@ -94,17 +136,44 @@ export async function takePreKey(
   budget: PreKeyBudget,
   now: Date,
 ): Promise<TakenPreKey> {
-  const taken = budget.available ? await tx.oneTimePreKeys.takeOldest(keySet.id, 'ec') : undefined;
-  const remaining = taken ? keySet.oneTimePreKeyCount - 1 : keySet.oneTimePreKeyCount;
-  if (taken) {
-    budget.spend();
-    deps.observer?.preKeyConsumed('ec');
-    const details = { deviceId: keySet.deviceId, keyId: taken.keyId, remaining };
-    await appendAudit(tx, caller, now, { action: 'PREKEY_CONSUMED', userId: keySet.userId, details });
-    await emitPreKeyAlerts(tx, keySet, remaining, deps.settings, now);
-  }
-  return { oneTimePreKey: taken ? { keyId: taken.keyId, publicKey: taken.publicKey } : null, remaining };
+  if (!budget.available) return { oneTimePreKey: null, remaining: keySet.oneTimePreKeyCount };
+  const [taken] = await takePreKeys(deps, tx, caller, [keySet], now);
+  if (taken!.oneTimePreKey) budget.spend();
+  return taken!;
 }
+
+/**
+ * The /v1 bundles of usable key sets of one user, in order: as many as the budget allows each
+ * consume a one-time pre-key (the rest are past the drain limit). Audited as fetched: one entry per
+ * call, listing the devices (`details.devices`) when there are several.
+ */
+export async function takeBundles(deps: Deps, tx: StoreTx, caller: Caller, keySets: KeySetRecord[], budget: PreKeyBudget, now: Date) {
+  const taken = await takePreKeys(deps, tx, caller, keySets.slice(0, Math.max(0, budget.remaining)), now);
+  budget.spend(taken.filter((key) => key.oneTimePreKey !== null).length);
+  const bundles = [];
+  const fetched: Array<{ deviceId: string; oneTimePreKeyId: string | null }> = [];
+  for (const [index, keySet] of keySets.entries()) {
+    const { oneTimePreKey, remaining } = taken[index] ?? { oneTimePreKey: null, remaining: keySet.oneTimePreKeyCount };
+    fetched.push({ deviceId: keySet.deviceId, oneTimePreKeyId: oneTimePreKey?.keyId ?? null });
+    bundles.push({
+      userId: keySet.userId,
+      deviceId: keySet.deviceId,
+      identityKey: keySet.identityKey,
+      signedPreKey: keySet.signedPreKey,
+      oneTimePreKey,
+      ...(oneTimePreKey === null && keySet.lastResortPreKey && { lastResortPreKey: keySet.lastResortPreKey as SignedKey }),
+      remainingOneTimePreKeys: remaining,
+      ...(oneTimePreKey === null && { warning: reducedForwardSecrecyWarning }),
+    });
+  }
+  if (fetched.length > 0) {
+    const details = fetched.length === 1 ? fetched[0]! : { devices: fetched };
+    await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId: keySets[0]!.userId, details });
+  }
+  return bundles;
+}
+
+export type V1Bundle = Awaited<ReturnType<typeof takeBundles>>[number];
 
 export async function fetchBundle(deps: Deps, caller: Caller, userId: string, deviceId?: string) {
   const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceId: deviceId ?? null } } as const;
@@ -114,19 +183,8 @@ export async function fetchBundle(deps: Deps, caller: Caller, userId: string, de
       const budget = newBudget();
       const keySet = await findKeySetForRead(tx, caller.projectId, userId, deviceId, 'v1');
       requireUsable(keySet, deps.settings, now);
-      const { oneTimePreKey, remaining } = await takePreKey(deps, tx, caller, keySet, budget, now);
-      const details = { deviceId: keySet.deviceId, oneTimePreKeyId: oneTimePreKey?.keyId ?? null };
-      await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId, details });
-      return {
-        userId,
-        deviceId: keySet.deviceId,
-        identityKey: keySet.identityKey,
-        signedPreKey: keySet.signedPreKey,
-        oneTimePreKey,
-        ...(oneTimePreKey === null && keySet.lastResortPreKey && { lastResortPreKey: keySet.lastResortPreKey as SignedKey }),
-        remainingOneTimePreKeys: remaining,
-        ...(oneTimePreKey === null && { warning: reducedForwardSecrecyWarning }),
-      };
+      const [bundle] = await takeBundles(deps, tx, caller, [keySet], budget, now);
+      return bundle!;
     }),
   ));
 }

@@ -8,6 +8,8 @@ export interface DomainSettings {
   signedPreKeyMaxAgeMs: number;
   /** One-time pre-keys one API key may consume of one user a minute; 0 = unlimited. */
   drainLimitPerMinute: number;
+  /** Devices one multi-device bundle claim may serve (GET /v1/keys/bundles/:userId). */
+  maxDevicesPerClaim: number;
   maxPreKeysPerCall: number;
   maxStoredPreKeys: number;
   sessionTtlMs: number;
@@ -47,6 +49,7 @@ export const defaultDomainSettings: DomainSettings = {
   preKeyLowThreshold: 5,
   signedPreKeyMaxAgeMs: 30 * 24 * 3600 * 1000,
   drainLimitPerMinute: 30,
+  maxDevicesPerClaim: 100,
   maxPreKeysPerCall: 100,
   maxStoredPreKeys: 1000,
   sessionTtlMs: 24 * 3600 * 1000,

@@ -4,7 +4,8 @@ import { appendAudit, audited } from './audit.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { emitEvent } from './events.ts';
-import { defaultDeviceId, findKeySetForWrite, keySetFingerprint } from './key-set-lookup.ts';
+import { recordDeviceListChange, v1KeySetsOf } from './device-lists.ts';
+import { defaultDeviceId, findKeySetForWrite, keySetFingerprint, visibleStatus } from './key-set-lookup.ts';
 import { checkIdentityKey, checkPreKeys, checkSignedPreKey } from './key-validation.ts';
 import { type Caller, requireActAs } from './principal.ts';
 import { archiveSignedPreKey, requireDeviceRoom } from './quotas.ts';
@@ -51,10 +52,13 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
         registeredAt: now.toISOString(),
       });
       await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', input.oneTimePreKeys, now.toISOString());
+      const v1KeySets = existing.filter((each) => each.keyFormat === 'v1');
+      const listChange = await recordDeviceListChange(deps, tx, caller.projectId, input.userId, v1KeySets, { added: [deviceId] }, now);
       const identityKeyFingerprint = keySetFingerprint({ keyFormat: 'v1', identityKey: input.identityKey });
       const details = { deviceId, signedPreKeyId: input.signedPreKey.keyId, oneTimePreKeysCount: input.oneTimePreKeys.length };
       await appendAudit(tx, caller, now, { action: 'KEYS_REGISTERED', userId: input.userId, details });
       await emitEvent(tx, caller.projectId, input.userId, 'keys.registered', { deviceId, identityKeyFingerprint }, now);
+      await listChange.announce();
       return {
         userId: input.userId,
         deviceId,
@@ -108,6 +112,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
       const at = now.toISOString();
       const keySet = await findKeySetForWrite(tx, caller.projectId, input.userId, input.deviceId, 'v1');
       if (keySet.status === 'suspended') throw new AppError('KEYS_SUSPENDED', `The keys of user ${input.userId} are suspended`);
+      const revives = input.newSignedPreKey !== undefined && visibleStatus(keySet, deps.settings, now) === 'expired';
       const spk = input.newSignedPreKey;
       if (spk) await checkSignedPreKey(spk, keySet.identityKey, 'newSignedPreKey');
       if (input.newLastResortPreKey) await checkSignedPreKey(input.newLastResortPreKey, keySet.identityKey, 'newLastResortPreKey');
@@ -127,6 +132,9 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
       });
 
       const { userId, deviceId } = keySet;
+      const listChange = revives
+        ? await recordDeviceListChange(deps, tx, caller.projectId, userId, await v1KeySetsOf(tx, caller.projectId, userId), { changed: [deviceId] }, now)
+        : undefined;
       if (spk || input.newLastResortPreKey) {
         const details = { deviceId, newSignedPreKeyId: spk?.keyId ?? null, oneTimePreKeysAdded: newPreKeys.length };
         await appendAudit(tx, caller, now, { action: 'KEYS_ROTATED', userId, details });
@@ -137,6 +145,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
         await appendAudit(tx, caller, now, { action: 'PREKEYS_REPLENISHED', userId, details });
         await emitEvent(tx, caller.projectId, userId, 'prekeys.replenished', details, now);
       }
+      await listChange?.announce();
       return {
         signedPreKeyRotated: spk !== undefined,
         newSignedPreKeyId: spk?.keyId ?? null,

@@ -108,7 +108,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
         lastResortPreKeyId: session.lastResortPreKeyId,
       };
       await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_INITIATED', userId: input.initiatorUserId, resource: 'SESSION', details });
-      const eventData = { sessionId: session.sessionId, initiatorUserId: input.initiatorUserId };
+      const eventData = { sessionId: session.sessionId, initiatorUserId: input.initiatorUserId, deviceId: responder.deviceId };
       await emitEvent(tx, caller.projectId, input.responderUserId, 'session.initiated', eventData, now);
       return {
         sessionId: session.sessionId,

@@ -24,6 +24,7 @@ import { signalCredentials } from '../routes/signal-v2/credentials.ts';
 import { signalRoutes } from '../routes/signal-v2/index.ts';
 import { auditRoutes } from '../routes/v1-keys/audit-routes.ts';
 import { backupRoutes } from '../routes/v1-keys/backup-routes.ts';
+import { deviceRoutes } from '../routes/v1-keys/device-routes.ts';
 import { lifecycleRoutes } from '../routes/v1-keys/lifecycle-routes.ts';
 import { readRoutes } from '../routes/v1-keys/read-routes.ts';
 import { sessionRoutes } from '../routes/v1-keys/session-routes.ts';
@@ -118,9 +119,10 @@ export function createApp(deps: AppDeps) {
   const keysBucket = { name: 'keys', limit: deps.http.rateLimitKeys };
   const onReject = () => deps.metrics?.rateLimitRejections.inc();
   const keysLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket], onReject);
-  const bundleBucket = { name: 'bundle', limit: deps.http.rateLimitBundle };
+  const bundleBucket = { name: 'bundle', limit: deps.http.rateLimitBundle, perPreKey: true };
   const bundleLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket, bundleBucket], onReject);
-  app.use('/v1/keys/*', (c, next) => (c.req.path.startsWith('/v1/keys/bundle/') ? bundleLimit : keysLimit)(c, next));
+  const isBundlePath = (path: string) => path.startsWith('/v1/keys/bundle/') || path.startsWith('/v1/keys/bundles/');
+  app.use('/v1/keys/*', (c, next) => (isBundlePath(c.req.path) ? bundleLimit : keysLimit)(c, next));
   // Signal's bundle fetch is GET /v2/keys/:identifier/:deviceId; every other /v2/keys call is a keys call.
   const signalLimit: MiddlewareHandler<AppEnv> = (c, next) =>
     (c.req.method === 'GET' && /^\/v2\/keys\/[^/]+\/[^/]+$/.test(c.req.path) ? bundleLimit : keysLimit)(c, next);
@@ -135,6 +137,7 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', lifecycleRoutes(deps));
   app.route('/', readRoutes(deps));
+  app.route('/', deviceRoutes(deps));
   app.route('/', backupRoutes(deps));
   app.route('/', sessionRoutes(deps));
   app.route('/', auditRoutes(deps));

@@ -11,6 +11,7 @@
  * const message = encrypt('Hello Bob!', session.sharedSecret, session.associatedData);
  * ```
  */
+import { DevicesApi } from './devices-api.ts';
 import { PrekeydError } from './errors.ts';
 import { type FetchFunction, Transport } from './http.ts';
 import { KeysApi } from './keys-api.ts';
@@ -45,6 +46,7 @@ export interface ClientSubscribeOptions extends SubscribeOptions {
 
 export class PrekeydClient {
   readonly keys: KeysApi;
+  readonly devices: DevicesApi;
   readonly publicKeys: PublicKeysApi;
   private readonly transport: Transport;
   private readonly options: PrekeydClientOptions;
@@ -53,6 +55,7 @@ export class PrekeydClient {
     this.transport = new Transport(options);
     this.options = options;
     this.keys = new KeysApi(this.transport);
+    this.devices = new DevicesApi(this.transport);
     this.publicKeys = new PublicKeysApi(this.transport);
   }
 

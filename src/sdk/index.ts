@@ -19,6 +19,8 @@ export {
 export { identityKeyFingerprint, type AcceptedSession, type AcceptOptions, type EstablishedSession, type EstablishOptions, type IdentityKeyInput } from './sessions.ts';
 export type { KeysApi, DeviceOption, RecoveredKeys, ReplenishOptions, ReplenishResult, RotateSignedPreKeyOptions, SignedPreKeyRotation } from './keys-api.ts';
 export type { PublicKeysApi } from './public-keys-api.ts';
+export type { DeviceSession, DevicesApi, EstablishedSessions, EstablishSessionsOptions } from './devices-api.ts';
+export type * from './device-types.ts';
 export type { EventHandler, ReconnectOptions, SubscribeOptions, Subscription, SubscriptionStatus, WebSocketConstructor, WebSocketLike } from './push.ts';
 export type { AutoReplenishOptions } from './replenisher.ts';
 export type { FetchFunction } from './http.ts';

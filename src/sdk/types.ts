@@ -340,8 +340,11 @@ export interface PrekeydEventData {
   'keys.rotated': Record<string, unknown>;
   'prekeys.replenished': { added: number; remaining: number } & Record<string, unknown>;
   'keys.revoked': { reason: string | null; revokedAt: string } & Record<string, unknown>;
-  'session.initiated': { sessionId: string; initiatorUserId: string } & Record<string, unknown>;
-  'peer.keys.revoked': { peerUserId: string } & Record<string, unknown>;
+  /** `deviceId`: the responder device the session is for. */
+  'session.initiated': { sessionId: string; initiatorUserId: string; deviceId?: string } & Record<string, unknown>;
+  'peer.keys.revoked': { peerUserId: string; peerDeviceIds?: string[] } & Record<string, unknown>;
+  /** `userId`'s device list changed (pushed to the user and to users holding a session with them). */
+  'devices.changed': { userId: string; deviceListVersion: number; added: string[]; removed: string[]; changed: string[] };
 }
 
 export type PrekeydEventName = keyof PrekeydEventData;

@@ -98,6 +98,8 @@ export interface OneTimePreKeyRepository {
   insertMany(keySetId: number, kind: PreKeyKind, keys: Array<PreKey & { signature?: string | null }>, createdAt: string): Promise<void>;
   /** Atomically removes and returns the oldest stored key; undefined when none is left. */
   takeOldest(keySetId: number, kind: PreKeyKind): Promise<(PreKey & { signature: string | null }) | undefined>;
+  /** takeOldest for each key set at once (one statement on PostgreSQL); key sets with none left are absent. */
+  takeOldestOfEach(keySetIds: number[], kind: PreKeyKind): Promise<Map<number, PreKey & { signature: string | null }>>;
   count(keySetId: number, kind: PreKeyKind): Promise<number>;
   /** Which of `keyIds` are already stored for the key set. */
   existingKeyIds(keySetId: number, kind: PreKeyKind, keyIds: string[]): Promise<string[]>;
@@ -202,6 +204,8 @@ export interface StoredEvent {
 
 export interface EventRepository {
   append(event: Omit<StoredEvent, 'id'>): Promise<StoredEvent>;
+  /** append for several events, ids in the given order (one statement on PostgreSQL). */
+  appendMany(events: Array<Omit<StoredEvent, 'id'>>): Promise<StoredEvent[]>;
   /** Events after `afterId` for any of the users, oldest first. */
   listAfter(projectId: string, userIds: string[], afterId: string, limit: number): Promise<StoredEvent[]>;
   /** The newest event id of the project ("0" when none). */
@@ -252,6 +256,22 @@ export interface PublicKeyRepository {
   delete(projectId: string, id: string): Promise<boolean>;
 }
 
+/** A user's device-list version: strictly increasing per user, never reset (no row = version 0). */
+export interface DeviceListState {
+  version: number;
+  /** Signed pre-key expiries up to this instant are already counted in `version` (null: none yet). */
+  expiriesSeenAt: string | null;
+}
+
+export interface DeviceListRepository {
+  get(projectId: string, userId: string): Promise<DeviceListState | undefined>;
+  /**
+   * Adds one to the user's version and returns the new one; `expiriesSeenAt` only moves forward.
+   * On PostgreSQL the user's row stays locked until the transaction ends, so versions follow commit order.
+   */
+  bump(projectId: string, userId: string, expiriesSeenAt: string): Promise<number>;
+}
+
 export interface SettingsRepository {
   get(name: string): Promise<string | undefined>;
   set(name: string, value: string): Promise<void>;
@@ -267,6 +287,7 @@ export interface StoreTx {
   apiKeys: ApiKeyRepository;
   publicKeys: PublicKeyRepository;
   settings: SettingsRepository;
+  deviceLists: DeviceListRepository;
 }
 
 /** Fixed-window counters for rate limits (in memory for one instance, shared for several). */

@@ -21,10 +21,10 @@ export const errorCodes = [
 ] as const;
 /** The codes of a server-side failure: a 5xx over HTTP, never acceptable as the answer to a frame. */
 const serverFailureCodes = new Set(['INTERNAL_ERROR', 'UNAVAILABLE']);
-/** SPEC §4. */
+/** SPEC §4, and `devices.changed` (multi-device /v1). */
 export const eventNames = [
   'prekeys.low', 'prekeys.exhausted', 'keys.registered', 'keys.rotated', 'prekeys.replenished', 'keys.revoked',
-  'session.initiated', 'peer.keys.revoked',
+  'session.initiated', 'peer.keys.revoked', 'devices.changed',
 ];
 
 export type ServerMessage = { type: string } & Record<string, unknown>;

@@ -106,6 +106,47 @@ describe('two instances on one PostgreSQL database', () => {
     onB.close();
   }, 60_000);
 
+  it('1,000 concurrent multi-device claims through both hand out each key once; device-list versions stay strictly monotonic', async () => {
+    const stored = new Set<string>();
+    for (const deviceId of ['d1', 'd2', 'd3', 'd4', 'd5']) {
+      const { body } = registration('mi_devices', 40, { deviceId });
+      for (const key of body.oneTimePreKeys) stored.add(key.keyId);
+      expect((await call(deviceId === 'd3' ? b : a, 'POST', '/v1/keys/register', body)).status).toBe(201);
+    }
+    const onA = await subscribe(a, ['mi_devices']);
+    const onB = await subscribe(b, ['mi_devices']);
+    const claims = Array.from({ length: 1000 }, (_, index) => call(index % 2 ? a : b, 'GET', '/v1/keys/bundles/mi_devices'));
+    // device-list changes through both instances while the claims run
+    const changes = [
+      call(a, 'POST', '/v1/keys/revoke', { userId: 'mi_devices', deviceId: 'd5' }),
+      call(b, 'POST', '/v1/keys/suspend', { userId: 'mi_devices', deviceId: 'd4' }),
+      call(a, 'POST', '/v1/keys/register', registration('mi_devices', 3, { deviceId: 'd6' }).body),
+      call(b, 'POST', '/v1/keys/register', registration('mi_devices', 3, { deviceId: 'd7' }).body),
+    ];
+    const [answers, changed] = await Promise.all([Promise.all(claims), Promise.all(changes)]);
+    expect(changed.map((response) => response.status), JSON.stringify(changed.map((response) => response.body))).toEqual([200, 200, 201, 201]);
+    expect(answers.filter((response) => response.status !== 200).map((response) => response.body)).toEqual([]);
+    const handedOut: string[] = answers.flatMap((response) =>
+      response.body.data.devices.flatMap((bundle: { deviceId: string; oneTimePreKey: { keyId: string } | null }) =>
+        bundle.oneTimePreKey && !['d6', 'd7'].includes(bundle.deviceId) ? [bundle.oneTimePreKey.keyId] : [],
+      ),
+    );
+    expect(new Set(handedOut).size).toBe(handedOut.length);
+    expect(handedOut.length).toBeGreaterThanOrEqual(120); // d1-d3 are never revoked or suspended
+    for (const key of handedOut) expect(stored.has(key)).toBe(true);
+
+    // versions 5 (registered) … 9 (after the four changes), each pushed once, in order, to both instances
+    const final = await call(b, 'GET', '/v1/keys/devices/mi_devices');
+    expect(final.body.data.deviceListVersion).toBe(9);
+    for (const subscriber of [onA, onB]) {
+      await expect.poll(() => subscriber.events.filter((event) => event.event === 'devices.changed').length, { timeout: 10_000 }).toBe(4);
+      const versions = subscriber.events.filter((event) => event.event === 'devices.changed').map((event) => event.data.deviceListVersion);
+      expect(versions).toEqual([6, 7, 8, 9]);
+    }
+    onA.close();
+    onB.close();
+  }, 90_000);
+
   it('a device connected to instance A receives the prekeys.low caused by a fetch through instance B', async () => {
     expect((await call(a, 'POST', '/v1/keys/register', registration('mi_device', 6).body)).status).toBe(201);
     const device = await subscribe(a, ['mi_device']);

@@ -288,6 +288,60 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(taken.filter((t) => t.key !== null).map((t) => t.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, index) => index));
       expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(0);
     });
+    it('takeOldestOfEach takes the oldest key of each key set in one go; a key set with none left is absent', async () => {
+      const ids: number[] = [];
+      for (const deviceId of ['d1', 'd2', 'd3']) ids.push((await run((tx) => tx.keySets.insert(keySet('kate', { deviceId })))).id);
+      await run(async (tx) => {
+        await tx.oneTimePreKeys.insertMany(ids[0]!, 'ec', preKeys(2, 'a'), 'x');
+        await tx.oneTimePreKeys.insertMany(ids[1]!, 'ec', preKeys(1, 'b'), 'x');
+        await tx.oneTimePreKeys.insertMany(ids[1]!, 'kyber', [{ keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' }], 'x');
+      });
+      const taken = await run((tx) => tx.oneTimePreKeys.takeOldestOfEach([...ids, ids[0]!], 'ec'));
+      expect([...taken.entries()].sort(([a], [b]) => a - b)).toEqual([
+        [ids[0], { keyId: 'a0', publicKey: 'pub_a0', signature: null }],
+        [ids[1], { keyId: 'b0', publicKey: 'pub_b0', signature: null }],
+      ]);
+      const counts = await run(async (tx) => Promise.all(ids.map(async (id) => (await tx.keySets.get(id))!.oneTimePreKeyCount)));
+      expect(counts).toEqual([1, 0, 0]);
+      const pq = await run((tx) => tx.oneTimePreKeys.takeOldestOfEach(ids, 'kyber'));
+      expect([...pq.values()]).toEqual([{ keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' }]);
+      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.oneTimePreKeyCount).toBe(0); // kyber never moves it
+      expect((await run((tx) => tx.oneTimePreKeys.takeOldestOfEach([], 'ec'))).size).toBe(0);
+    });
+
+    it('concurrent takeOldestOfEach never hands out a key twice', async () => {
+      const ids: number[] = [];
+      for (const deviceId of ['d1', 'd2']) ids.push((await run((tx) => tx.keySets.insert(keySet('liam', { deviceId })))).id);
+      await run(async (tx) => {
+        for (const id of ids) await tx.oneTimePreKeys.insertMany(id, 'ec', preKeys(10, `l${id}_`), 'x');
+      });
+      const taken = await Promise.all(Array.from({ length: 15 }, () => run((tx) => tx.oneTimePreKeys.takeOldestOfEach(ids, 'ec'))));
+      const keys = taken.flatMap((each) => [...each.values()].map((key) => key.keyId));
+      expect(keys).toHaveLength(20);
+      expect(new Set(keys).size).toBe(20);
+    });
+  });
+
+  describe('device lists', () => {
+    it('bump counts from 1 per user, get reads it back; expiriesSeenAt only moves forward', async () => {
+      expect(await run((tx) => tx.deviceLists.get('p1', 'mia'))).toBeUndefined();
+      expect(await run((tx) => tx.deviceLists.bump('p1', 'mia', '2024-01-02T00:00:00.000Z'))).toBe(1);
+      expect(await run((tx) => tx.deviceLists.bump('p1', 'mia', '2024-01-01T00:00:00.000Z'))).toBe(2);
+      expect(await run((tx) => tx.deviceLists.get('p1', 'mia'))).toEqual({ version: 2, expiriesSeenAt: '2024-01-02T00:00:00.000Z' });
+      expect(await run((tx) => tx.deviceLists.bump('p2', 'mia', '2024-01-03T00:00:00.000Z'))).toBe(1); // per project
+      await expect(
+        run(async (tx) => {
+          await tx.deviceLists.bump('p1', 'mia', '2024-01-05T00:00:00.000Z');
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect((await run((tx) => tx.deviceLists.get('p1', 'mia')))!.version).toBe(2); // a rolled-back bump leaves nothing
+    });
+
+    it('concurrent bumps of one user give each version once', async () => {
+      const versions = await Promise.all(Array.from({ length: 20 }, () => run((tx) => tx.deviceLists.bump('p1', 'noah', '2024-01-01T00:00:00.000Z'))));
+      expect(versions.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
+    });
   });
 
   describe('backups', () => {
@@ -447,6 +501,26 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(await run((tx) => tx.events.latestId('p2'))).toBe(stored[2]!.id);
       expect(await run((tx) => tx.events.deleteOlderThan('2024-01-01T00:00:00.000Z'))).toBe(1);
       expect(await names(['u1'], '0')).toEqual(['e4']);
+    });
+
+    it('appendMany stores events in the given order with increasing ids (several projects too), delivered once committed', async () => {
+      const delivered: StoredEvent[] = [];
+      const stop = store.onEvents((events) => delivered.push(...events));
+      const given = [event('p1', 'u1', 'm1'), event('p2', 'u2', 'm2'), event('p1', 'u3', 'm3')];
+      const stored = await run(async (tx) => {
+        const first = await tx.events.append(event('p1', 'u1', 'm0'));
+        return [first, ...(await tx.events.appendMany(given)), ...(await tx.events.appendMany([]))];
+      });
+      expect(stored.map((item) => item.event)).toEqual(['m0', 'm1', 'm2', 'm3']);
+      const ids = stored.map((item) => Number(item.id));
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      expect(new Set(ids).size).toBe(4);
+      expect(stored[2]).toEqual({ ...given[1], id: stored[2]!.id });
+      const listed = await run((tx) => tx.events.listAfter('p1', ['u1', 'u3'], '0', 10));
+      expect(listed.map((item) => [item.event, item.data.n])).toEqual([['m0', 'm0'], ['m1', 'm1'], ['m3', 'm3']]);
+      expect(await run((tx) => tx.events.latestId('p2'))).toBe(stored[2]!.id);
+      await expect.poll(() => delivered.map((item) => item.event).sort()).toEqual(['m0', 'm1', 'm2', 'm3']);
+      stop();
     });
 
     it('delivers the events of a transaction to onEvents once it committed, never those of a rolled-back one', async () => {

@@ -34,6 +34,7 @@ const tableCopies: Array<{ table: (typeof dataTables)[number]; rowidAs?: string;
   { table: 'api_keys', rowidAs: 'seq', booleans: ['revoked'], sequence: 'seq' },
   { table: 'public_keys', rowidAs: 'seq', sequence: 'seq' },
   { table: 'settings' },
+  { table: 'device_lists' },
 ];
 
 const pageRows = 500;

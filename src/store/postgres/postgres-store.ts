@@ -9,6 +9,7 @@
 import type { Store, StoredEvent, StoreTx } from '../types.ts';
 import { recordApiKeyChanges } from '../api-key-changes.ts';
 import { PgCounters } from './counters.ts';
+import { PgDeviceLists } from './device-lists.ts';
 import { apiKeyNotification, EventRelay } from './event-relay.ts';
 import { PgKeySets, PgOneTimePreKeys } from './key-repositories.ts';
 import { isRetryable, isUnavailable, type PgDriver, PostgresUnavailableError, sqlState } from './query-client.ts';
@@ -30,6 +31,7 @@ function repositories(ctx: TxContext): StoreTx {
     apiKeys: new PgApiKeys(ctx),
     publicKeys: new PgPublicKeys(ctx),
     settings: new PgSettings(ctx),
+    deviceLists: new PgDeviceLists(ctx),
   };
 }
 

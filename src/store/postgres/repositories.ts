@@ -227,6 +227,30 @@ export class PgEvents implements EventRepository {
     return stored;
   }
 
+  /** As append, for many events in one round trip (a claim's alerts for a hundred devices). */
+  async appendMany(events: Array<Omit<StoredEvent, 'id'>>) {
+    if (events.length <= 1) return events.length === 0 ? [] : [await this.append(events[0]!)];
+    for (const projectId of [...new Set(events.map((event) => event.projectId))].sort()) await lockProject(this.ctx, projectId);
+    const values = events.map((_, index) => `(${placeholders(5, 1 + index * 5)}, ${index})`).join(', ');
+    const found = await rows(
+      this.ctx.client,
+      `WITH inserted AS (
+         INSERT INTO events (project_id, user_id, event, data, created_at)
+         SELECT project_id, user_id, event, data, created_at
+         FROM (VALUES ${values}) AS given (project_id, user_id, event, data, created_at, position) ORDER BY position
+         RETURNING id, project_id
+       ), head AS (
+         INSERT INTO event_heads (project_id, last_id) SELECT project_id, MAX(id) FROM inserted GROUP BY project_id
+         ON CONFLICT (project_id) DO UPDATE SET last_id = excluded.last_id
+       )
+       SELECT id, pg_notify($1, project_id) FROM inserted ORDER BY id`,
+      [this.ctx.channel, ...events.flatMap((event) => [event.projectId, event.userId, event.event, JSON.stringify(event.data), event.createdAt])],
+    );
+    const stored = events.map((event, index) => ({ ...event, id: String(found[index]!.id) }));
+    this.ctx.appended.push(...stored);
+    return stored;
+  }
+
   async listAfter(projectId: string, userIds: string[], afterId: string, limit: number) {
     // Ids are decimal strings; anything else compares as the embedded store's Number(afterId) does.
     const after = Math.floor(Number(afterId));

@@ -166,6 +166,16 @@ export const migrations: string[][] = [
     'ALTER TABLE backups ADD COLUMN size_bytes BIGINT NOT NULL DEFAULT 0',
     `UPDATE backups SET size_bytes = length(decode(encrypted_bundle, 'base64'))`,
   ],
+  // Each user's device-list version (multi-device /v1): a row once the list first changes.
+  [
+    `CREATE TABLE device_lists (
+      project_id ${text} NOT NULL,
+      user_id ${text} NOT NULL,
+      version BIGINT NOT NULL,
+      expiries_seen_at ${text},
+      PRIMARY KEY (project_id, user_id)
+    )`,
+  ],
 ];
 
 /** Tables holding prekeyd data, in an order safe for copying (no foreign keys are declared). */
@@ -181,6 +191,7 @@ export const dataTables = [
   'api_keys',
   'public_keys',
   'settings',
+  'device_lists',
 ] as const;
 
 // Any constant works; it only has to be the same for every instance of prekeyd.

@@ -150,6 +150,28 @@ export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
     return { keyId: String(row.key_id), publicKey: String(row.public_key), signature: row.signature === null ? null : String(row.signature) };
   }
 
+  /** Two statements for any number of key sets: each is journaled, so fewer is cheaper. */
+  async takeOldestOfEach(keySetIds: number[], kind: PreKeyKind) {
+    const taken = new Map<number, PreKey & { signature: string | null }>();
+    const ids = [...new Set(keySetIds)];
+    if (ids.length === 0) return taken;
+    const rows = this.sql.all(
+      `DELETE FROM one_time_pre_keys WHERE id IN (
+         SELECT (SELECT id FROM one_time_pre_keys WHERE key_set_id = target.column1 AND kind = ? ORDER BY id LIMIT 1)
+         FROM (VALUES ${ids.map(() => '(?)').join(', ')}) AS target
+       ) RETURNING key_set_id, key_id, public_key, signature`,
+      [kind, ...ids],
+    );
+    for (const row of rows) {
+      taken.set(Number(row.key_set_id), { keyId: String(row.key_id), publicKey: String(row.public_key), signature: row.signature === null ? null : String(row.signature) });
+    }
+    if (kind === 'ec' && taken.size > 0) {
+      const takenIds = [...taken.keys()];
+      this.sql.run(`UPDATE key_sets SET one_time_pre_key_count = one_time_pre_key_count - 1 WHERE id IN (${takenIds.map(() => '?').join(', ')})`, takenIds);
+    }
+    return taken;
+  }
+
   async count(keySetId: number, kind: PreKeyKind): Promise<number> {
     const row = this.sql.get('SELECT COUNT(*) AS n FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ?', [keySetId, kind]);
     return Number(row?.n ?? 0);

@@ -182,6 +182,12 @@ export class SqlJsEvents implements EventRepository {
     return stored;
   }
 
+  async appendMany(events: Array<Omit<StoredEvent, 'id'>>) {
+    const stored: StoredEvent[] = [];
+    for (const event of events) stored.push(await this.append(event));
+    return stored;
+  }
+
   async listAfter(projectId: string, userIds: string[], afterId: string, limit: number) {
     if (userIds.length === 0) return [];
     const placeholders = userIds.map(() => '?').join(', ');

@@ -129,4 +129,14 @@ export const migrations: string[][] = [
   // Backup blobs live in files beside the database (blob-files.ts): a row keeps their SHA-256 and
   // size; `encrypted_bundle` is '' then (rows of older versions are moved out at start).
   ['ALTER TABLE backups ADD COLUMN blob_checksum TEXT', 'ALTER TABLE backups ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0'],
+  // Each user's device-list version (multi-device /v1): a row once the list first changes.
+  [
+    `CREATE TABLE device_lists (
+      project_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      expiries_seen_at TEXT,
+      PRIMARY KEY (project_id, user_id)
+    )`,
+  ],
 ];

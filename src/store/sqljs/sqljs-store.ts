@@ -3,6 +3,7 @@ import { ApiKeyChangeListeners, recordApiKeyChanges } from '../api-key-changes.t
 import { MemoryCounters } from '../memory-counters.ts';
 import type { Store, StoredEvent, StoreTx } from '../types.ts';
 import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-database.ts';
+import { SqlJsDeviceLists } from './device-lists.ts';
 import { SqlJsKeySets, SqlJsOneTimePreKeys } from './key-repositories.ts';
 import { SqlJsApiKeys, SqlJsAudit, SqlJsBackups, SqlJsEvents, SqlJsPublicKeys, SqlJsSessions, SqlJsSettings } from './repositories.ts';
 import { acquireProcessLock } from './process-lock.ts';
@@ -31,6 +32,7 @@ function repositories(sql: SqlTx, appended: StoredEvent[], blobs: BlobFiles): St
     apiKeys: new SqlJsApiKeys(sql),
     publicKeys: new SqlJsPublicKeys(sql),
     settings: new SqlJsSettings(sql),
+    deviceLists: new SqlJsDeviceLists(sql),
   };
 }
 
