@@ -255,7 +255,11 @@ export interface StoreTx {
   apiKeys: ApiKeyRepository;
   publicKeys: PublicKeyRepository;
   settings: SettingsRepository;
+  transparency: TransparencyRepository;
 }
+
+export type * from './transparency-types.ts';
+import type { TransparencyRepository } from './transparency-types.ts';
 
 /** Fixed-window counters for rate limits (in memory for one instance, shared for several). */
 export interface Counters {

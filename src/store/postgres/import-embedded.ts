@@ -31,6 +31,10 @@ const tableCopies: Array<{ table: (typeof dataTables)[number]; rowidAs?: string;
   { table: 'api_keys', rowidAs: 'seq', booleans: ['revoked'], sequence: 'seq' },
   { table: 'public_keys', rowidAs: 'seq', sequence: 'seq' },
   { table: 'settings' },
+  // Copied as they are: the same leaves, tiles, keys and checkpoint, so the log carries on consistently.
+  { table: 'transparency_logs' },
+  { table: 'transparency_leaves' },
+  { table: 'transparency_tiles' },
 ];
 
 const pageRows = 500;

@@ -12,6 +12,7 @@ import { EventRelay } from './event-relay.ts';
 import { PgKeySets, PgOneTimePreKeys } from './key-repositories.ts';
 import { isRetryable, isUnavailable, type PgDriver, PostgresUnavailableError, sqlState } from './query-client.ts';
 import { flushAudit, PgApiKeys, PgAudit, PgBackups, PgEvents, PgPublicKeys, PgSessions, PgSettings } from './repositories.ts';
+import { PgTransparency } from './transparency-repositories.ts';
 import { migrate } from './schema.ts';
 import { newTxContext, type TxContext } from './tx-context.ts';
 
@@ -29,6 +30,7 @@ function repositories(ctx: TxContext): StoreTx {
     apiKeys: new PgApiKeys(ctx),
     publicKeys: new PgPublicKeys(ctx),
     settings: new PgSettings(ctx),
+    transparency: new PgTransparency(ctx),
   };
 }
 

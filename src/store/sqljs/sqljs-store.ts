@@ -4,6 +4,7 @@ import type { Store, StoredEvent, StoreTx } from '../types.ts';
 import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-database.ts';
 import { SqlJsKeySets, SqlJsOneTimePreKeys } from './key-repositories.ts';
 import { SqlJsApiKeys, SqlJsAudit, SqlJsBackups, SqlJsEvents, SqlJsPublicKeys, SqlJsSessions, SqlJsSettings } from './repositories.ts';
+import { SqlJsTransparency } from './transparency-repositories.ts';
 import { acquireProcessLock } from './process-lock.ts';
 import { migrations } from './schema.ts';
 
@@ -25,6 +26,7 @@ function repositories(sql: SqlTx, appended: StoredEvent[]): StoreTx {
     apiKeys: new SqlJsApiKeys(sql),
     publicKeys: new SqlJsPublicKeys(sql),
     settings: new SqlJsSettings(sql),
+    transparency: new SqlJsTransparency(sql),
   };
 }
 
