@@ -30,6 +30,7 @@ export const auditActions = [
   'PUBLIC_KEY_ADDED',
   'PUBLIC_KEY_GENERATED',
   'PUBLIC_KEY_DELETED',
+  'ANCHOR_CREATED',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

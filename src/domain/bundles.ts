@@ -8,6 +8,7 @@ import type { Deps } from './deps.ts';
 import { emitPreKeyAlerts } from './events.ts';
 import { findKeySetForRead, requireUsable } from './key-set-lookup.ts';
 import type { Caller } from './principal.ts';
+import { leafOf, withTransparency } from './transparency/answers.ts';
 
 export const reducedForwardSecrecyWarning =
   'No one-time pre-keys available: forward secrecy is reduced for this session. The user should replenish one-time pre-keys.';
@@ -52,7 +53,7 @@ export async function takePreKey(
 export async function fetchBundle(deps: Deps, caller: Caller, userId: string, deviceId?: string) {
   const consume = await mayConsumePreKey(deps, caller, userId);
   const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceId: deviceId ?? null } } as const;
-  return audited(deps, caller, failure, () =>
+  const { bundle, leaf } = await audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
       const keySet = await findKeySetForRead(tx, caller.projectId, userId, deviceId, 'v1');
@@ -60,7 +61,7 @@ export async function fetchBundle(deps: Deps, caller: Caller, userId: string, de
       const { oneTimePreKey, remaining } = await takePreKey(deps, tx, caller, keySet, consume, now);
       const details = { deviceId: keySet.deviceId, oneTimePreKeyId: oneTimePreKey?.keyId ?? null };
       await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId, details });
-      return {
+      const bundle = {
         userId,
         deviceId: keySet.deviceId,
         identityKey: keySet.identityKey,
@@ -70,6 +71,8 @@ export async function fetchBundle(deps: Deps, caller: Caller, userId: string, de
         remainingOneTimePreKeys: remaining,
         ...(oneTimePreKey === null && { warning: reducedForwardSecrecyWarning }),
       };
+      return { bundle, leaf: await leafOf(deps, tx, keySet, now) };
     }),
   );
+  return withTransparency(deps, caller.projectId, bundle, leaf);
 }

@@ -7,6 +7,7 @@ import { emitEvent } from './events.ts';
 import { defaultDeviceId, findKeySetForWrite, keySetFingerprint } from './key-set-lookup.ts';
 import { checkIdentityKey, checkPreKeys, checkSignedPreKey } from './key-validation.ts';
 import { type Caller, requireActAs } from './principal.ts';
+import { logKeySet } from './transparency/leaves.ts';
 
 export interface RegisterInput {
   userId: string;
@@ -49,6 +50,7 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
         registeredAt: now.toISOString(),
       });
       await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', input.oneTimePreKeys, now.toISOString());
+      await logKeySet(tx, deps.transparency !== undefined, keySet, 'key-set.registered', now);
       const identityKeyFingerprint = keySetFingerprint({ keyFormat: 'v1', identityKey: input.identityKey });
       const details = { deviceId, signedPreKeyId: input.signedPreKey.keyId, oneTimePreKeysCount: input.oneTimePreKeys.length };
       await appendAudit(tx, caller, now, { action: 'KEYS_REGISTERED', userId: input.userId, details });
@@ -126,6 +128,8 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
 
       const { userId, deviceId } = keySet;
       if (spk || input.newLastResortPreKey) {
+        const rotated = { ...keySet, signedPreKey: spk ?? keySet.signedPreKey, lastResortPreKey: input.newLastResortPreKey ?? keySet.lastResortPreKey };
+        await logKeySet(tx, deps.transparency !== undefined, rotated, 'key-set.rotated', now);
         const details = { deviceId, newSignedPreKeyId: spk?.keyId ?? null, oneTimePreKeysAdded: newPreKeys.length };
         await appendAudit(tx, caller, now, { action: 'KEYS_ROTATED', userId, details });
         await emitEvent(tx, caller.projectId, userId, 'keys.rotated', { deviceId, signedPreKeyId: spk?.keyId ?? keySet.signedPreKey.keyId }, now);

@@ -16,6 +16,8 @@ export const actions = [
   'publicKeys.write',
   'publicKeys.generate',
   'metrics.read',
+  'transparency.read',
+  'anchors.write',
   '*',
 ] as const;
 
