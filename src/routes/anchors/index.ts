@@ -3,11 +3,12 @@ import { z } from '@hono/zod-openapi';
 import { createAnchor, readAnchor } from '../../domain/anchors.ts';
 import type { Deps } from '../../domain/deps.ts';
 import { createRouter, defineRoute, errorResponses, jsonBody, jsonResponse } from '../../http/openapi.ts';
-import { success } from '../schemas.ts';
-import { transparencyProofSchema } from '../transparency/schemas.ts';
+import { success, withExample } from '../schemas.ts';
+import { transparencyProofExample, transparencyProofSchema } from '../transparency/schemas.ts';
 
 const hashSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (a SHA-256)').openapi({ example: 'a'.repeat(64) });
-const anchorResult = transparencyProofSchema.extend({ hash: hashSchema }).openapi('Anchor');
+const exampleHash = 'b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9';
+const anchorResult = withExample(transparencyProofSchema.extend({ hash: hashSchema }).openapi('Anchor'), { hash: exampleHash, ...transparencyProofExample });
 
 const create = defineRoute('anchors.write', {
   method: 'post',
@@ -16,7 +17,7 @@ const create = defineRoute('anchors.write', {
   summary: "Anchor a hash in the project's transparency log",
   description:
     'Appends a leaf with the hash (the message itself never reaches the server) and answers once a signed checkpoint covers it, with the inclusion proof. Anchoring a hash again answers its first leaf (200).',
-  request: { body: jsonBody(z.object({ hash: hashSchema }).openapi('AnchorRequest')) },
+  request: { body: jsonBody(withExample(z.object({ hash: hashSchema }).openapi('AnchorRequest'), { hash: exampleHash })) },
   responses: {
     201: jsonResponse(success(anchorResult), 'Anchored'),
     200: jsonResponse(success(anchorResult), 'Already anchored'),
