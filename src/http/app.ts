@@ -28,6 +28,7 @@ import { backupRoutes } from '../routes/v1-keys/backup-routes.ts';
 import { lifecycleRoutes } from '../routes/v1-keys/lifecycle-routes.ts';
 import { readRoutes } from '../routes/v1-keys/read-routes.ts';
 import { sessionRoutes } from '../routes/v1-keys/session-routes.ts';
+import { documentTransparencyRoutes } from '../routes/transparency/docs.ts';
 import { transparencyRoutes } from '../routes/transparency/index.ts';
 import { authenticate } from './auth.ts';
 import { clientIpResolver, type SocketAddress } from './client-ip.ts';
@@ -142,6 +143,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', operatorRoutes(deps));
   app.route('/', anchorRoutes(deps));
 
+  documentTransparencyRoutes(app.openAPIRegistry);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',

@@ -48,6 +48,9 @@ export interface TransparencyProof {
   inclusionProof: string[];
 }
 
+/** How often a log this instance does not sign is re-read (several instances on one database). */
+const refreshEveryMs = 5000;
+
 interface Waiter {
   index: number;
   resolve(checkpoint: SignedCheckpoint | undefined): void;
@@ -62,6 +65,7 @@ export class TransparencyLog {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly witnessSizes = new Map<string, number>();
   private readonly noteUpdates = new Map<string, Promise<void>>();
+  private readonly refreshedAt = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = true;
@@ -110,7 +114,14 @@ export class TransparencyLog {
       const signed = await signNextCheckpoint(this.store, projectId, { origin, now: this.clock.now(), maxLeaves: this.settings.maxLeavesPerCheckpoint });
       if (signed) this.publish(signed);
     }
-    for (const projectId of this.waiters.keys()) if (!pending.includes(projectId)) await this.refresh(projectId);
+    // Logs other instances sign (PostgreSQL): waiters need them now, /checkpoint within a few seconds.
+    const now = Date.now();
+    for (const projectId of new Set([...this.waiters.keys(), ...this.published.keys()])) {
+      if (pending.includes(projectId)) continue;
+      if (!this.waiters.has(projectId) && now - (this.refreshedAt.get(projectId) ?? 0) < refreshEveryMs) continue;
+      this.refreshedAt.set(projectId, now);
+      await this.refresh(projectId);
+    }
   }
 
   /** The stored checkpoint, when newer than the one in memory (signed by another instance, or before a restart). */
@@ -204,10 +215,15 @@ export class TransparencyLog {
     const known = this.settled.get(projectId) ?? (await this.refresh(projectId) && this.settled.get(projectId));
     if (known && known.size > index) return known;
     const waited = await new Promise<SignedCheckpoint | undefined>((resolve) => {
-      const timeout = setTimeout(() => resolve(undefined), this.settings.waitMs);
-      const waiters = this.waiters.get(projectId) ?? [];
-      waiters.push({ index, resolve: (checkpoint) => (clearTimeout(timeout), resolve(checkpoint)) });
-      this.waiters.set(projectId, waiters);
+      const waiter: Waiter = { index, resolve: (checkpoint) => (clearTimeout(timeout), resolve(checkpoint)) };
+      const timeout = setTimeout(() => {
+        // Gone from the list on timeout, so that waiters never pile up while no checkpoint comes.
+        const left = (this.waiters.get(projectId) ?? []).filter((other) => other !== waiter);
+        if (left.length > 0) this.waiters.set(projectId, left);
+        else this.waiters.delete(projectId);
+        resolve(undefined);
+      }, this.settings.waitMs);
+      this.waiters.set(projectId, [...(this.waiters.get(projectId) ?? []), waiter]);
     });
     const fallback = waited ?? this.published.get(projectId);
     if (fallback && fallback.size > index) return fallback;
