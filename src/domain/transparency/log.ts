@@ -50,6 +50,8 @@ export interface TransparencyProof {
 
 /** How often a log this instance does not sign is re-read (several instances on one database). */
 const refreshEveryMs = 5000;
+/** Audit paths kept for reuse (a few hundred bytes each). */
+const maxCachedPaths = 10_000;
 
 interface Waiter {
   index: number;
@@ -66,6 +68,7 @@ export class TransparencyLog {
   private readonly witnessSizes = new Map<string, number>();
   private readonly noteUpdates = new Map<string, Promise<void>>();
   private readonly refreshedAt = new Map<string, number>();
+  private readonly provenPaths = new Map<string, string[]>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = true;
@@ -233,7 +236,14 @@ export class TransparencyLog {
   /** The `transparency` member of an answer: the leaf, a checkpoint covering it, and the audit path. */
   async prove(projectId: string, leaf: LogLeafRecord): Promise<TransparencyProof> {
     const checkpoint = await this.covering(projectId, leaf.index);
-    const proof = await this.proofs.inclusion(projectId, leaf.index, checkpoint.size);
-    return { checkpoint: checkpoint.note, leafIndex: leaf.index, leaf: leaf.leaf, inclusionProof: proof.map(encodeBase64) };
+    // The same key set is fetched again and again between two checkpoints: its proof is reused.
+    const key = `${projectId}/${leaf.index}/${checkpoint.size}`;
+    let inclusionProof = this.provenPaths.get(key);
+    if (!inclusionProof) {
+      inclusionProof = (await this.proofs.inclusion(projectId, leaf.index, checkpoint.size)).map(encodeBase64);
+      this.provenPaths.set(key, inclusionProof);
+      if (this.provenPaths.size > maxCachedPaths) this.provenPaths.delete(this.provenPaths.keys().next().value!);
+    }
+    return { checkpoint: checkpoint.note, leafIndex: leaf.index, leaf: leaf.leaf, inclusionProof };
   }
 }
