@@ -24,7 +24,7 @@ const appLevel = [
 const sqljsOnly = ['test/fuzz/push-frames.fuzz.test.ts', 'test/hostile/backup-growth.test.ts'];
 
 /** Repository-level tests over every backend of their project (test/helpers/backend.ts availableBackends). */
-const storeLevel = ['test/store/store-contract.test.ts', 'test/store/postgres-instances.test.ts'];
+const storeLevel = ['test/store/store-contract.test.ts', 'test/store/postgres-instances.test.ts', 'test/store/transparency-store.test.ts'];
 
 const pgUrl = process.env.PREKEYD_TEST_PG_URL;
 

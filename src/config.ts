@@ -79,6 +79,12 @@ export const configSchema = z.object({
   checkpointBytes: count.default(64 * 1024 * 1024),
   pgPoolSize: z.coerce.number().int().min(1).max(1000).default(10),
   config: z.string().optional(),
+  transparency: flag.default(false),
+  transparencyInterval: duration.default(1000),
+  transparencyOrigin: z.string().optional(),
+  transparencyWitness: z.string().optional(),
+  transparencyWitnessTimeout: duration.default(5000),
+  transparencyPublic: z.string().optional(),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -135,6 +141,12 @@ const help: Record<ConfigKey, string> = {
   checkpointBytes: 'fold the embedded journal into the database file past this size (default 64 MiB)',
   pgPoolSize: 'PostgreSQL only: connections in this instance\'s pool (default 10)',
   config: 'JSON configuration file; flags and environment win over it',
+  transparency: 'keep a public, witnessed Merkle log of every key publication per project; bundles carry proofs',
+  transparencyInterval: 'shortest time between two checkpoints of a log (default 1s)',
+  transparencyOrigin: 'checkpoint origin of new logs, {project} replaced by the project id (default <hostname>/prekeyd/{project})',
+  transparencyWitness: 'tlog-witness URL prefixes asked to cosign each checkpoint, comma separated',
+  transparencyWitnessTimeout: 'how long one witness call may take (default 5s)',
+  transparencyPublic: 'projects whose log entries anyone may read, comma separated, or * (default: none)',
 };
 
 export const options: Record<ConfigKey, OptionInfo> = Object.fromEntries(
@@ -144,7 +156,7 @@ export const options: Record<ConfigKey, OptionInfo> = Object.fromEntries(
       flag: kebab(key),
       env: `PREKEYD_${snake(key)}`,
       help: text,
-      boolean: key === 'allowServerKeygen',
+      boolean: key === 'allowServerKeygen' || key === 'transparency',
       secret: key === 'masterKey',
     },
   ]),

@@ -5,6 +5,8 @@
 import type { Config } from './config.ts';
 import { createAuthenticator } from './domain/authentication.ts';
 import { defaultDomainSettings, type Deps, systemClock } from './domain/deps.ts';
+import { TransparencyLog } from './domain/transparency/log.ts';
+import { transparencySettingsFrom } from './domain/transparency/settings.ts';
 import { runUpkeep } from './domain/upkeep.ts';
 import { RefusalLog } from './domain/refusals.ts';
 import { setUpMasterKey } from './domain/master-key.ts';
@@ -82,7 +84,9 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     clock: systemClock,
     settings: domainSettingsFrom(config),
     observer: { preKeyConsumed: (kind) => metrics.preKeysConsumed.inc({ kind }) },
+    ...(config.transparency && { transparency: new TransparencyLog(store, transparencySettingsFrom(config), systemClock, logger) }),
   };
+  deps.transparency?.start();
   metrics.setStoreFigures(() => storeFigures(deps));
   const authenticator = createAuthenticator(deps, masterKey.hash);
   const refusals = new RefusalLog(deps, { refused: (errorCode) => metrics.requestsRefused.inc({ errorCode }) }, (message, fields) =>
@@ -136,6 +140,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(upkeep);
+        const transparencyStopped = deps.transparency?.stop();
         // Stop accepting first; the HTTP server's close also waits for the upgraded sockets, which
         // the hub closes with 1001. Events committed meanwhile are stored and replayed with `since`.
         const httpClosed = http.close();
@@ -144,6 +149,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
         await metricsHttp?.close();
         await authenticator.flushUsage().catch(() => undefined);
         await refusals.flush().catch(() => undefined);
+        await transparencyStopped;
         await store.close();
       })()),
   };

@@ -18,6 +18,8 @@ const commands: Record<string, Command> = {
   snapshot: async (argv) => (await import('./snapshot.ts')).runSnapshot(argv),
   config: async (argv) => (await import('./config-command.ts')).runConfig(argv),
   migrate: async (argv) => (await import('./migrate.ts')).runMigrate(argv),
+  witness: async (argv) => (await import('./witness.ts')).runWitness(argv),
+  transparency: async (argv) => (await import('./transparency.ts')).runTransparency(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -35,6 +35,7 @@ export const auditActions = [
   'REQUEST_REFUSED',
   // Refusals counted rather than audited one by one: 401s, 429s, and past a key's budget.
   'REFUSALS_SUMMARY',
+  'ANCHOR_CREATED',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

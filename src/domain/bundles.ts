@@ -9,6 +9,7 @@ import type { Deps } from './deps.ts';
 import { emitEvents, type PendingEvent, preKeyAlert } from './events.ts';
 import { findKeySetForRead, requireUsable } from './key-set-lookup.ts';
 import type { Caller } from './principal.ts';
+import { leafOf, withTransparency } from './transparency/answers.ts';
 
 export const reducedForwardSecrecyWarning =
   'No one-time pre-keys available: forward secrecy is reduced for this session. The user should replenish one-time pre-keys.';
@@ -177,14 +178,15 @@ export type V1Bundle = Awaited<ReturnType<typeof takeBundles>>[number];
 
 export async function fetchBundle(deps: Deps, caller: Caller, userId: string, deviceId?: string) {
   const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceId: deviceId ?? null } } as const;
-  return withPreKeyBudget(deps, caller, userId, 1, (newBudget) => audited(deps, caller, failure, () =>
+  const { bundle, leaf } = await withPreKeyBudget(deps, caller, userId, 1, (newBudget) => audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
       const budget = newBudget();
       const keySet = await findKeySetForRead(tx, caller.projectId, userId, deviceId, 'v1');
       requireUsable(keySet, deps.settings, now);
       const [bundle] = await takeBundles(deps, tx, caller, [keySet], budget, now);
-      return bundle!;
+      return { bundle: bundle!, leaf: await leafOf(deps, tx, keySet, now) };
     }),
   ));
+  return withTransparency(deps, caller.projectId, bundle, leaf);
 }

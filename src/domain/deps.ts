@@ -1,5 +1,6 @@
 /** The dependencies every domain operation receives: explicit, so tests can swap any of them. */
 import type { PreKeyKind, Store } from '../store/types.ts';
+import type { TransparencyLog } from './transparency/log.ts';
 
 export interface DomainSettings {
   /** `prekeys.low` is raised while fewer one-time pre-keys than this are stored. */
@@ -43,6 +44,8 @@ export interface Deps {
   settings: DomainSettings;
   clock: Clock;
   observer?: DomainObserver;
+  /** The key-transparency logs; absent while transparency is off. */
+  transparency?: TransparencyLog;
 }
 
 export const defaultDomainSettings: DomainSettings = {

@@ -11,6 +11,7 @@
 import type { VisibleKeySetStatus } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';
 import { takeBundles, withPreKeyBudget } from './bundles.ts';
+import { leafOf, withTransparency } from './transparency/answers.ts';
 import type { Deps } from './deps.ts';
 import { currentDeviceListVersion, devicesOf, v1KeySetsOf } from './device-lists.ts';
 import { AppError, type ErrorCode } from './errors.ts';
@@ -47,7 +48,7 @@ export async function claimDeviceBundles(deps: Deps, caller: Caller, userId: str
   const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceIds: deviceIds ?? null } } as const;
   // Granted before the transaction (the budget lives outside it); unknown until the devices are
   // read, so an upper bound, and what is not consumed is given back.
-  return withPreKeyBudget(deps, caller, userId, deviceIds?.length ?? cap, (newBudget) =>
+  const { leaves, ...claim } = await withPreKeyBudget(deps, caller, userId, deviceIds?.length ?? cap, (newBudget) =>
     audited(deps, caller, failure, () =>
       deps.store.transaction(async (tx) => {
         const now = deps.clock.now();
@@ -74,8 +75,12 @@ export async function claimDeviceBundles(deps: Deps, caller: Caller, userId: str
           await appendAudit(tx, caller, now, { action: 'BUNDLE_FETCHED', userId, status: 'FAILURE', details });
         }
         const bundles = await takeBundles(deps, tx, caller, servable, budget, now);
-        return { userId, deviceListVersion, devices: bundles, failures };
+        const leaves = [];
+        for (const keySet of servable) leaves.push(await leafOf(deps, tx, keySet, now)); // one at a time: a first fetch may append a leaf
+        return { userId, deviceListVersion, devices: bundles, failures, leaves };
       }),
     ),
   );
+  const devices = await Promise.all(claim.devices.map((bundle, index) => withTransparency(deps, caller.projectId, bundle, leaves[index])));
+  return { ...claim, devices };
 }

@@ -9,6 +9,7 @@ import { defaultDeviceId, findKeySetForWrite, keySetFingerprint, visibleStatus }
 import { checkIdentityKey, checkPreKeys, checkSignedPreKey } from './key-validation.ts';
 import { type Caller, requireActAs } from './principal.ts';
 import { archiveSignedPreKey, requireDeviceRoom } from './quotas.ts';
+import { logKeySet } from './transparency/leaves.ts';
 
 export interface RegisterInput {
   userId: string;
@@ -54,6 +55,7 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
       await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', input.oneTimePreKeys, now.toISOString());
       const v1KeySets = existing.filter((each) => each.keyFormat === 'v1');
       const listChange = await recordDeviceListChange(deps, tx, caller.projectId, input.userId, v1KeySets, { added: [deviceId] }, now);
+      await logKeySet(tx, deps.transparency !== undefined, keySet, 'key-set.registered', now);
       const identityKeyFingerprint = keySetFingerprint({ keyFormat: 'v1', identityKey: input.identityKey });
       const details = { deviceId, signedPreKeyId: input.signedPreKey.keyId, oneTimePreKeysCount: input.oneTimePreKeys.length };
       await appendAudit(tx, caller, now, { action: 'KEYS_REGISTERED', userId: input.userId, details });
@@ -136,6 +138,8 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
         ? await recordDeviceListChange(deps, tx, caller.projectId, userId, await v1KeySetsOf(tx, caller.projectId, userId), { changed: [deviceId] }, now)
         : undefined;
       if (spk || input.newLastResortPreKey) {
+        const rotated = { ...keySet, signedPreKey: spk ?? keySet.signedPreKey, lastResortPreKey: input.newLastResortPreKey ?? keySet.lastResortPreKey };
+        await logKeySet(tx, deps.transparency !== undefined, rotated, 'key-set.rotated', now);
         const details = { deviceId, newSignedPreKeyId: spk?.keyId ?? null, oneTimePreKeysAdded: newPreKeys.length };
         await appendAudit(tx, caller, now, { action: 'KEYS_ROTATED', userId, details });
         await emitEvent(tx, caller.projectId, userId, 'keys.rotated', { deviceId, signedPreKeyId: spk?.keyId ?? keySet.signedPreKey.keyId }, now);

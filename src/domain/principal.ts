@@ -17,6 +17,8 @@ export const actions = [
   'publicKeys.write',
   'publicKeys.generate',
   'metrics.read',
+  'transparency.read',
+  'anchors.write',
   '*',
 ] as const;
 

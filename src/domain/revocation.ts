@@ -6,6 +6,7 @@ import { AppError } from './errors.ts';
 import { recordDeviceListChange } from './device-lists.ts';
 import { emitEvent } from './events.ts';
 import { type Caller, requireActAs } from './principal.ts';
+import { logKeySet } from './transparency/leaves.ts';
 
 export interface StatusChangeInput {
   userId: string;
@@ -48,6 +49,7 @@ export async function revokeKeys(deps: Deps, caller: Caller, input: StatusChange
         // Revoked keys can never be handed out again: drop them rather than keep dead rows.
         await tx.oneTimePreKeys.deleteAll(keySet.id, 'ec');
         await tx.oneTimePreKeys.deleteAll(keySet.id, 'kyber');
+        await logKeySet(tx, deps.transparency !== undefined, keySet, 'key-set.revoked', now);
         const { deviceId } = keySet;
         await appendAudit(tx, caller, now, { action: 'KEYS_REVOKED', userId: input.userId, details: { deviceId, reason } });
         await emitEvent(tx, caller.projectId, input.userId, 'keys.revoked', { deviceId, reason, revokedAt }, now);

@@ -16,6 +16,7 @@ import { AppError } from './errors.ts';
 import { emitEvent } from './events.ts';
 import { defaultDeviceId, findKeySetForRead, requireUsable } from './key-set-lookup.ts';
 import { checkIdentityKey } from './key-validation.ts';
+import { leafOf, withTransparency } from './transparency/answers.ts';
 import { type Caller, requireActAs } from './principal.ts';
 
 export interface InitiateSessionInput {
@@ -72,7 +73,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
     resource: 'SESSION',
     details: { responderUserId: input.responderUserId, responderDeviceId: input.responderDeviceId ?? null },
   } as const;
-  return withPreKeyBudget(deps, caller, input.responderUserId, 1, (newBudget) => audited(deps, caller, failure, () =>
+  const { answer, leaf } = await withPreKeyBudget(deps, caller, input.responderUserId, 1, (newBudget) => audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
       const budget = newBudget();
@@ -110,7 +111,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
       await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_INITIATED', userId: input.initiatorUserId, resource: 'SESSION', details });
       const eventData = { sessionId: session.sessionId, initiatorUserId: input.initiatorUserId, deviceId: responder.deviceId };
       await emitEvent(tx, caller.projectId, input.responderUserId, 'session.initiated', eventData, now);
-      return {
+      const answer = {
         sessionId: session.sessionId,
         responderBundle: {
           identityKey: responder.identityKey,
@@ -121,8 +122,10 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
         },
         expiresAt: session.expiresAt,
       };
+      return { answer, leaf: await leafOf(deps, tx, responder, now) };
     }),
   ));
+  return { ...answer, responderBundle: await withTransparency(deps, caller.projectId, answer.responderBundle, leaf) };
 }
 
 /** What the responder reads (SPEC §3). */

@@ -15,6 +15,7 @@ import { keySetFingerprint } from './key-set-lookup.ts';
 import { archiveSignedPreKey, requireDeviceRoom } from './quotas.ts';
 import { type Caller, requireActAs } from './principal.ts';
 import { type SignalAccount, signalAccountState } from './signal-account.ts';
+import { logKeySet } from './transparency/leaves.ts';
 
 export interface SignalPreKey {
   keyId: number;
@@ -127,6 +128,7 @@ async function createSignalKeySet(deps: Deps, tx: StoreTx, caller: Caller, accou
     pqLastResortPreKey: upload.pqLastResortPreKey ? storedLastResort(upload.pqLastResortPreKey) : null,
     registeredAt: at,
   });
+  await logKeySet(tx, deps.transparency !== undefined, keySet, 'key-set.registered', now);
   const oneTimePreKeysCount = upload.preKeys?.length ? await replacePreKeys(tx, keySet.id, 'ec', upload.preKeys, at) : 0;
   const pqPreKeysCount = upload.pqPreKeys?.length ? await replacePreKeys(tx, keySet.id, 'kyber', upload.pqPreKeys, at) : 0;
   const details = { deviceId, signedPreKeyId: keySet.signedPreKey.keyId, oneTimePreKeysCount, pqPreKeysCount };
@@ -158,6 +160,10 @@ async function updateSignalKeySet(deps: Deps, tx: StoreTx, caller: Caller, keySe
   const added = upload.preKeys?.length ? await replacePreKeys(tx, keySet.id, 'ec', upload.preKeys, at) : 0;
   const pqAdded = upload.pqPreKeys?.length ? await replacePreKeys(tx, keySet.id, 'kyber', upload.pqPreKeys, at) : 0;
 
+  if (newSignedPreKey || newLastResort) {
+    const rotated = { ...keySet, signedPreKey: newSignedPreKey ?? keySet.signedPreKey, lastResortPreKey: newLastResort ?? keySet.lastResortPreKey };
+    await logKeySet(tx, deps.transparency !== undefined, rotated, 'key-set.rotated', now);
+  }
   if (newSignedPreKey || newLastResort || newPqLastResort) {
     const details = {
       deviceId,

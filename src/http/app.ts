@@ -13,6 +13,7 @@ import { type Logger, silentLogger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { RefusalLog } from '../domain/refusals.ts';
 import { adminRoutes } from '../routes/admin/index.ts';
+import { anchorRoutes } from '../routes/anchors/index.ts';
 import { docsRoutes } from '../routes/docs/index.ts';
 import { apiKeyRoutes } from '../routes/api-keys/index.ts';
 import { consoleRoutes } from '../routes/console/index.ts';
@@ -28,6 +29,8 @@ import { deviceRoutes } from '../routes/v1-keys/device-routes.ts';
 import { lifecycleRoutes } from '../routes/v1-keys/lifecycle-routes.ts';
 import { readRoutes } from '../routes/v1-keys/read-routes.ts';
 import { sessionRoutes } from '../routes/v1-keys/session-routes.ts';
+import { documentTransparencyRoutes } from '../routes/transparency/docs.ts';
+import { transparencyRoutes } from '../routes/transparency/index.ts';
 import { authenticate } from './auth.ts';
 import { clientIpResolver, type SocketAddress } from './client-ip.ts';
 import { errorResponse, toAppError } from './errors.ts';
@@ -114,7 +117,10 @@ export function createApp(deps: AppDeps) {
   app.route('/', consoleRoutes());
 
   app.use('/metrics', authenticate(deps.authenticator, clientIp));
-  app.use('/v1/*', authenticate(deps.authenticator, clientIp));
+  // Transparency logs are read by witnesses and monitors without a key (their routes check entry access).
+  app.route('/', transparencyRoutes({ transparency: deps.transparency, authenticator: deps.authenticator }));
+  const authenticateV1 = authenticate(deps.authenticator, clientIp);
+  app.use('/v1/*', (c, next) => (c.req.path.startsWith('/v1/transparency/') ? next() : authenticateV1(c, next)));
   app.use('/v2/*', authenticate(deps.authenticator, clientIp, signalCredentials));
   const keysBucket = { name: 'keys', limit: deps.http.rateLimitKeys };
   const onReject = () => deps.metrics?.rateLimitRejections.inc();
@@ -126,6 +132,8 @@ export function createApp(deps: AppDeps) {
   // Signal's bundle fetch is GET /v2/keys/:identifier/:deviceId; every other /v2/keys call is a keys call.
   const signalLimit: MiddlewareHandler<AppEnv> = (c, next) =>
     (c.req.method === 'GET' && /^\/v2\/keys\/[^/]+\/[^/]+$/.test(c.req.path) ? bundleLimit : keysLimit)(c, next);
+  app.use('/v1/anchors', keysLimit);
+  app.use('/v1/anchors/*', keysLimit);
   app.use('/v2/keys', signalLimit);
   app.use('/v2/keys/*', signalLimit);
   // Only now, authenticated and within its rate limits, may a request make the server hold its body.
@@ -147,7 +155,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', eventRoutes());
   app.route('/', adminRoutes(deps));
   app.route('/', operatorRoutes(deps));
+  app.route('/', anchorRoutes(deps));
 
+  documentTransparencyRoutes(app.openAPIRegistry);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',

@@ -7,6 +7,10 @@ export { isPrekeydError, PrekeydError, type ClientErrorCode, type PrekeydErrorCo
 export { generateKeySet, generateOneTimePreKeys, generateSignedPreKey, type GenerateKeySetOptions, type GeneratedPreKeys, type GeneratedSignedPreKey } from './keygen.ts';
 export { verifyBundle, x3dhInfo, x3dhInitiate, x3dhKdf, x3dhRespond, type InitiatorInput, type InitiatorResult, type ResponderInput, type X3dhBundle, type X3dhSecret } from './x3dh.ts';
 export { decrypt, decryptText, encrypt, type EncryptedMessage } from './encryption.ts';
+export { EncryptionService } from './encryption-service.ts';
+export { anchorHashOf, canonicalJson, type AnchorMessage, type AnchorOptions } from './anchors.ts';
+export { TransparencyVerifier, type CheckpointStore, type ServedKeys, type TransparencyOptions, type VerifiedProof } from './transparency.ts';
+export type { Anchor, TransparencyProof } from './transparency-types.ts';
 export {
   backupAlgorithm,
   decryptBackup,

@@ -76,6 +76,8 @@ export async function establishSharedSecret(
   responderUserId: string,
   initiatorKeys: IdentityKeyInput,
   options: EstablishOptions = {},
+  /** Checks the responder's bundle before it is used (key transparency). */
+  checkResponder?: (bundle: SharedSecretResponse['responderBundle']) => Promise<void>,
 ): Promise<EstablishedSession> {
   const identitySecret = identitySecretOf(initiatorKeys);
   const ephemeralSecret = x25519.utils.randomSecretKey();
@@ -90,6 +92,7 @@ export async function establishSharedSecret(
   try {
     const answer = await transport.request<SharedSecretResponse>('POST', '/v1/keys/shared-secret', { body });
     const bundle = answer.responderBundle;
+    await checkResponder?.(bundle);
     const derived = x3dhInitiate({ identityPrivateKey: identitySecret, ephemeralPrivateKey: ephemeralSecret, bundle });
     return {
       sessionId: answer.sessionId,

@@ -3,6 +3,7 @@
  * material. Keys on the wire are lowercase hex; private keys are kept as hex too, so that a
  * key set serialises to JSON as is (for secure storage and backups).
  */
+import type { TransparencyProof } from './transparency-types.ts';
 
 // ---------------------------------------------------------------- key material
 
@@ -87,6 +88,8 @@ export interface KeyBundle {
   remainingOneTimePreKeys: number;
   /** Present when no one-time pre-key was handed out: forward secrecy is reduced. */
   warning?: string;
+  /** From a `--transparency` server: the proof that the log published these keys. */
+  transparency?: TransparencyProof;
 }
 
 export interface RotateRequest {
@@ -133,6 +136,7 @@ export interface KeySetSummary {
 
 export interface VerifyResult extends KeySetSummary {
   isValid: boolean;
+  transparency?: TransparencyProof;
 }
 
 export interface Pagination {
@@ -217,6 +221,7 @@ export interface SharedSecretResponse {
     oneTimePreKey: PreKey | null;
     lastResortPreKey?: SignedPreKey;
     warning?: string;
+    transparency?: TransparencyProof;
   };
   expiresAt: string;
 }

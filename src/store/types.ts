@@ -288,7 +288,11 @@ export interface StoreTx {
   publicKeys: PublicKeyRepository;
   settings: SettingsRepository;
   deviceLists: DeviceListRepository;
+  transparency: TransparencyRepository;
 }
+
+export type * from './transparency-types.ts';
+import type { TransparencyRepository } from './transparency-types.ts';
 
 /** Fixed-window counters for rate limits (in memory for one instance, shared for several). */
 export interface Counters {

@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { v1Keys } from '../examples.ts';
 import { deviceId, hex, userId, withExample } from '../schemas.ts';
 import { preKeySchema, signedPreKeySchema } from './schemas.ts';
+import { transparencyProofSchema } from '../transparency/schemas.ts';
 
 export const sharedSecretBody = z
   .object({
@@ -27,6 +28,7 @@ export const sharedSecretResult = withExample(
         oneTimePreKey: preKeySchema.nullable(),
         lastResortPreKey: signedPreKeySchema.optional(),
         warning: z.string().optional(),
+        transparency: transparencyProofSchema.optional(),
       }),
       expiresAt: z.string(),
     })

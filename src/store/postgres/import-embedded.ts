@@ -35,6 +35,10 @@ const tableCopies: Array<{ table: (typeof dataTables)[number]; rowidAs?: string;
   { table: 'public_keys', rowidAs: 'seq', sequence: 'seq' },
   { table: 'settings' },
   { table: 'device_lists' },
+  // Copied as they are: the same leaves, tiles, keys and checkpoint, so the log carries on consistently.
+  { table: 'transparency_logs' },
+  { table: 'transparency_leaves' },
+  { table: 'transparency_tiles' },
 ];
 
 const pageRows = 500;

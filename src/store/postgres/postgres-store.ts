@@ -14,6 +14,7 @@ import { apiKeyNotification, EventRelay } from './event-relay.ts';
 import { PgKeySets, PgOneTimePreKeys } from './key-repositories.ts';
 import { isRetryable, isUnavailable, type PgDriver, PostgresUnavailableError, sqlState } from './query-client.ts';
 import { flushAudit, PgApiKeys, PgAudit, PgBackups, PgEvents, PgPublicKeys, PgSessions, PgSettings } from './repositories.ts';
+import { PgTransparency } from './transparency-repositories.ts';
 import { migrate } from './schema.ts';
 import { newTxContext, type TxContext } from './tx-context.ts';
 
@@ -32,6 +33,7 @@ function repositories(ctx: TxContext): StoreTx {
     publicKeys: new PgPublicKeys(ctx),
     settings: new PgSettings(ctx),
     deviceLists: new PgDeviceLists(ctx),
+    transparency: new PgTransparency(ctx),
   };
 }
 

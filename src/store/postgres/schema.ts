@@ -176,6 +176,39 @@ export const migrations: string[][] = [
       PRIMARY KEY (project_id, user_id)
     )`,
   ],
+  // Key transparency (src/transparency): each project's log head, its leaves, and its hash tiles.
+  [
+    `CREATE TABLE transparency_logs (
+      project_id ${text} PRIMARY KEY,
+      origin ${text},
+      signer_key ${text},
+      retired_keys ${text} NOT NULL DEFAULT '[]',
+      next_index BIGINT NOT NULL,
+      tree_size BIGINT NOT NULL DEFAULT 0,
+      checkpoint ${text},
+      updated_at ${text}
+    )`,
+    `CREATE TABLE transparency_leaves (
+      project_id ${text} NOT NULL,
+      leaf_index BIGINT NOT NULL,
+      leaf ${text} NOT NULL,
+      leaf_hash ${text} NOT NULL,
+      key_set_id BIGINT,
+      anchor_hash ${text},
+      created_at ${text} NOT NULL,
+      PRIMARY KEY (project_id, leaf_index)
+    )`,
+    'CREATE INDEX transparency_leaves_hash ON transparency_leaves (project_id, leaf_hash)',
+    'CREATE INDEX transparency_leaves_key_set ON transparency_leaves (project_id, key_set_id, leaf_index) WHERE key_set_id IS NOT NULL',
+    'CREATE INDEX transparency_leaves_anchor ON transparency_leaves (project_id, anchor_hash) WHERE anchor_hash IS NOT NULL',
+    `CREATE TABLE transparency_tiles (
+      project_id ${text} NOT NULL,
+      level INTEGER NOT NULL,
+      tile_index BIGINT NOT NULL,
+      hashes ${text} NOT NULL,
+      PRIMARY KEY (project_id, level, tile_index)
+    )`,
+  ],
 ];
 
 /** Tables holding prekeyd data, in an order safe for copying (no foreign keys are declared). */
@@ -192,6 +225,9 @@ export const dataTables = [
   'public_keys',
   'settings',
   'device_lists',
+  'transparency_logs',
+  'transparency_leaves',
+  'transparency_tiles',
 ] as const;
 
 // Any constant works; it only has to be the same for every instance of prekeyd.

@@ -139,4 +139,37 @@ export const migrations: string[][] = [
       PRIMARY KEY (project_id, user_id)
     )`,
   ],
+  // Key transparency (src/transparency): each project's log head, its leaves, and its hash tiles.
+  [
+    `CREATE TABLE transparency_logs (
+      project_id TEXT PRIMARY KEY,
+      origin TEXT,
+      signer_key TEXT,
+      retired_keys TEXT NOT NULL DEFAULT '[]',
+      next_index INTEGER NOT NULL,
+      tree_size INTEGER NOT NULL DEFAULT 0,
+      checkpoint TEXT,
+      updated_at TEXT
+    )`,
+    `CREATE TABLE transparency_leaves (
+      project_id TEXT NOT NULL,
+      leaf_index INTEGER NOT NULL,
+      leaf TEXT NOT NULL,
+      leaf_hash TEXT NOT NULL,
+      key_set_id INTEGER,
+      anchor_hash TEXT,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (project_id, leaf_index)
+    )`,
+    'CREATE INDEX transparency_leaves_hash ON transparency_leaves (project_id, leaf_hash)',
+    'CREATE INDEX transparency_leaves_key_set ON transparency_leaves (project_id, key_set_id, leaf_index) WHERE key_set_id IS NOT NULL',
+    'CREATE INDEX transparency_leaves_anchor ON transparency_leaves (project_id, anchor_hash) WHERE anchor_hash IS NOT NULL',
+    `CREATE TABLE transparency_tiles (
+      project_id TEXT NOT NULL,
+      level INTEGER NOT NULL,
+      tile_index INTEGER NOT NULL,
+      hashes TEXT NOT NULL,
+      PRIMARY KEY (project_id, level, tile_index)
+    )`,
+  ],
 ];

@@ -6,6 +6,7 @@ import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-datab
 import { SqlJsDeviceLists } from './device-lists.ts';
 import { SqlJsKeySets, SqlJsOneTimePreKeys } from './key-repositories.ts';
 import { SqlJsApiKeys, SqlJsAudit, SqlJsBackups, SqlJsEvents, SqlJsPublicKeys, SqlJsSessions, SqlJsSettings } from './repositories.ts';
+import { SqlJsTransparency } from './transparency-repositories.ts';
 import { acquireProcessLock } from './process-lock.ts';
 import { BlobFiles, blobDirectory, copyBlobDirectory } from './blob-files.ts';
 import { inlineBlobs, moveInlineBlobsToFiles, startBlobSweeps } from './blob-upkeep.ts';
@@ -33,6 +34,7 @@ function repositories(sql: SqlTx, appended: StoredEvent[], blobs: BlobFiles): St
     publicKeys: new SqlJsPublicKeys(sql),
     settings: new SqlJsSettings(sql),
     deviceLists: new SqlJsDeviceLists(sql),
+    transparency: new SqlJsTransparency(sql),
   };
 }
 
