@@ -18,13 +18,9 @@ import { type Caller, masterPrincipal } from '../domain/principal.ts';
 import { createApiKeyBody } from '../routes/api-keys/schemas.ts';
 import { openStore } from '../store/open-store.ts';
 import { parseCommandLine } from './args.ts';
+import { requireExistingDatabase } from './existing-database.ts';
+import { apiKeysUsage } from './help.ts';
 import { readConfigFile } from './config-file.ts';
-
-export const apiKeysUsage = `Usage (stop the server first: a database held by a running server is refused):
-  prekeyd api-keys create --project P --acl ACTION,… [--user-ids PATTERN,…] [--description TEXT]
-                          [--expires-at RFC3339|UNIX_SECONDS] [--json] --db FILE
-  prekeyd api-keys list [--project P] [--json] --db FILE
-  prekeyd api-keys revoke UID [--json] --db FILE`;
 
 const flags = {
   project: { type: 'string' },
@@ -122,6 +118,7 @@ export async function runApiKeys(argv: string[], output: Output = consoleOutput)
   const env = configFromEnv(process.env);
   const file = await readConfigFile((args.config.config ?? env.config) as string | undefined);
   const config = resolveConfig(file, env, args.config);
+  await requireExistingDatabase(config.db);
   const store = await openStore(config.db);
   try {
     return await subcommand({ store, clock: systemClock, settings: defaultDomainSettings }, args, output);

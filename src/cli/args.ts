@@ -1,6 +1,7 @@
 /** Flag parsing for every command, generated from the option table of config.ts. */
 import { parseArgs } from 'node:util';
-import { type ConfigKey, options } from '../config.ts';
+import { ConfigError, type ConfigKey, options } from '../config.ts';
+import { didYouMean } from './suggest.ts';
 
 export interface ParsedArgs {
   positionals: string[];
@@ -15,7 +16,7 @@ type FlagSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string
 export function parseCommandLine(argv: string[], extraFlags: Record<string, FlagSpec> = {}): ParsedArgs {
   const spec: Record<string, FlagSpec> = { ...extraFlags };
   for (const info of Object.values(options)) spec[info.flag] = { type: info.boolean ? 'boolean' : 'string' };
-  const { values, positionals } = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+  const { values, positionals } = parse(argv, spec);
   const config: Partial<Record<ConfigKey, unknown>> = {};
   for (const [key, info] of Object.entries(options)) {
     const value = (values as Record<string, unknown>)[info.flag];
@@ -24,4 +25,15 @@ export function parseCommandLine(argv: string[], extraFlags: Record<string, Flag
   const extra: ParsedArgs['extra'] = {};
   for (const name of Object.keys(extraFlags)) extra[name] = (values as Record<string, string | boolean | string[] | undefined>)[name];
   return { positionals, config, extra };
+}
+
+function parse(argv: string[], spec: Record<string, FlagSpec>) {
+  try {
+    return parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+  } catch (error) {
+    const unknown = /^Unknown option '(-{1,2}[^'=]+)/.exec((error as Error).message)?.[1];
+    if ((error as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || unknown === undefined) throw error;
+    const flags = Object.keys(spec).map((name) => `--${name}`);
+    throw new ConfigError(`Unknown option ${unknown}.${didYouMean(unknown, flags)} (--help lists the options)`);
+  }
 }

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 /** The `prekeyd` command: serve, admin commands, --version, --help. */
 import process from 'node:process';
-import { ConfigError } from '../config.ts';
-import { MasterKeyError } from '../domain/master-key.ts';
-import { DatabaseLockedError } from '../store/sqljs/process-lock.ts';
+import { failureMessage, oneLine } from './failure-message.ts';
+import { commandNames, helpFor, helpText } from './help.ts';
+import { didYouMean } from './suggest.ts';
 import { version } from '../version.ts';
-import { helpText } from './help.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -16,12 +15,15 @@ const commands: Record<string, Command> = {
   snapshot: async (argv) => (await import('./snapshot.ts')).runSnapshot(argv),
   config: async (argv) => (await import('./config-command.ts')).runConfig(argv),
   migrate: async (argv) => (await import('./migrate.ts')).runMigrate(argv),
+  'master-key': async (argv) => (await import('./master-key.ts')).runMasterKey(argv),
+  completion: async (argv) => (await import('./completion.ts')).runCompletion(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-    console.log(helpText());
+    const topic = first === 'help' ? rest[0] : undefined;
+    console.log((topic !== undefined && helpFor(topic)) || helpText());
     return first === undefined ? 1 : 0;
   }
   if (first === '--version' || first === '-v' || first === 'version') {
@@ -30,11 +32,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands[first];
   if (!command) {
-    console.error(`Unknown command "${first}". Run prekeyd --help.`);
+    console.error(`prekeyd: unknown command "${first}".${didYouMean(first, commandNames)} Run prekeyd --help.`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(helpText());
+    console.log(helpFor(first) ?? helpText());
     return 0;
   }
   return command(rest);
@@ -45,12 +47,12 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    const expected =
-      error instanceof ConfigError ||
-      error instanceof MasterKeyError ||
-      error instanceof DatabaseLockedError ||
-      String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS');
-    console.error(expected ? `prekeyd: ${(error as Error).message}` : error);
-    process.exit(expected ? 2 : 1);
+    const message = failureMessage(error);
+    if (message === undefined) {
+      console.error(error); // not a failure the user can fix: a bug, with its stack
+      process.exit(1);
+    }
+    console.error(`prekeyd: ${oneLine(message)}`);
+    process.exit(2);
   },
 );

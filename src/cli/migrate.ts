@@ -12,8 +12,7 @@ import { isPostgresUrl } from '../store/open-store.ts';
 import { createPgPoolDriver } from '../store/postgres/pg-driver.ts';
 import { importEmbedded, sameChain, TargetNotEmptyError } from '../store/postgres/import-embedded.ts';
 import { parseCommandLine } from './args.ts';
-
-export const migrateUsage = 'Usage: prekeyd migrate --from FILE --to postgres://USER@HOST/DB [--force]  (stop the server first)';
+import { migrateUsage } from './help.ts';
 
 /** The URL without its password, for printing. */
 function shown(url: string): string {

@@ -5,12 +5,13 @@ import { createLogger } from '../log.ts';
 import { startServer } from '../server.ts';
 import { parseCommandLine } from './args.ts';
 import { readConfigFile } from './config-file.ts';
+import { withMasterKeyFromFile } from './master-key.ts';
 
 export async function runServe(argv: string[]): Promise<number> {
   const { config: flags } = parseCommandLine(argv);
   const env = configFromEnv(process.env);
   const file = await readConfigFile((flags.config ?? env.config) as string | undefined);
-  const config = resolveConfig(file, env, flags);
+  const config = await withMasterKeyFromFile(resolveConfig(file, env, flags));
   const logger = createLogger(config.logLevel);
   // A promise someone forgot to await must not take the whole server down with it: log it loudly.
   process.on('unhandledRejection', (reason) => {

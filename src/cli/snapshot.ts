@@ -4,6 +4,7 @@ import { configFromEnv, ConfigError, resolveConfig } from '../config.ts';
 import { isPostgresUrl } from '../store/open-store.ts';
 import { copyDatabaseOnline } from '../store/sqljs/online-copy.ts';
 import { parseCommandLine } from './args.ts';
+import { requireExistingDatabase } from './existing-database.ts';
 
 export async function runSnapshot(argv: string[]): Promise<number> {
   const { config: flags, extra } = parseCommandLine(argv, { out: { type: 'string' } });
@@ -11,6 +12,7 @@ export async function runSnapshot(argv: string[]): Promise<number> {
   const out = extra.out;
   if (typeof out !== 'string' || out === '') throw new ConfigError('snapshot needs --out FILE');
   if (isPostgresUrl(db)) throw new ConfigError('snapshot copies the embedded database; for PostgreSQL use pg_dump');
+  await requireExistingDatabase(db);
   await copyDatabaseOnline(db, out);
   console.log(`snapshot of ${db} written to ${out}; start a server with --db ${out} to restore it`);
   return 0;

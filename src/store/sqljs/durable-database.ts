@@ -12,7 +12,7 @@
 // This file holds the transaction lock and the in-memory state; the parts: journal-writer.ts (group
 // commit, journal generations), checkpoints.ts (snapshot file, checkpoint scheduling), recovery.ts
 // (loading and replay), sql-tx.ts (what a transaction body sees), storage-failure.ts, schema-version.ts.
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
 import { Checkpoints, writeFileAtomically } from './checkpoints.ts';
@@ -25,6 +25,7 @@ import { applyMigrations } from './schema-version.ts';
 import { createSqlTx, isPromiseLike, type SqlTx, type StatementKinds } from './sql-tx.ts';
 import { StorageUnavailableError, storageError, type FaultInjector } from './storage-failure.ts';
 import { Mutex } from '../mutex.ts';
+import { makeDirectory } from '../../runtime/make-directory.ts';
 
 export type { SqlParam } from './journal.ts';
 export type { RunResult } from './connection.ts';
@@ -78,7 +79,7 @@ export class DurableDatabase {
 
   static async open(options: DurableDatabaseOptions): Promise<DurableDatabase> {
     const db = new DurableDatabase(await loadSqlJs(), options);
-    const created = await mkdir(dirname(db.path), { recursive: true });
+    const created = await makeDirectory(dirname(db.path));
     if (created) await fsyncDirectory(dirname(created)); // a new directory must survive a crash too
     await rm(`${db.path}.tmp`, { force: true }); // leftover of a checkpoint interrupted by a crash
     db.install(await loadFromDisk(db.SQL, db.path));
@@ -162,7 +163,7 @@ export class DurableDatabase {
       release();
     }
     const target = resolve(outPath);
-    await mkdir(dirname(target), { recursive: true });
+    await makeDirectory(dirname(target));
     await writeFileAtomically(target, image, this.faults);
   }
 
