@@ -29,6 +29,7 @@ const flags = {
   description: { type: 'string' },
   'expires-at': { type: 'string' },
   json: { type: 'boolean' },
+  'create-db': { type: 'boolean' },
 } as const;
 
 /** Body fields of POST /v1/api-keys by the flag that sets them, for error messages. */
@@ -118,7 +119,8 @@ export async function runApiKeys(argv: string[], output: Output = consoleOutput)
   const env = configFromEnv(process.env);
   const file = await readConfigFile((args.config.config ?? env.config) as string | undefined);
   const config = resolveConfig(file, env, args.config);
-  await requireExistingDatabase(config.db);
+  // A mistyped --db must not quietly become a new, empty database; `create --create-db` sets one up.
+  if (!(name === 'create' && args.extra['create-db'])) await requireExistingDatabase(config.db, name === 'create' ? ' (or add --create-db to set up a new one)' : '');
   const store = await openStore(config.db);
   try {
     return await subcommand({ store, clock: systemClock, settings: defaultDomainSettings }, args, output);

@@ -9,7 +9,7 @@ import { commandNames } from './help.ts';
 const subcommands: Record<string, string[]> = { 'api-keys': ['create', 'list', 'revoke'], config: ['print'], 'master-key': ['new'], completion: ['bash', 'zsh', 'fish'] };
 /** Flags a command has besides the settings. */
 const commandFlags: Record<string, string[]> = {
-  'api-keys': ['project', 'acl', 'user-ids', 'description', 'expires-at', 'json'],
+  'api-keys': ['project', 'acl', 'user-ids', 'description', 'expires-at', 'json', 'create-db'],
   snapshot: ['out'],
   migrate: ['from', 'to', 'force'],
   'master-key': ['out'],

@@ -3,10 +3,10 @@ import { stat } from 'node:fs/promises';
 import { ConfigError } from '../config.ts';
 import { isPostgresUrl } from '../store/open-store.ts';
 
-export async function requireExistingDatabase(db: string, flag = '--db'): Promise<void> {
+export async function requireExistingDatabase(db: string, hint = ''): Promise<void> {
   if (isPostgresUrl(db)) return;
   const found = await stat(db).catch(() => undefined);
   if (!found?.isFile()) {
-    throw new ConfigError(`${flag}: no database at ${db} (this command does not create one; check the path, or start the server once to create it)`);
+    throw new ConfigError(`--db: no database at ${db}: this command does not create one; check the path${hint}`);
   }
 }

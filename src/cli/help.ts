@@ -28,9 +28,9 @@ const synopsis: Record<string, string> = {
 export const commandNames = Object.keys(synopsis);
 
 export const apiKeysUsage = `Usage (stop the server first: a database held by a running server is refused;
-the database must exist, a mistyped --db is not created):
+the database must exist unless create --create-db: a mistyped --db is not created):
   prekeyd api-keys create --project P --acl ACTION,… [--user-ids PATTERN,…] [--description TEXT]
-                          [--expires-at RFC3339|UNIX_SECONDS] [--json] --db FILE
+                          [--expires-at RFC3339|UNIX_SECONDS] [--json] [--create-db] --db FILE
   prekeyd api-keys list [--project P] [--json] --db FILE
   prekeyd api-keys revoke UID [--json] --db FILE`;
 
