@@ -54,6 +54,15 @@ export interface ImportOptions {
   /** Replace the prekeyd data of a non-empty target instead of refusing. */
   force?: boolean;
   progress?(line: string): void;
+  /** Rows and (approximate) bytes copied so far, of the source's total rows, as the copy goes. */
+  onRows?(figures: RowProgress): void;
+}
+
+export interface RowProgress {
+  table: string;
+  rows: number;
+  totalRows: number;
+  bytes: number;
 }
 
 export async function importEmbedded(options: ImportOptions): Promise<ImportReport> {
@@ -75,7 +84,7 @@ export async function importEmbedded(options: ImportOptions): Promise<ImportRepo
     let sourceCounts: Map<string, number>;
     try {
       await source.migrate(embeddedMigrations);
-      sourceCounts = await copyTables(source, driver, options.force ?? false, progress);
+      sourceCounts = await copyTables(source, driver, options.force ?? false, progress, options.onRows ?? (() => undefined));
     } finally {
       await source.close();
     }
@@ -86,8 +95,22 @@ export async function importEmbedded(options: ImportOptions): Promise<ImportRepo
   }
 }
 
-async function copyTables(source: DurableDatabase, driver: PgDriver, force: boolean, progress: (line: string) => void): Promise<Map<string, number>> {
+/** Size of a row's values (text as its length, numbers as 8 bytes), for the progress display. */
+const rowBytes = (row: Record<string, SqlParam>): number =>
+  Object.values(row).reduce<number>((sum, value) => sum + (typeof value === 'string' ? value.length : 8), 0);
+
+async function copyTables(
+  source: DurableDatabase,
+  driver: PgDriver,
+  force: boolean,
+  progress: (line: string) => void,
+  onRows: (figures: RowProgress) => void,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
+  let totalRows = 0;
+  for (const copy of tableCopies) totalRows += Number((await source.transaction((tx) => tx.get(`SELECT COUNT(*) AS n FROM ${copy.table}`)))?.n ?? 0);
+  let rows = 0;
+  let bytes = 0;
   await driver.withClient(async (client) => {
     await client.query('BEGIN');
     try {
@@ -100,6 +123,9 @@ async function copyTables(source: DurableDatabase, driver: PgDriver, force: bool
           );
           if (page.length > 0) await insertRows(client, copy, page);
           copied += page.length;
+          rows += page.length;
+          for (const row of page) bytes += rowBytes(row);
+          onRows({ table: copy.table, rows, totalRows, bytes });
           if (page.length < pageRows) break;
         }
         counts.set(copy.table, copied);
