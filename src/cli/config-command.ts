@@ -3,6 +3,7 @@ import process from 'node:process';
 import { type Config, configFromEnv, ConfigError, configSchema, maskSecrets, resolveConfig } from '../config.ts';
 import { parseCommandLine } from './args.ts';
 import { readConfigFile } from './config-file.ts';
+import { withMasterKeyFromFile } from './master-key.ts';
 
 const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
 
@@ -28,6 +29,6 @@ export async function runConfig(argv: string[]): Promise<number> {
   if (positionals[0] !== 'print') throw new ConfigError('usage: prekeyd config print [options]');
   const env = configFromEnv(process.env);
   const file = await readConfigFile((flags.config ?? env.config) as string | undefined);
-  console.log(JSON.stringify(printableConfig(resolveConfig(file, env, flags)), null, 2));
+  console.log(JSON.stringify(printableConfig(await withMasterKeyFromFile(resolveConfig(file, env, flags))), null, 2));
   return 0;
 }
