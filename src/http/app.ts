@@ -18,6 +18,7 @@ import { apiKeyRoutes } from '../routes/api-keys/index.ts';
 import { consoleRoutes } from '../routes/console/index.ts';
 import { eventRoutes } from '../routes/events/index.ts';
 import { healthRoutes } from '../routes/health.ts';
+import { homeRoutes } from '../routes/home/index.ts';
 import { operatorRoutes } from '../routes/operator/index.ts';
 import { publicKeyRoutes } from '../routes/public-keys/index.ts';
 import { signalCredentials } from '../routes/signal-v2/credentials.ts';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps.store));
   app.route('/', docsRoutes());
   app.route('/', consoleRoutes());
+  app.route('/', homeRoutes(deps.version ?? '0.0.0'));
 
   app.use('/metrics', authenticate(deps.authenticator, clientIp));
   app.use('/v1/*', authenticate(deps.authenticator, clientIp));
