@@ -7,8 +7,8 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-/** Creates `path` and any missing parents; resolves with the first directory it created, as `mkdir -p` in Node does. */
-export async function makeDirectory(path: string): Promise<string | undefined> {
+/** Creates `path` and any missing parents (with `mode`); resolves with the first directory it created, as Node's recursive mkdir does. */
+export async function makeDirectory(path: string, mode?: number): Promise<string | undefined> {
   const missing: string[] = [];
   for (let current = resolve(path); ; current = dirname(current)) {
     const found = await stat(current).catch((error: NodeJS.ErrnoException) => {
@@ -20,7 +20,7 @@ export async function makeDirectory(path: string): Promise<string | undefined> {
     missing.unshift(current);
   }
   for (const directory of missing) {
-    await mkdir(directory).catch((error: NodeJS.ErrnoException) => {
+    await mkdir(directory, { mode }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EEXIST') throw error;
     });
   }
