@@ -98,6 +98,10 @@ export function failureMessage(error: unknown): string | undefined {
   // The PostgreSQL backend wraps connection failures as UNAVAILABLE with the cause attached.
   if (system.code === 'UNAVAILABLE' && system.cause) return failureMessage(system.cause) ?? String(system.message);
   if (system.syscall === 'listen') return listenFailure(system);
+  // A database written by a newer prekeyd: running an older one on it would lose data.
+  if (typeof system.message === 'string' && /schema.* is (at version \d+, )?newer than/.test(system.message)) {
+    return `${system.message.replace(/[.;]? *(upgrade prekeyd\.)?$/, '')}: upgrade prekeyd, or start it on a snapshot taken before the upgrade`;
+  }
   // Deno refuses what its permission flags do not grant, with a message naming the flag.
   if (system.name === 'NotCapable' || system.name === 'PermissionDenied') return String(system.message);
   return postgresFailure(system) ?? fileFailure(system);
