@@ -32,7 +32,7 @@ describe('deploy/prekeyd.service', () => {
     expect(start).toContain('--master-key-file %d/master-key');
     expect(settings.get('LoadCredential')).toEqual(['master-key:/etc/prekeyd/master-key']);
     expect(unit).not.toMatch(/^(Environment|EnvironmentFile)=.*MASTER_KEY/m);
-    for (const [key, value] of [['DynamicUser', 'yes'], ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['StateDirectory', 'prekeyd'], ['CapabilityBoundingSet', '']]) {
+    for (const [key, value] of <Array<[string, string]>>[['DynamicUser', 'yes'], ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['StateDirectory', 'prekeyd'], ['CapabilityBoundingSet', '']]) {
       expect(settings.get(key), key).toEqual([value]);
     }
   });

@@ -10,7 +10,7 @@
  *   whose offline commands need the database free.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import process from 'node:process';
@@ -22,7 +22,12 @@ const dir = temporaryDirectory('fresh-clone');
 const clone = join(dir, 'prekeyd');
 let server: ChildProcess | undefined;
 afterAll(() => {
-  if (server && server.exitCode === null) server.kill('SIGKILL');
+  // npm start runs tsx, which runs node: the whole process group goes, as with a closed terminal.
+  try {
+    if (server?.pid) process.kill(-server.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -31,9 +36,13 @@ function commandsOfSection(readme: string, heading: string): string[][] {
   const level = /^#+/.exec(heading)![0].length;
   const start = readme.indexOf(`\n${heading}\n`);
   if (start === -1) throw new Error(`README has no section "${heading}"`);
-  const rest = readme.slice(start + heading.length + 2);
-  const end = rest.search(new RegExp(`\\n#{1,${level}} `));
-  const section = end === -1 ? rest : rest.slice(0, end);
+  const lines = readme.slice(start + heading.length + 2).split('\n');
+  let inFence = false;
+  const end = lines.findIndex((line) => {
+    if (line.startsWith('```')) inFence = !inFence;
+    return !inFence && new RegExp(`^#{1,${level}} `).test(line);
+  });
+  const section = lines.slice(0, end === -1 ? undefined : end).join('\n');
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((block) =>
     block[1]!
       .replace(/\\\n\s*/g, ' ')
@@ -60,12 +69,12 @@ it('runs the quick start, the API examples and the command line of the README in
 
   /** Runs commands in one bash (exports carry over), each output fenced so it can be checked on its own. */
   async function runScript(commands: string[]): Promise<Map<string, string>> {
-    const script = ['set -euo pipefail', ...commands.flatMap((command, index) => [`echo "@@ ${index}"`, adapt(command)])].join('\n');
-    const result = await runCommand('bash', ['-c', script], { cwd: clone, env, timeoutMs: 240_000 });
+    const script = ['set -euo pipefail', ...commands.flatMap((command, index) => [`printf '\\n@@ ${index}\\n'`, adapt(command)])].join('\n');
+    const result = await runCommand('bash', ['-c', script], { cwd: clone, env, timeoutMs: 120_000 });
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     const outputs = new Map<string, string>();
-    const parts = result.stdout.split(/^@@ (\d+)\n/m);
-    for (let index = 1; index < parts.length; index += 2) outputs.set(commands[Number(parts[index])]!, parts[index + 1] ?? '');
+    const parts = result.stdout.split(/\n@@ (\d+)\n/);
+    for (let index = 1; index < parts.length; index += 2) outputs.set(commands[Number(parts[index])]!, (parts[index + 1] ?? '').trimEnd());
     for (const [command, output] of outputs) expect(output, command).not.toContain('"success":false');
     return outputs;
   }
@@ -77,7 +86,7 @@ it('runs the quick start, the API examples and the command line of the README in
   symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
   const serverCommand = setup!.find((command) => command.startsWith('npm start'))!;
   await runScript(setup!.filter((command) => command !== 'npm ci' && command !== serverCommand));
-  server = spawn('bash', ['-c', `exec ${adapt(serverCommand)}`], { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn('bash', ['-c', `exec ${adapt(serverCommand)}`], { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let serverOutput = '';
   server.stderr!.on('data', (chunk: Buffer) => (serverOutput += chunk));
   await new Promise<void>((resolve, reject) => {
@@ -98,14 +107,18 @@ it('runs the quick start, the API examples and the command line of the README in
   const answer = (prefix: string) => [...outputs].find(([command]) => command.startsWith(prefix))?.[1] ?? '';
   expect(answer('curl -s $PREKEYD/healthz')).toBe('{"status":"ok"}');
   expect(answer('curl -s $PREKEYD/v1/keys/bundle/user_abc123')).toMatch(/"oneTimePreKey":\{"keyId":/);
-  expect(answer('curl -s -X PUT $PREKEYD/v2/keys')).toBe('204\n');
+  expect(answer('curl -s -X PUT $PREKEYD/v2/keys')).toBe('204');
   expect(answer('curl -s $PREKEYD/v2/keys -u')).toBe('{"count":5,"pqCount":5}');
   expect(answer('curl -s $PREKEYD/v1/keys/audit/verify')).toMatch(/"valid":true/);
   expect(answer('curl -s -X POST $PREKEYD/v1/keys/revoke')).toMatch(/"status":"revoked"/);
 
-  // Ctrl-C in the first terminal: a graceful stop.
-  server.kill('SIGINT');
-  expect(await new Promise((resolve) => server!.once('exit', resolve))).toBe(0);
+  // Ctrl-C in the first terminal (SIGINT to its process group): a graceful stop that releases the database.
+  const exited = new Promise((resolve) => server!.once('exit', resolve));
+  process.kill(-server.pid!, 'SIGINT');
+  await exited;
+  await new Promise((resolve) => setTimeout(resolve, 500)); // npm may exit before its child
+  expect(serverOutput).toMatch(/shutting down/);
+  expect(existsSync(join(clone, 'prekeyd-data', 'prekeyd.db.lock')), serverOutput).toBe(false);
 
   // Command line, offline on the quick start's database.
   const cli = await runScript(commandsOfSection(readme, '## Command line').flat());
@@ -115,4 +128,4 @@ it('runs the quick start, the API examples and the command line of the README in
   expect(printed('npx prekeyd api-keys list')).toMatch(/^key_\w+\tacme\t/);
   expect(printed('npx prekeyd api-keys revoke')).toMatch(/^Revoked API key key_\w+/);
   expect(printed('npx prekeyd master-key new')).toMatch(/^pkd_master_/);
-}, 300_000);
+}, 280_000);
