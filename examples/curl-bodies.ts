@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { encryptBackup, generateKeySet, generateOneTimePreKeys, generateSignedPreKey } from '../src/sdk/index.ts';
+import { encryptBackup, generateKeySet, generateOneTimePreKeys, generateSignedPreKey } from '../packages/client/src/index.ts';
 
 const userId = process.argv[2] ?? 'user_abc123';
 const keySet = generateKeySet(2);

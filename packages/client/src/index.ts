@@ -19,7 +19,7 @@ export {
 export { identityKeyFingerprint, type AcceptedSession, type AcceptOptions, type EstablishedSession, type EstablishOptions, type IdentityKeyInput } from './sessions.ts';
 export type { KeysApi, DeviceOption, RecoveredKeys, ReplenishOptions, ReplenishResult, RotateSignedPreKeyOptions, SignedPreKeyRotation } from './keys-api.ts';
 export type { PublicKeysApi } from './public-keys-api.ts';
-export type { EventHandler, ReconnectOptions, SubscribeOptions, Subscription, SubscriptionStatus, WebSocketConstructor, WebSocketLike } from './push.ts';
+export type { EventHandler, ReconnectOptions, SubscribeOptions, Subscription, SubscriptionStatus, AnyWebSocketClass, WebSocketConstructor, WebSocketLike } from './push.ts';
 export type { AutoReplenishOptions } from './replenisher.ts';
 export type { FetchFunction } from './http.ts';
 export type * from './types.ts';
