@@ -3,12 +3,12 @@
  * `config print` durations, `master-key new` and `--master-key-file`. Runs the built bundle.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, runCommand } from './cli-run.ts';
-import { startServerProcess, temporaryDirectory } from './server-process.ts';
+import { repoRoot, startServerProcess, temporaryDirectory } from './server-process.ts';
 
 let bundle: string;
 let dir: string;
@@ -102,6 +102,19 @@ describe('prekeyd CLI', () => {
     expect(loose.stderr).toMatch(/loose-key is readable by other users; chmod 600/);
     expect(JSON.parse(loose.stdout).masterKey).toBe('********');
     expect(loose.stdout).not.toContain(key);
+  });
+
+  it('bin/prekeyd.mjs runs dist/prekeyd.cjs once built, and says what to do when neither it nor tsx is there', async () => {
+    const clone = join(dir, 'bin-clone');
+    mkdirSync(join(clone, 'bin'), { recursive: true });
+    copyFileSync(join(repoRoot, 'bin', 'prekeyd.mjs'), join(clone, 'bin', 'prekeyd.mjs'));
+    const bare = await runCommand(process.execPath, [join(clone, 'bin', 'prekeyd.mjs'), '--version'], { cwd: clone });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr.trim()).toBe('prekeyd: neither dist/prekeyd.cjs nor tsx is here: run `npm ci` first (and `npm run build` for the bundle)');
+    mkdirSync(join(clone, 'dist'));
+    copyFileSync(bundle, join(clone, 'dist', 'prekeyd.cjs'));
+    const built = await runCommand(process.execPath, [join(clone, 'bin', 'prekeyd.mjs'), 'serve', '--prot', '1'], { cwd: clone });
+    expect(built.stderr.trim()).toBe('prekeyd: Unknown option --prot. Did you mean --port? (--help lists the options)');
   });
 
   it.each(['bash', 'zsh', 'fish'])('completion %s is a valid script that knows commands and flags', async (shell) => {
