@@ -13,7 +13,7 @@ describe('GET /', () => {
     const res = await t.call('GET', '/', undefined, { token: null, headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    for (const href of ['/docs', '/openapi.json', '/healthz']) expect(res.body).toContain(`<a href="${href}">`);
+    for (const href of ['/docs', '/console', '/openapi.json', '/healthz']) expect(res.body).toContain(`<a href="${href}">`);
     // Each link answers too.
     for (const href of ['/docs', '/openapi.json', '/healthz']) expect((await t.call('GET', href, undefined, { token: null })).status).toBe(200);
   });
@@ -21,7 +21,7 @@ describe('GET /', () => {
   it('answers JSON to Accept: application/json, and HTML to curl\'s */*', async () => {
     const res = await t.call('GET', '/', undefined, { token: null, headers: { accept: 'application/json' } });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ name: 'prekeyd', version: expect.any(String), links: { docs: '/docs', openapi: '/openapi.json', healthz: '/healthz', readyz: '/readyz' } });
+    expect(res.body).toEqual({ name: 'prekeyd', version: expect.any(String), links: { docs: '/docs', console: '/console', openapi: '/openapi.json', healthz: '/healthz', readyz: '/readyz' } });
     const curl = await t.call('GET', '/', undefined, { token: null, headers: { accept: '*/*' } });
     expect(curl.headers.get('content-type')).toMatch(/^text\/html/);
   });

@@ -8,6 +8,7 @@ import type { AppEnv } from '../../http/env.ts';
 
 const links = [
   { href: '/docs', title: 'API documentation (Swagger UI)' },
+  { href: '/console', title: 'Operator console (sign in with the master key or an API key)' },
   { href: '/openapi.json', title: 'OpenAPI 3.1 document' },
   { href: '/healthz', title: 'Liveness' },
   { href: '/readyz', title: 'Readiness' },
