@@ -116,9 +116,11 @@ it('runs the quick start, the API examples and the command line of the README in
   const exited = new Promise((resolve) => server!.once('exit', resolve));
   process.kill(-server.pid!, 'SIGINT');
   await exited;
-  await new Promise((resolve) => setTimeout(resolve, 500)); // npm may exit before its child
+  // npm may exit before its child (tsx, then node) has finished closing the database.
+  const lock = join(clone, 'prekeyd-data', 'prekeyd.db.lock');
+  for (const deadline = Date.now() + 15_000; existsSync(lock) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100));
   expect(serverOutput).toMatch(/shutting down/);
-  expect(existsSync(join(clone, 'prekeyd-data', 'prekeyd.db.lock')), serverOutput).toBe(false);
+  expect(existsSync(lock), serverOutput).toBe(false);
 
   // Command line, offline on the quick start's database.
   const cli = await runScript(commandsOfSection(readme, '## Command line').flat());

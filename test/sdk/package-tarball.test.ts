@@ -75,7 +75,7 @@ describe('@prekeyd/client from its tarball', () => {
     check('with-ws', {
       'esm.mts': `import WebSocket from 'ws';\nimport { PrekeydClient, encrypt } from '@prekeyd/client';\n${use}new PrekeydClient({ baseURL: 'http://127.0.0.1:1', apiKey: 'pkd_x', WebSocket });\n`,
     }, ['ws', 'node']);
-  });
+  }, 180_000); // two tsc runs
 
   it('runs the example of its README as written', async () => {
     const readme = readFileSync(join(app, 'node_modules/@prekeyd/client/README.md'), 'utf8');
