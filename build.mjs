@@ -1,4 +1,4 @@
-// Builds, from src/cli/main.ts:
+// Builds, from src/cli/main.ts (the client SDK: packages/client/build.mjs):
 //   dist/prekeyd.cjs  the whole server in one CommonJS file (sql.js's WebAssembly is embedded
 //                     through sql-wasm-inline.js; the ESM-only @noble packages are bundled in);
 //   dist/prekeyd      one executable that needs no Node.js on the machine: Node's own
@@ -113,28 +113,7 @@ await build({
 });
 console.log(`built ${bundlePath} (${size(bundlePath)}) in ${Date.now() - started} ms`);
 
-// The client SDK (`prekeyd/client`): ESM for Node, Deno and browsers, with its type declarations.
-const clientPath = join(outdir, 'client.js');
-await build({
-  absWorkingDir: root,
-  entryPoints: ['src/sdk/index.ts'],
-  outfile: clientPath,
-  bundle: true,
-  format: 'esm',
-  platform: 'neutral',
-  target: 'es2022',
-  legalComments: 'none',
-  logLevel: 'warning',
-});
-if (!options['bundle-only']) {
-  execFileSync(process.execPath, [
-    createRequire(import.meta.url).resolve('typescript/bin/tsc'),
-    'src/sdk/index.ts', '--declaration', '--emitDeclarationOnly', '--outDir', join(outdir, 'types'), '--rootDir', 'src',
-    '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--strict', '--skipLibCheck',
-    '--allowImportingTsExtensions', '--rewriteRelativeImportExtensions', '--lib', 'es2023,dom',
-  ], { cwd: root, stdio: 'inherit' });
-}
-console.log(`built ${clientPath} (${size(clientPath)})`);
+// The client SDK is its own package (packages/client, `npm run build -w @prekeyd/client`).
 
 if (!options['bundle-only']) {
   const executableStarted = Date.now();

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { resolveConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
-import { decryptText, encrypt, type EncryptedMessage, PrekeydClient, type WebSocketConstructor } from '../src/sdk/index.ts';
+import { decryptText, encrypt, type EncryptedMessage, PrekeydClient, type WebSocketConstructor } from '../packages/client/src/index.ts';
 import { startServer } from '../src/server.ts';
 
 /** A server to talk to: the one named in the environment, or a fresh one in this process. */

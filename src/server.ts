@@ -9,7 +9,7 @@ import { TransparencyLog } from './domain/transparency/log.ts';
 import { transparencySettingsFrom } from './domain/transparency/settings.ts';
 import { runUpkeep } from './domain/upkeep.ts';
 import { RefusalLog } from './domain/refusals.ts';
-import { setUpMasterKey } from './domain/master-key.ts';
+import { MasterKeyError, setUpMasterKey, storeGeneratedMasterKey } from './domain/master-key.ts';
 import { createApp } from './http/app.ts';
 import { storeFigures } from './domain/figures.ts';
 import type { Logger } from './log.ts';
@@ -75,10 +75,25 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     pgPoolSize: config.pgPoolSize,
     onFlush: (flush) => metrics.journalFlushes.observe(flush.ms / 1000),
   });
-  const masterKey = await setUpMasterKey(store, config.env, config.masterKey);
-  if (masterKey.generated) {
-    announce(`Generated a development master key (shown only this once, store it now): ${masterKey.generated}`);
+  // A start that fails past this point releases the database (and its lock) before it reports.
+  const cleanups: Array<() => Promise<void>> = [() => store.close()];
+  try {
+    return await startOnStore(config, logger, announce, metrics, store, cleanups);
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    throw error;
   }
+}
+
+async function startOnStore(
+  config: Config,
+  logger: Logger,
+  announce: (line: string) => void,
+  metrics: ReturnType<typeof createMetrics>,
+  store: Awaited<ReturnType<typeof openStore>>,
+  cleanups: Array<() => Promise<void>>,
+): Promise<ServerHandle> {
+  const masterKey = await setUpMasterKey(store, config.env, config.masterKey);
   const deps: Deps = {
     store,
     clock: systemClock,
@@ -117,7 +132,22 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     metrics,
   });
   hub.start();
+  cleanups.push(() => hub.close());
   const http = await startHttpServer(app.fetch, config.host, config.port, eventsUpgradeHandler({ authenticator, hub, logger }), connectionLimitsFrom(config));
+  cleanups.push(() => http.close(0));
+  // A separate port serves /metrics without auth, for scrapers on a private network.
+  const metricsHttp =
+    config.metricsPort === undefined
+      ? undefined
+      : await startHttpServer(metricsApp(metrics).fetch, config.host, config.metricsPort);
+  if (metricsHttp) cleanups.push(() => metricsHttp.close(0));
+  // Stored and shown only now that the server is up: a failed start loses no key anyone saw.
+  if (masterKey.generated) {
+    if (!(await storeGeneratedMasterKey(store, masterKey.hash))) {
+      throw new MasterKeyError('Another instance stored a development master key at the same moment; start this one again.');
+    }
+    announce(`Generated a development master key (shown only this once, store it now): ${masterKey.generated}`);
+  }
   const upkeep = setInterval(() => {
     runUpkeep(deps, config.eventRetention)
       .then(() => authenticator.flushUsage())
@@ -125,11 +155,6 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
       .catch((error: unknown) => logger.warn('upkeep failed', { error: String(error) }));
   }, 60_000);
   upkeep.unref?.();
-  // A separate port serves /metrics without auth, for scrapers on a private network.
-  const metricsHttp =
-    config.metricsPort === undefined
-      ? undefined
-      : await startHttpServer(metricsApp(metrics).fetch, config.host, config.metricsPort);
   if (metricsHttp) announce(`metrics on ${metricsHttp.url}/metrics`);
   announce(`prekeyd ${version} listening on ${http.url}`);
 

@@ -1,6 +1,6 @@
 /** `prekeyd api-keys create|list|revoke`: in process for the details, then once end to end beside a server. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,7 @@ describe('prekeyd api-keys (in process)', () => {
   const db = tempDb();
 
   it('creates a key, printing it once with its uid', async () => {
-    const res = await run(['create', '--project', 'app1', '--acl', 'keys.read,bundles.fetch', '--description', 'from the CLI', '--db', db]);
+    const res = await run(['create', '--project', 'app1', '--acl', 'keys.read,bundles.fetch', '--description', 'from the CLI', '--create-db', '--db', db]);
     expect(res.code).toBe(0);
     expect(res.out).toHaveLength(2);
     expect(res.out[0]).toMatch(/^Created API key key_\w+ in project app1\. The key is shown only this once/);
@@ -109,6 +109,16 @@ describe('prekeyd api-keys (in process)', () => {
     expect(res.err.join('\n')).toMatch(message);
   });
 
+  it('refuses a database that does not exist (a mistyped --db) and creates nothing', async () => {
+    const typo = join(db, '..', 'typo', 'typo.db');
+    for (const argv of [['list'], ['revoke', 'key_x'], ['create', '--project', 'p', '--acl', 'keys.read']]) {
+      const res = await run([...argv, '--db', typo]).catch((error: Error) => ({ code: 2, out: [], err: [error.message] }));
+      expect(res.code).toBe(2);
+      expect(res.err.join('\n')).toMatch(/--db: no database at .*typo\.db: this command does not create one/);
+    }
+    expect(existsSync(join(db, '..', 'typo'))).toBe(false);
+  });
+
   it('answers exit code 1 for an unknown uid and 2 for an unknown subcommand', async () => {
     const missing = await run(['revoke', 'key_nope', '--db', db]);
     expect(missing.code).toBe(1);
@@ -151,7 +161,7 @@ function startServer(db: string, masterKey: string): Promise<{ child: ChildProce
 describe('prekeyd api-keys end to end', () => {
   it('sets up a key offline, is refused while the server holds the database, and never leaks the secret', async () => {
     const db = tempDb();
-    const created = prekeyd(['api-keys', 'create', '--project', 'e2e', '--acl', 'keys.read,apiKeys.manage', '--json', '--db', db]);
+    const created = prekeyd(['api-keys', 'create', '--project', 'e2e', '--acl', 'keys.read,apiKeys.manage', '--json', '--create-db', '--db', db]);
     expect(created.status, created.stderr).toBe(0);
     const { uid, key } = JSON.parse(created.stdout) as { uid: string; key: string };
     const secretPart = key.slice(12);

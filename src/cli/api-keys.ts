@@ -18,13 +18,9 @@ import { type Caller, masterPrincipal } from '../domain/principal.ts';
 import { createApiKeyBody } from '../routes/api-keys/schemas.ts';
 import { openStore } from '../store/open-store.ts';
 import { parseCommandLine } from './args.ts';
+import { requireExistingDatabase } from './existing-database.ts';
+import { apiKeysUsage } from './help.ts';
 import { readConfigFile } from './config-file.ts';
-
-export const apiKeysUsage = `Usage (stop the server first: a database held by a running server is refused):
-  prekeyd api-keys create --project P --acl ACTION,… [--user-ids PATTERN,…] [--description TEXT]
-                          [--expires-at RFC3339|UNIX_SECONDS] [--json] --db FILE
-  prekeyd api-keys list [--project P] [--json] --db FILE
-  prekeyd api-keys revoke UID [--json] --db FILE`;
 
 const flags = {
   project: { type: 'string' },
@@ -33,6 +29,7 @@ const flags = {
   description: { type: 'string' },
   'expires-at': { type: 'string' },
   json: { type: 'boolean' },
+  'create-db': { type: 'boolean' },
 } as const;
 
 /** Body fields of POST /v1/api-keys by the flag that sets them, for error messages. */
@@ -122,6 +119,8 @@ export async function runApiKeys(argv: string[], output: Output = consoleOutput)
   const env = configFromEnv(process.env);
   const file = await readConfigFile((args.config.config ?? env.config) as string | undefined);
   const config = resolveConfig(file, env, args.config);
+  // A mistyped --db must not quietly become a new, empty database; `create --create-db` sets one up.
+  if (!(name === 'create' && args.extra['create-db'])) await requireExistingDatabase(config.db, name === 'create' ? ' (or add --create-db to set up a new one)' : '');
   const store = await openStore(config.db);
   try {
     return await subcommand({ store, clock: systemClock, settings: defaultDomainSettings }, args, output);

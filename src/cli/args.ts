@@ -1,6 +1,7 @@
 /** Flag parsing for every command, generated from the option table of config.ts. */
 import { parseArgs } from 'node:util';
-import { type ConfigKey, options } from '../config.ts';
+import { ConfigError, type ConfigKey, options } from '../config.ts';
+import { didYouMean } from './suggest.ts';
 
 export interface ParsedArgs {
   positionals: string[];
@@ -19,7 +20,7 @@ export function parseCommandLine(argv: string[], extraFlags: Record<string, Flag
   const args = argv.map((arg, index) =>
     arg === '--trust-proxy' && (argv[index + 1] === undefined || argv[index + 1]!.startsWith('-')) ? '--trust-proxy=true' : arg,
   );
-  const { values, positionals } = parseArgs({ args, options: spec, allowPositionals: true, strict: true });
+  const { values, positionals } = parse(args, spec);
   const config: Partial<Record<ConfigKey, unknown>> = {};
   for (const [key, info] of Object.entries(options)) {
     const value = (values as Record<string, unknown>)[info.flag];
@@ -28,4 +29,15 @@ export function parseCommandLine(argv: string[], extraFlags: Record<string, Flag
   const extra: ParsedArgs['extra'] = {};
   for (const name of Object.keys(extraFlags)) extra[name] = (values as Record<string, string | boolean | string[] | undefined>)[name];
   return { positionals, config, extra };
+}
+
+function parse(argv: string[], spec: Record<string, FlagSpec>) {
+  try {
+    return parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+  } catch (error) {
+    const unknown = /^Unknown option '(-{1,2}[^'=]+)/.exec((error as Error).message)?.[1];
+    if ((error as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || unknown === undefined) throw error;
+    const flags = Object.keys(spec).map((name) => `--${name}`);
+    throw new ConfigError(`Unknown option ${unknown}.${didYouMean(unknown, flags)} (--help lists the options)`);
+  }
 }

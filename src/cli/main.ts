@@ -2,12 +2,11 @@
 /** The `prekeyd` command: serve, admin commands, --version, --help. */
 import process from 'node:process';
 import { inspect } from 'node:util';
-import { ConfigError } from '../config.ts';
-import { MasterKeyError } from '../domain/master-key.ts';
-import { DatabaseLockedError } from '../store/sqljs/process-lock.ts';
 import { redactCredentials } from '../redact.ts';
+import { failureMessage, oneLine } from './failure-message.ts';
+import { commandNames, helpFor, helpText } from './help.ts';
+import { didYouMean } from './suggest.ts';
 import { version } from '../version.ts';
-import { helpText } from './help.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -20,12 +19,15 @@ const commands: Record<string, Command> = {
   migrate: async (argv) => (await import('./migrate.ts')).runMigrate(argv),
   witness: async (argv) => (await import('./witness.ts')).runWitness(argv),
   transparency: async (argv) => (await import('./transparency.ts')).runTransparency(argv),
+  'master-key': async (argv) => (await import('./master-key.ts')).runMasterKey(argv),
+  completion: async (argv) => (await import('./completion.ts')).runCompletion(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-    console.log(helpText());
+    const topic = first === 'help' ? rest[0] : undefined;
+    console.log((topic !== undefined && helpFor(topic)) || helpText());
     return first === undefined ? 1 : 0;
   }
   if (first === '--version' || first === '-v' || first === 'version') {
@@ -34,11 +36,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands[first];
   if (!command) {
-    console.error(`Unknown command "${first}". Run prekeyd --help.`);
+    console.error(`prekeyd: unknown command "${first}".${didYouMean(first, commandNames)} Run prekeyd --help.`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(helpText());
+    console.log(helpFor(first) ?? helpText());
     return 0;
   }
   return command(rest);
@@ -49,13 +51,13 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    const expected =
-      error instanceof ConfigError ||
-      error instanceof MasterKeyError ||
-      error instanceof DatabaseLockedError ||
-      String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS');
-    // Unexpected errors keep their stack, but a database URL in them loses its password.
-    console.error(redactCredentials(expected ? `prekeyd: ${(error as Error).message}` : inspect(error)));
-    process.exit(expected ? 2 : 1);
+    const message = failureMessage(error);
+    if (message === undefined) {
+      // Not a failure the user can fix: a bug, with its stack (a database URL in it loses its password).
+      console.error(redactCredentials(inspect(error)));
+      process.exit(1);
+    }
+    console.error(redactCredentials(`prekeyd: ${oneLine(message)}`));
+    process.exit(2);
   },
 );

@@ -7,19 +7,20 @@
  * prekeyd migrate --from ./prekeyd-data/prekeyd.db --to postgres://prekeyd@db.internal/prekeyd
  */
 import { stat } from 'node:fs/promises';
+import process from 'node:process';
 import { ConfigError } from '../config.ts';
 import { isPostgresUrl } from '../store/open-store.ts';
 import { redactCredentials } from '../redact.ts';
 import { createPgPoolDriver } from '../store/postgres/pg-driver.ts';
 import { importEmbedded, sameChain, TargetNotEmptyError } from '../store/postgres/import-embedded.ts';
 import { parseCommandLine } from './args.ts';
-
-export const migrateUsage = 'Usage: prekeyd migrate --from FILE --to postgres://USER@HOST/DB [--force]  (stop the server first)';
+import { migrateUsage } from './help.ts';
+import { progressLine, type ProgressStream } from './progress.ts';
 
 /** The URL without its password, for printing. */
 const shown = (url: string): string => redactCredentials(url);
 
-export async function runMigrate(argv: string[], out = (line: string) => console.log(line)): Promise<number> {
+export async function runMigrate(argv: string[], out = (line: string) => console.log(line), progressStream: ProgressStream = process.stderr): Promise<number> {
   const { extra, positionals } = parseCommandLine(argv, { from: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' } });
   const { from, to, force } = extra;
   if (typeof from !== 'string' || typeof to !== 'string' || positionals.length > 0) throw new ConfigError(migrateUsage);
@@ -29,15 +30,24 @@ export async function runMigrate(argv: string[], out = (line: string) => console
 
   out(`Migrating ${from} to ${shown(to)}`);
   let report;
+  // The per-table counts are in the summary; while copying, a live line on a terminal only.
+  const progress = progressLine(progressStream);
   try {
     const target = await createPgPoolDriver({ url: to, poolSize: 2 });
-    report = await importEmbedded({ from, to: target, force: force === true, progress: (line) => out(`  ${line}`) });
+    report = await importEmbedded({
+      from,
+      to: target,
+      force: force === true,
+      onRows: ({ table, rows, totalRows, bytes }) => progress.update({ step: `copying ${table}`, rows, totalRows, bytes }),
+    });
   } catch (error) {
     if (error instanceof TargetNotEmptyError) {
       console.error(`prekeyd migrate: ${error.message}`);
       return 1;
     }
     throw error;
+  } finally {
+    progress.finish();
   }
 
   out('');

@@ -11,9 +11,9 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import process from 'node:process';
 import { ConfigError, configFromEnv, parseDuration, resolveConfig } from '../config.ts';
 import { openStore } from '../store/open-store.ts';
-import { parseCheckpoint } from '../transparency/checkpoint.ts';
+import { parseCheckpoint } from '../../packages/client/src/transparency/checkpoint.ts';
 import { LogMisbehaviour, type MonitorState, monitorStep } from '../transparency/monitor.ts';
-import { generateSigner, parseNote, parseSignerKey, parseVerifierKey, signNote } from '../transparency/note.ts';
+import { generateSigner, parseNote, parseSignerKey, parseVerifierKey, signNote } from '../../packages/client/src/transparency/note.ts';
 import { parseCommandLine } from './args.ts';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -11,8 +11,8 @@ import process from 'node:process';
 import { Hono } from 'hono';
 import { decodeHex, encodeHex } from '../crypto/encoding.ts';
 import { startHttpServer } from '../runtime/http-server.ts';
-import { cosignerFromSeed } from '../transparency/cosignature.ts';
-import { parseVerifierKey, type VerifierKey } from '../transparency/note.ts';
+import { cosignerFromSeed } from '../../packages/client/src/transparency/cosignature.ts';
+import { parseVerifierKey, type VerifierKey } from '../../packages/client/src/transparency/note.ts';
 import { addCheckpoint, maxRequestBytes, type WitnessState } from '../transparency/witness.ts';
 import { parseCommandLine } from './args.ts';
 

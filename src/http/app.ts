@@ -19,6 +19,7 @@ import { apiKeyRoutes } from '../routes/api-keys/index.ts';
 import { consoleRoutes } from '../routes/console/index.ts';
 import { eventRoutes } from '../routes/events/index.ts';
 import { healthRoutes } from '../routes/health.ts';
+import { homeRoutes } from '../routes/home/index.ts';
 import { operatorRoutes } from '../routes/operator/index.ts';
 import { publicKeyRoutes } from '../routes/public-keys/index.ts';
 import { signalCredentials } from '../routes/signal-v2/credentials.ts';
@@ -115,6 +116,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps.store));
   app.route('/', docsRoutes());
   app.route('/', consoleRoutes());
+  app.route('/', homeRoutes(deps.version ?? '0.0.0'));
 
   app.use('/metrics', authenticate(deps.authenticator, clientIp));
   // Transparency logs are read by witnesses and monitors without a key (their routes check entry access).

@@ -1,17 +1,22 @@
 /**
  * Whether a process id is running, for the embedded store's lock file. Node answers through
- * `process.kill(pid, 0)`. Deno refuses that call without `--allow-run` (`NotCapable`, not ESRCH),
- * which must not read as "dead": the lock would be taken over and two servers would write one
- * database. So only ESRCH means dead; when the runtime cannot tell, the owner counts as alive
- * and a lock is never stolen on a guess. (Deno's /proc needs --allow-all, so it is no way out.)
+ * `process.kill(pid, 0)`: ESRCH is dead; success or EPERM (another user's process) is alive.
+ * Deno refuses that call without `--allow-run` (`NotCapable`, not ESRCH), and its /proc needs
+ * --allow-all: the runtime cannot tell, which must not read as "dead" (two servers would write
+ * one database), so the caller falls back on something else (the lock's heartbeat).
  */
 import process from 'node:process';
 
-export function isProcessAlive(pid: number): boolean {
+export type Liveness = 'alive' | 'dead' | 'unknown';
+
+export function processLiveness(pid: number): Liveness {
   try {
     process.kill(pid, 0);
-    return true;
+    return 'alive';
   } catch (error) {
-    return (error as { code?: unknown }).code !== 'ESRCH';
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ESRCH') return 'dead';
+    if (code === 'EPERM') return 'alive';
+    return 'unknown';
   }
 }

@@ -6,11 +6,11 @@
  * error carrying both checkpoints.
  */
 import { decodeBase64, encodeBase64 } from '../crypto/encoding.ts';
-import { type Checkpoint, parseCheckpoint } from './checkpoint.ts';
+import { type Checkpoint, parseCheckpoint } from '../../packages/client/src/transparency/checkpoint.ts';
 import { decodeEntryBundle } from './entry-bundle.ts';
-import { decodeLeaf, type Leaf } from './leaf.ts';
-import { leafHash, nodeHash, sameHash, verifyConsistency } from './merkle.ts';
-import { openNote, type VerifierKey } from './note.ts';
+import { decodeLeaf, type Leaf } from '../../packages/client/src/transparency/leaf.ts';
+import { leafHash, nodeHash, sameHash, verifyConsistency } from '../../packages/client/src/transparency/merkle.ts';
+import { openNote, type VerifierKey } from '../../packages/client/src/transparency/note.ts';
 import { tilePath, tileWidth } from './tiles.ts';
 
 export interface MonitorState {

@@ -5,7 +5,7 @@
  * tile of each level, so nothing is recomputed at start and the cost of a batch does not grow
  * with the log.
  */
-import { hashSize, nodeHash, type NodeHashes } from './merkle.ts';
+import { hashSize, nodeHash, type NodeHashes } from '../../packages/client/src/transparency/merkle.ts';
 
 export const tileHeight = 8;
 export const tileWidth = 256;

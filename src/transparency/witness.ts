@@ -5,10 +5,10 @@
  * runs requests one at a time (check and update must be atomic, tlog-witness §add-checkpoint).
  */
 import { decodeBase64, encodeBase64 } from '../crypto/encoding.ts';
-import { parseCheckpoint } from './checkpoint.ts';
-import type { Cosigner } from './cosignature.ts';
-import { ProofError, sameHash, verifyConsistency } from './merkle.ts';
-import { NoteError, openNote, parseNote, type VerifierKey } from './note.ts';
+import { parseCheckpoint } from '../../packages/client/src/transparency/checkpoint.ts';
+import type { Cosigner } from '../../packages/client/src/transparency/cosignature.ts';
+import { ProofError, sameHash, verifyConsistency } from '../../packages/client/src/transparency/merkle.ts';
+import { NoteError, openNote, parseNote, type VerifierKey } from '../../packages/client/src/transparency/note.ts';
 
 /** Latest cosigned checkpoint per origin. */
 export type WitnessState = Record<string, { size: number; rootHash: string }>;

@@ -69,12 +69,12 @@ describe('prekeyd under Deno', () => {
     await scenario(join(repoRoot, 'src', 'cli', 'main.ts'), 'deno_source_alice');
   }, 120_000);
 
-  it('keeps one server per database; after a crash, the lock is taken over only with --allow-run', async () => {
+  it('keeps one server per database; after a crash the lock is taken over, without --allow-run too', async () => {
     const dir = temporaryDirectory('deno-lock');
     dirs.push(dir);
     const args = [...denoRun, bundle, ...serveArgs(dir)];
-    const refusal = (extra: string[] = []) =>
-      run(deno, [...denoRun, ...extra, bundle, ...serveArgs(dir)], { env: denoEnv, timeout: 60_000 }).then(
+    const refusal = () =>
+      run(deno, args, { env: denoEnv, timeout: 60_000 }).then(
         () => ({ code: 0, stderr: '' }),
         (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? '' }),
       );
@@ -86,16 +86,15 @@ describe('prekeyd under Deno', () => {
     });
     expect(registered.status).toBe(201);
 
-    // Deno refuses process.kill(pid, 0) without --allow-run; that must not read as "owner dead".
+    // Deno refuses process.kill(pid, 0) without --allow-run; the lock's heartbeat tells instead.
     const whileRunning = await refusal();
     expect(whileRunning.code).toBe(2);
-    expect(whileRunning.stderr).toMatch(/in use by process/);
+    expect(whileRunning.stderr.trim()).toMatch(/^prekeyd: The database .* is in use by process \d+; stop it first\.$/);
 
     first.child.kill('SIGKILL');
     await first.exited;
-    // Still no guessing without --allow-run; with it, the dead owner is seen and replaced.
-    expect((await refusal()).code).toBe(2);
-    const restarted = await startServerProcess(deno, [...denoRun, '--allow-run', bundle, ...serveArgs(dir)], { env: denoEnv });
+    // The dead owner's heartbeat stops: the lock is taken over with the same permissions.
+    const restarted = await startServerProcess(deno, args, { env: denoEnv });
     try {
       const bundleResponse = await fetch(`${restarted.url}/v1/keys/bundle/deno_lock_alice`, { headers: { authorization: `Bearer ${masterKey}` } });
       expect(bundleResponse.status).toBe(200);

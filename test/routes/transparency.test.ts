@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCheckpoint } from '../../src/transparency/checkpoint.ts';
+import { parseCheckpoint } from '../../packages/client/src/transparency/checkpoint.ts';
 import { decodeEntryBundle } from '../../src/transparency/entry-bundle.ts';
-import { decodeLeaf, type KeySetLeaf } from '../../src/transparency/leaf.ts';
-import { openNote, parseVerifierKey } from '../../src/transparency/note.ts';
+import { decodeLeaf, type KeySetLeaf } from '../../packages/client/src/transparency/leaf.ts';
+import { openNote, parseVerifierKey } from '../../packages/client/src/transparency/note.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';
 import { makeSignedPreKey, registration } from '../helpers/keys.ts';

@@ -12,7 +12,7 @@ export async function buildClientBundle(): Promise<{ dir: string; bundle: string
   const dir = mkdtempSync(join(tmpdir(), 'prekeyd-sdk-bundle-'));
   const bundle = join(dir, 'client.js');
   const result = await build({
-    entryPoints: [join(repoRoot, 'src/sdk/index.ts')],
+    entryPoints: [join(repoRoot, 'packages/client/src/index.ts')],
     outfile: bundle,
     bundle: true,
     format: 'esm',

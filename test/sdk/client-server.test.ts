@@ -17,7 +17,7 @@ import {
   type PrivateKeys,
   type WebSocketConstructor,
   x3dhRespond,
-} from '../../src/sdk/index.ts';
+} from '../../packages/client/src/index.ts';
 import { masterKey } from '../helpers/app.ts';
 import { createDbPath, removeDir, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 

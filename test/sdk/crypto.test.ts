@@ -17,7 +17,7 @@ import {
   PrekeydError,
   type EncryptedMessage,
   type PrivateKeys,
-} from '../../src/sdk/index.ts';
+} from '../../packages/client/src/index.ts';
 
 const errorCode = async (run: () => unknown): Promise<string> => {
   try {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PrekeydClient, type PrekeydEvent, type PrivateKeys, type WebSocketConstructor } from '../../src/sdk/index.ts';
+import { PrekeydClient, type PrekeydEvent, type PrivateKeys, type WebSocketConstructor } from '../../packages/client/src/index.ts';
 import { masterKey } from '../helpers/app.ts';
 import { createDbPath, removeDir, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 

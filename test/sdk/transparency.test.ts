@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/domain/authentication.ts';
-import * as sdk from '../../src/sdk/index.ts';
-import { EncryptionService, PrekeydClient, type PrekeydError, type TransparencyProof } from '../../src/sdk/index.ts';
-import { formatCheckpoint } from '../../src/transparency/checkpoint.ts';
-import { cosignerFromSeed } from '../../src/transparency/cosignature.ts';
-import { inclusionProof, leafHash, type NodeHashes, nodeHash, treeHash } from '../../src/transparency/merkle.ts';
-import { generateSigner, parseSignerKey, signNote } from '../../src/transparency/note.ts';
+import * as sdk from '../../packages/client/src/index.ts';
+import { EncryptionService, PrekeydClient, type PrekeydError, type TransparencyProof } from '../../packages/client/src/index.ts';
+import { formatCheckpoint } from '../../packages/client/src/transparency/checkpoint.ts';
+import { cosignerFromSeed } from '../../packages/client/src/transparency/cosignature.ts';
+import { inclusionProof, leafHash, type NodeHashes, nodeHash, treeHash } from '../../packages/client/src/transparency/merkle.ts';
+import { generateSigner, parseSignerKey, signNote } from '../../packages/client/src/transparency/note.ts';
 import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';
 import { repoRoot } from '../helpers/server-process.ts';
 
@@ -132,7 +132,7 @@ describe("seed 004's Full SDK Example", () => {
     const end = seed.indexOf('});', seed.indexOf('sendToUserB({')) + 3;
     expect(start).toBeGreaterThan(0);
     const example = seed.slice(start, end);
-    const changed = example.replace("const { AnchoraClient } = require('@anchora/sdk');", "const { PrekeydClient: AnchoraClient, EncryptionService } = require('prekeyd/client');");
+    const changed = example.replace("const { AnchoraClient } = require('@anchora/sdk');", "const { PrekeydClient: AnchoraClient, EncryptionService } = require('@prekeyd/client');");
     expect(changed.split('\n').filter((line, i) => line !== example.split('\n')[i])).toHaveLength(1);
 
     // The seed's world: its API key and project, user_b registered, and api.anchora.co.in served by this app.
@@ -152,7 +152,7 @@ describe("seed 004's Full SDK Example", () => {
     try {
       const run = new Function('require', 'saveToSecureStorage', 'sendToUserB', `return (async () => {\n${changed}\n})();`);
       await run(
-        (name: string) => (name === 'prekeyd/client' ? sdk : undefined),
+        (name: string) => (name === '@prekeyd/client' ? sdk : undefined),
         (key: string, value: unknown) => stored.set(key, value),
         (payload: (typeof sent)[number]) => sent.push(payload),
       );

@@ -41,7 +41,7 @@ import {
   type SharedSecretResponse,
   type SuspensionResult,
   type VerifyResult,
-} from '../../src/sdk/index.ts';
+} from '../../packages/client/src/index.ts';
 
 describe('SDK wire types', () => {
   it('equal the server schemas (responses: output types; requests: input types)', () => {

@@ -9,7 +9,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
-import { generateKeySet, PrekeydError, verifyBundle, x3dhInitiate, x3dhRespond, type X3dhBundle } from '../../src/sdk/index.ts';
+import { generateKeySet, PrekeydError, verifyBundle, x3dhInitiate, x3dhRespond, type X3dhBundle } from '../../packages/client/src/index.ts';
 
 // ---------------------------------------------------------------- independent reference
 

@@ -55,7 +55,8 @@ describe('importEmbedded into PostgreSQL (PGlite)', () => {
     const driver = () => createPgliteDriver(db, schema);
     await driver().query(`CREATE SCHEMA "${schema}"`);
     const lines: string[] = [];
-    const report = await importEmbedded({ from: dbPath, to: driver(), progress: (line) => lines.push(line) });
+    const figures: Array<{ rows: number; totalRows: number; bytes: number }> = [];
+    const report = await importEmbedded({ from: dbPath, to: driver(), progress: (line) => lines.push(line), onRows: (figure) => figures.push(figure) });
     expect(report.ok).toBe(true);
     const count = (table: string) => report.tables.find((row) => row.table === table);
     for (const table of ['key_sets', 'signed_pre_key_history', 'one_time_pre_keys', 'audit_log', 'events', 'api_keys', 'backups']) {
@@ -68,6 +69,11 @@ describe('importEmbedded into PostgreSQL (PGlite)', () => {
       expect(target.valid).toBe(true);
     }
     expect(lines.some((line) => /copied \d+ rows of audit_log/.test(line))).toBe(true);
+    // Progress for `prekeyd migrate`: rows grow to the source's total, with their bytes.
+    const copiedRows = report.tables.reduce((sum, row) => sum + row.source, 0);
+    expect(figures.at(-1)).toMatchObject({ rows: copiedRows, totalRows: copiedRows });
+    expect(figures.at(-1)!.bytes).toBeGreaterThan(1000);
+    expect(figures.map((figure) => figure.rows)).toEqual([...figures.map((figure) => figure.rows)].sort((a, b) => a - b));
 
     // A second run refuses the now non-empty target, unless forced.
     await expect(importEmbedded({ from: dbPath, to: driver() })).rejects.toThrow(/--force/);

@@ -1,10 +1,10 @@
 /** C2SP formats byte for byte: signed-note (the Go reference vector), checkpoints, cosignatures, tile paths, entry bundles, leaves. */
 import { describe, expect, it } from 'vitest';
-import { formatCheckpoint, parseCheckpoint } from '../../src/transparency/checkpoint.ts';
-import { cosignedMessage, cosignerFromSeed, verifyCosignature } from '../../src/transparency/cosignature.ts';
+import { formatCheckpoint, parseCheckpoint } from '../../packages/client/src/transparency/checkpoint.ts';
+import { cosignedMessage, cosignerFromSeed, verifyCosignature } from '../../packages/client/src/transparency/cosignature.ts';
 import { decodeEntryBundle, encodeEntryBundle } from '../../src/transparency/entry-bundle.ts';
-import { decodeLeaf, encodeLeaf, LeafError } from '../../src/transparency/leaf.ts';
-import { NoteError, openNote, parseNote, parseSignerKey, parseVerifierKey, signNote } from '../../src/transparency/note.ts';
+import { decodeLeaf, encodeLeaf, LeafError } from '../../packages/client/src/transparency/leaf.ts';
+import { NoteError, openNote, parseNote, parseSignerKey, parseVerifierKey, signNote } from '../../packages/client/src/transparency/note.ts';
 import { encodeTileIndex, parseTilePath, rightEdge, tilePath } from '../../src/transparency/tiles.ts';
 
 // golang.org/x/mod/sumdb/note's documented example key and note.

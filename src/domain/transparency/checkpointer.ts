@@ -7,9 +7,9 @@
  */
 import { decodeBase64, decodeHex, encodeBase64 } from '../../crypto/encoding.ts';
 import type { Store, StoreTx } from '../../store/types.ts';
-import { formatCheckpoint } from '../../transparency/checkpoint.ts';
-import { leafHash, treeHash } from '../../transparency/merkle.ts';
-import { generateSigner, parseSignerKey, signNote } from '../../transparency/note.ts';
+import { formatCheckpoint } from '../../../packages/client/src/transparency/checkpoint.ts';
+import { leafHash, treeHash } from '../../../packages/client/src/transparency/merkle.ts';
+import { generateSigner, parseSignerKey, signNote } from '../../../packages/client/src/transparency/note.ts';
 import { appendLeafHashes, nodesFromTiles, rightEdge, tileLevels, tilesRead } from '../../transparency/tiles.ts';
 
 export interface SignedCheckpoint {

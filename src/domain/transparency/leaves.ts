@@ -6,8 +6,8 @@
  */
 import { decodeBase64, decodeHex, encodeBase64, encodeHex } from '../../crypto/encoding.ts';
 import type { KeySetRecord, LastResortKey, LogLeafRecord, SignedKey, StoreTx } from '../../store/types.ts';
-import { encodeLeaf, keyHash, type KeyRef, type KeySetEvent, type Leaf } from '../../transparency/leaf.ts';
-import { leafHash } from '../../transparency/merkle.ts';
+import { encodeLeaf, keyHash, type KeyRef, type KeySetEvent, type Leaf } from '../../../packages/client/src/transparency/leaf.ts';
+import { leafHash } from '../../../packages/client/src/transparency/merkle.ts';
 
 /** A key's bytes as served: hex in /v1, base64 (with libsignal's type byte) in /v2. */
 function keyBytes(format: KeySetRecord['keyFormat'], key: string): Uint8Array {

@@ -13,8 +13,8 @@
 import { encodeBase64 } from '../../crypto/encoding.ts';
 import type { Logger } from '../../log.ts';
 import type { LogLeafRecord, Store } from '../../store/types.ts';
-import { parseCheckpoint } from '../../transparency/checkpoint.ts';
-import { parseNote, parseSignerKey } from '../../transparency/note.ts';
+import { parseCheckpoint } from '../../../packages/client/src/transparency/checkpoint.ts';
+import { parseNote, parseSignerKey } from '../../../packages/client/src/transparency/note.ts';
 import type { Clock } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { type SignedCheckpoint, signNextCheckpoint } from './checkpointer.ts';

@@ -5,7 +5,7 @@
  */
 import { decodeBase64 } from '../../crypto/encoding.ts';
 import type { Store } from '../../store/types.ts';
-import { consistencyProof, inclusionProof, type NodeHashes, treeHash } from '../../transparency/merkle.ts';
+import { consistencyProof, inclusionProof, type NodeHashes, treeHash } from '../../../packages/client/src/transparency/merkle.ts';
 import { hashesIn, nodesFromTiles, tileLevels, tilesRead, tileWidth } from '../../transparency/tiles.ts';
 
 interface CachedTile {

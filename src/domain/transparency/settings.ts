@@ -1,7 +1,7 @@
 /** Transparency settings from the configuration (`--transparency-*`). */
 import { hostname } from 'node:os';
 import { type Config, ConfigError } from '../../config.ts';
-import { isValidKeyName } from '../../transparency/note.ts';
+import { isValidKeyName } from '../../../packages/client/src/transparency/note.ts';
 import type { TransparencySettings } from './log.ts';
 
 const list = (text: string | undefined): string[] => (text ?? '').split(/[\s,]+/).filter((item) => item.length > 0);

@@ -62,6 +62,15 @@ export interface ImportOptions {
   /** Replace the prekeyd data of a non-empty target instead of refusing. */
   force?: boolean;
   progress?(line: string): void;
+  /** Rows and (approximate) bytes copied so far, of the source's total rows, as the copy goes. */
+  onRows?(figures: RowProgress): void;
+}
+
+export interface RowProgress {
+  table: string;
+  rows: number;
+  totalRows: number;
+  bytes: number;
 }
 
 export async function importEmbedded(options: ImportOptions): Promise<ImportReport> {
@@ -83,7 +92,7 @@ export async function importEmbedded(options: ImportOptions): Promise<ImportRepo
     let sourceCounts: Map<string, number>;
     try {
       await source.migrate(embeddedMigrations);
-      sourceCounts = await copyTables(source, copyPath, driver, options.force ?? false, progress);
+      sourceCounts = await copyTables(source, copyPath, driver, options.force ?? false, progress, options.onRows ?? (() => undefined));
     } finally {
       await source.close();
     }
@@ -105,14 +114,23 @@ async function withInlineBlobs(page: Array<Record<string, SqlParam>>, databasePa
   return inlined;
 }
 
+/** Size of a row's values (text as its length, numbers as 8 bytes), for the progress display. */
+const rowBytes = (row: Record<string, SqlParam>): number =>
+  Object.values(row).reduce<number>((sum, value) => sum + (typeof value === 'string' ? value.length : 8), 0);
+
 async function copyTables(
   source: DurableDatabase,
   copyPath: string,
   driver: PgDriver,
   force: boolean,
   progress: (line: string) => void,
+  onRows: (figures: RowProgress) => void,
 ): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
+  let totalRows = 0;
+  for (const copy of tableCopies) totalRows += Number((await source.transaction((tx) => tx.get(`SELECT COUNT(*) AS n FROM ${copy.table}`)))?.n ?? 0);
+  let rows = 0;
+  let bytes = 0;
   await driver.withClient(async (client) => {
     await client.query('BEGIN');
     try {
@@ -125,6 +143,9 @@ async function copyTables(
           );
           if (page.length > 0) await insertRows(client, copy, copy.table === 'backups' ? await withInlineBlobs(page, copyPath) : page);
           copied += page.length;
+          rows += page.length;
+          for (const row of page) bytes += rowBytes(row);
+          onRows({ table: copy.table, rows, totalRows, bytes });
           if (page.length < pageRows) break;
         }
         counts.set(copy.table, copied);

@@ -12,7 +12,7 @@
 // This file holds the transaction lock and the in-memory state; the parts: journal-writer.ts (group
 // commit, journal generations), checkpoints.ts (snapshot file, checkpoint scheduling), recovery.ts
 // (loading and replay), sql-tx.ts (what a transaction body sees), storage-failure.ts, schema-version.ts.
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
 import { Checkpoints, writeFileAtomically } from './checkpoints.ts';
@@ -26,6 +26,7 @@ import { applyMigrations } from './schema-version.ts';
 import { createSqlTx, isPromiseLike, type SqlTx, type StatementKinds } from './sql-tx.ts';
 import { StorageUnavailableError, storageError, type FaultInjector } from './storage-failure.ts';
 import { Mutex } from '../mutex.ts';
+import { makeDirectory } from '../../runtime/make-directory.ts';
 
 export type { SqlParam } from './journal.ts';
 export type { RunResult } from './connection.ts';
@@ -79,7 +80,7 @@ export class DurableDatabase {
 
   static async open(options: DurableDatabaseOptions): Promise<DurableDatabase> {
     const db = new DurableDatabase(await loadSqlJs(), options);
-    const created = await mkdir(dirname(db.path), { recursive: true, mode: privateDirectoryMode });
+    const created = await makeDirectory(dirname(db.path), privateDirectoryMode);
     if (created) await fsyncDirectory(dirname(created)); // a new directory must survive a crash too
     await rm(`${db.path}.tmp`, { force: true }); // leftover of a checkpoint interrupted by a crash
     await tightenFileModes([db.path, ...(await listJournalGenerations(db.path)).map((gen) => journalPath(db.path, gen))]);
@@ -164,7 +165,7 @@ export class DurableDatabase {
       release();
     }
     const target = resolve(outPath);
-    await mkdir(dirname(target), { recursive: true, mode: privateDirectoryMode });
+    await makeDirectory(dirname(target), privateDirectoryMode);
     await writeFileAtomically(target, image, this.faults);
   }
 

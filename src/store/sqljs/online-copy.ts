@@ -4,7 +4,7 @@
  * replay the copy and write it out as one standalone SQLite file, with the blob files beside it
  * (`<out>.blobs`). Journal appends during the copy are harmless: replay keeps the longest intact prefix.
  */
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { blobDirectory, copyBlobDirectory } from './blob-files.ts';
@@ -17,15 +17,46 @@ async function fileState(path: string): Promise<string> {
   return JSON.stringify([snapshot?.ino, snapshot?.mtimeMs, snapshot?.size, generations]);
 }
 
-export async function copyDatabaseOnline(path: string, outPath: string, attempts = 10): Promise<void> {
+/** Bytes copied so far of the files' total, for a progress display. */
+export type CopyProgress = (copiedBytes: number, totalBytes: number) => void;
+
+/** copyFile in 1 MiB steps, reporting each. */
+async function copyCounting(from: string, to: string, counted: (bytes: number) => void): Promise<void> {
+  const source = await open(from, 'r');
+  try {
+    const target = await open(to, 'wx');
+    try {
+      const buffer = new Uint8Array(1024 * 1024);
+      for (;;) {
+        const { bytesRead } = await source.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        await target.write(buffer, 0, bytesRead);
+        counted(bytesRead);
+      }
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+export async function copyDatabaseOnline(path: string, outPath: string, attempts = 10, progress?: CopyProgress): Promise<void> {
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const dir = await mkdtemp(join(tmpdir(), 'prekeyd-copy-'));
     try {
       const before = await fileState(path);
       const copy = join(dir, basename(path));
-      await copyFile(path, copy);
-      for (const generation of await listJournalGenerations(path)) {
-        await copyFile(journalPath(path, generation), journalPath(copy, generation));
+      const generations = await listJournalGenerations(path);
+      const files = [[path, copy], ...generations.map((generation) => [journalPath(path, generation), journalPath(copy, generation)])] as const;
+      const sizes = await Promise.all(files.map(([from]) => stat(from).then((info) => info.size, () => 0)));
+      const total = sizes.reduce((sum, size) => sum + size, 0);
+      let copied = 0;
+      for (const [from, to] of files) {
+        await copyCounting(from, to, (bytes) => {
+          copied += bytes;
+          progress?.(copied, Math.max(total, copied));
+        });
       }
       if ((await fileState(path)) !== before) continue; // a checkpoint ran during the copy
       const database = await DurableDatabase.open({ path: copy });

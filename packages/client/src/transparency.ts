@@ -5,12 +5,12 @@
  * the keys served. Each failure is a PrekeydError with its own code (see errors.ts).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { decodeBase64, decodeHex, encodeHex } from '../crypto/encoding.ts';
-import { type Checkpoint, parseCheckpoint } from '../transparency/checkpoint.ts';
-import { verifyCosignature } from '../transparency/cosignature.ts';
-import { decodeLeaf, type KeySetLeaf, type Leaf } from '../transparency/leaf.ts';
-import { leafHash, sameHash, verifyConsistency, verifyInclusion } from '../transparency/merkle.ts';
-import { openNote, parseNote, parseVerifierKey, type VerifierKey } from '../transparency/note.ts';
+import { decodeBase64, decodeHex, encodeHex } from './bytes.ts';
+import { type Checkpoint, parseCheckpoint } from './transparency/checkpoint.ts';
+import { verifyCosignature } from './transparency/cosignature.ts';
+import { decodeLeaf, type KeySetLeaf, type Leaf } from './transparency/leaf.ts';
+import { leafHash, sameHash, verifyConsistency, verifyInclusion } from './transparency/merkle.ts';
+import { openNote, parseNote, parseVerifierKey, type VerifierKey } from './transparency/note.ts';
 import { PrekeydError } from './errors.ts';
 import type { Transport } from './http.ts';
 import type { TransparencyProof } from './transparency-types.ts';

@@ -2,7 +2,7 @@
  * C2SP tlog-checkpoint (c2sp.org/tlog-checkpoint): the note text `<origin>\n<size>\n<base64 root>\n`
  * followed by optional extension lines, signed as a signed-note.
  */
-import { decodeBase64, encodeBase64 } from '../crypto/encoding.ts';
+import { decodeBase64, encodeBase64 } from '../bytes.ts';
 import { hashSize } from './merkle.ts';
 import { NoteError } from './note.ts';
 

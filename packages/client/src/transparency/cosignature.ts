@@ -4,7 +4,7 @@
  * blob is key ID (SHA-256(name ‖ 0x0A ‖ 0x04 ‖ key)[:4]) ‖ u64 big-endian timestamp ‖ signature.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { encodeHex, utf8 } from '../crypto/encoding.ts';
+import { encodeHex, utf8 } from '../bytes.ts';
 import { keyId, type NoteSignature, NoteError, signatureLine, signatureTypes, type VerifierKey, formatVerifierKey, isValidKeyName } from './note.ts';
 
 export const cosignedMessage = (text: string, timestamp: number): Uint8Array => utf8(`cosignature/v1\ntime ${timestamp}\n${text}`);

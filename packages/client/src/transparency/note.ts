@@ -13,7 +13,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { decodeBase64, encodeBase64, encodeHex, utf8 } from '../crypto/encoding.ts';
+import { decodeBase64, encodeBase64, encodeHex, utf8 } from '../bytes.ts';
 
 /** Signature types of the key ID preimage: 0x01 Ed25519 note signatures, 0x04 Ed25519 cosignature/v1. */
 export const signatureTypes = { ed25519: 0x01, cosignatureV1: 0x04 } as const;

@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { PrekeydClient, encrypt } from 'prekeyd/client';
+ * import { PrekeydClient, encrypt } from '@prekeyd/client';
  * const client = new PrekeydClient({ baseURL: 'https://keys.example.com', apiKey: process.env.PREKEYD_KEY! });
  * const alice = client.keys.generateKeySet(20);
  * await client.keys.registerKeys('alice', alice.registrationPayload, { deviceName: 'Alice laptop' });
@@ -16,7 +16,7 @@ import { PrekeydError } from './errors.ts';
 import { type FetchFunction, Transport } from './http.ts';
 import { KeysApi } from './keys-api.ts';
 import { PublicKeysApi } from './public-keys-api.ts';
-import { type EventHandler, openSubscription, type SubscribeOptions, type Subscription, type WebSocketConstructor } from './push.ts';
+import { type EventHandler, openSubscription, type SubscribeOptions, type Subscription, type AnyWebSocketClass } from './push.ts';
 import { type AutoReplenishOptions, createReplenisher } from './replenisher.ts';
 import { type AnchorMessage, anchorMessage, type AnchorOptions, verifyAnchor } from './anchors.ts';
 import { type TransparencyOptions, TransparencyVerifier } from './transparency.ts';
@@ -32,7 +32,7 @@ export interface PrekeydClientOptions {
   /** Defaults to the global fetch. */
   fetch?: FetchFunction;
   /** Defaults to the global WebSocket; Node 20 has none: pass `WebSocket` from the `ws` package. */
-  WebSocket?: WebSocketConstructor;
+  WebSocket?: AnyWebSocketClass;
   /**
    * How the push channel authenticates: `query` (default) sends `?access_token=` (browsers
    * cannot set WebSocket headers); `header` sends `Authorization` (the `ws` package, Deno),

@@ -1,8 +1,33 @@
-/** Byte helpers of the SDK over prekeyd's one hex/base64 codec; bad input is an INVALID_ARGUMENT. */
-import { decodeBase64, decodeHex, encodeBase64, encodeHex, utf8 } from '../crypto/encoding.ts';
+/**
+ * Byte helpers of the SDK; bad input is an INVALID_ARGUMENT. The codec is the SDK's own (same
+ * rules as the server's src/crypto/encoding.ts: hex in either case, standard base64 padded or
+ * not) so that @prekeyd/client depends on no server code.
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { PrekeydError } from './errors.ts';
 
-export { encodeBase64, encodeHex, utf8 };
+const hexPattern = /^(?:[0-9a-fA-F]{2})*$/;
+const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export const decodeHex = (text: string): Uint8Array | undefined => (hexPattern.test(text) ? hexToBytes(text) : undefined);
+
+export const encodeHex = (bytes: Uint8Array): string => bytesToHex(bytes);
+
+export function decodeBase64(text: string): Uint8Array | undefined {
+  if (!base64Pattern.test(text) || text.length % 4 === 1) return undefined;
+  const unpadded = text.replace(/=+$/, '');
+  if (text.length % 4 !== 0 && text.length !== unpadded.length) return undefined;
+  const binary = atob(unpadded + '='.repeat((4 - (unpadded.length % 4)) % 4));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 /** Hex of exactly `length` bytes (any length when omitted). */
 export function hexBytes(text: string, what: string, length?: number): Uint8Array {

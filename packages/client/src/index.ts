@@ -1,5 +1,5 @@
 /**
- * prekeyd/client: the typed SDK. Keys are generated and X3DH is computed on the device; the
+ * @prekeyd/client: the typed SDK. Keys are generated and X3DH is computed on the device; the
  * server only ever sees public keys and encrypted backups.
  */
 export { PrekeydClient, type ClientSubscribeOptions, type PrekeydClientOptions } from './client.ts';
@@ -25,7 +25,7 @@ export type { KeysApi, DeviceOption, RecoveredKeys, ReplenishOptions, ReplenishR
 export type { PublicKeysApi } from './public-keys-api.ts';
 export type { DeviceSession, DevicesApi, EstablishedSessions, EstablishSessionsOptions } from './devices-api.ts';
 export type * from './device-types.ts';
-export type { EventHandler, ReconnectOptions, SubscribeOptions, Subscription, SubscriptionStatus, WebSocketConstructor, WebSocketLike } from './push.ts';
+export type { EventHandler, ReconnectOptions, SubscribeOptions, Subscription, SubscriptionStatus, AnyWebSocketClass, WebSocketConstructor, WebSocketLike } from './push.ts';
 export type { AutoReplenishOptions } from './replenisher.ts';
 export type { FetchFunction } from './http.ts';
 export type * from './types.ts';

@@ -17,7 +17,7 @@
  * An anchor leaf has `event anchor` and one more line, `hash <hex 32 bytes>`, after `event`.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { encodeHex, utf8 } from '../crypto/encoding.ts';
+import { encodeHex, utf8 } from '../bytes.ts';
 
 export const leafVersionLine = 'prekeyd/leaf/v1';
 

@@ -23,6 +23,13 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string, protocolsOrOptions?: string | string[] | { headers: Record<string, string> }) => WebSocketLike;
 
+/**
+ * What the `WebSocket` option accepts: any WebSocket class. Loose on purpose: the `ws` package's
+ * overloaded constructor and its event types fit no precise signature that the browser's also
+ * fits, and users should not need a cast; the SDK uses only the WebSocketLike subset.
+ */
+export type AnyWebSocketClass = new (url: string, ...rest: any[]) => object;
+
 export interface ReconnectOptions {
   /** First retry delay (ms, default 250); doubles per failed attempt up to `maxDelayMs` (default 30 000), with jitter. */
   initialDelayMs?: number;
@@ -62,7 +69,7 @@ export interface ChannelConfig {
   baseURL: string;
   apiKey: string;
   projectId: string | undefined;
-  WebSocket: WebSocketConstructor | undefined;
+  WebSocket: AnyWebSocketClass | undefined;
   /** `query` (default; works everywhere): `?access_token=`; `header`: `Authorization`, for `ws` and Deno. */
   auth: 'query' | 'header';
 }
@@ -90,7 +97,7 @@ function frameText(data: unknown): string | undefined {
 const isLater = (id: string, than: string | undefined): boolean => than === undefined || BigInt(id) > BigInt(than);
 
 export function openSubscription(config: ChannelConfig, userIds: string[], handler: EventHandler, options: SubscribeOptions = {}): Subscription {
-  const Socket = config.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  const Socket = (config.WebSocket as WebSocketConstructor | undefined) ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!Socket) {
     throw new PrekeydError('WEBSOCKET_UNAVAILABLE', 'No global WebSocket here: pass one as the `WebSocket` client option (e.g. the `ws` package in Node 20)');
   }
