@@ -23,4 +23,7 @@ export const auditActions = [
   'PUBLIC_KEY_ADDED',
   'PUBLIC_KEY_GENERATED',
   'PUBLIC_KEY_DELETED',
+  'REQUEST_REFUSED',
+  'REFUSALS_SUMMARY',
+  'ANCHOR_CREATED',
 ] as const;

@@ -99,7 +99,7 @@ describe('caps', () => {
     try {
       const err: string[] = [];
       const code = await runApiKeys(
-        ['create', '--project', 'p1', '--acl', 'keys.read', '--user-ids', `team_${'*a'.repeat(14)}*b`, '--db', join(dir, 'db')],
+        ['create', '--project', 'p1', '--acl', 'keys.read', '--user-ids', `team_${'*a'.repeat(14)}*b`, '--create-db', '--db', join(dir, 'db')],
         { out: () => undefined, err: (line) => err.push(line) },
       );
       expect(code).toBe(2);
