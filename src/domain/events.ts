@@ -14,6 +14,8 @@ export const eventNames = [
   'keys.revoked',
   'session.initiated',
   'peer.keys.revoked',
+  'pqprekeys.low',
+  'pqprekeys.exhausted',
 ] as const;
 
 export type EventName = (typeof eventNames)[number];
@@ -30,9 +32,10 @@ export async function emitEvent(
 }
 
 /**
- * After a one-time pre-key was consumed: `prekeys.exhausted` when none is left, else
- * `prekeys.low` on every consumption that leaves fewer than the threshold. Signal's Kyber
- * pre-keys (`kind: 'kyber'`, counted apart from EC ones) say so in `data.kind`.
+ * After a one-time pre-key was consumed: `*.exhausted` when none is left, else `*.low` on
+ * every consumption that leaves fewer than the threshold. `/v1` ML-KEM pre-keys raise
+ * `pqprekeys.low` / `pqprekeys.exhausted` (same rules); Signal's Kyber pre-keys (`/v2`) keep
+ * raising `prekeys.*` with `data.kind: 'kyber'`, as before.
  */
 export async function emitPreKeyAlerts(
   tx: StoreTx,
@@ -43,13 +46,16 @@ export async function emitPreKeyAlerts(
   kind: PreKeyKind = 'ec',
 ): Promise<void> {
   const deviceId = keySet.deviceId;
-  const kindField = kind === 'kyber' ? { kind } : {};
+  const v1PostQuantum = kind === 'kyber' && keySet.keyFormat === 'v1';
+  const kindField = kind === 'kyber' && !v1PostQuantum ? { kind } : {};
   if (remaining === 0) {
-    const lastResortAvailable =
-      kind === 'kyber' ? keySet.pqLastResortPreKey !== null : keySet.lastResortPreKey !== null || keySet.pqLastResortPreKey !== null;
-    await emitEvent(tx, keySet.projectId, keySet.userId, 'prekeys.exhausted', { deviceId, lastResortAvailable, ...kindField }, now);
+    const lastResortAvailable = kind === 'kyber'
+      ? keySet.pqLastResortPreKey !== null
+      : keySet.lastResortPreKey !== null || (keySet.keyFormat === 'signal' && keySet.pqLastResortPreKey !== null);
+    const event = v1PostQuantum ? 'pqprekeys.exhausted' : 'prekeys.exhausted';
+    await emitEvent(tx, keySet.projectId, keySet.userId, event, { deviceId, lastResortAvailable, ...kindField }, now);
   } else if (remaining < settings.preKeyLowThreshold) {
     const data = { deviceId, remaining, threshold: settings.preKeyLowThreshold, ...kindField };
-    await emitEvent(tx, keySet.projectId, keySet.userId, 'prekeys.low', data, now);
+    await emitEvent(tx, keySet.projectId, keySet.userId, v1PostQuantum ? 'pqprekeys.low' : 'prekeys.low', data, now);
   }
 }

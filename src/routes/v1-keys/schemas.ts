@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { v1Keys } from '../examples.ts';
 import { deviceId, hex, keyId, pageLimit, pageNumber, paginationSchema, userId, withExample } from '../schemas.ts';
+import { bundlePqPreKeySchema, pqPreKeyList, pqPreKeySchema } from './pq-schemas.ts';
 
 const { signedPreKey, rotatedSignedPreKey, oneTimePreKeys } = v1Keys;
 
@@ -26,6 +27,8 @@ export const registerBody = z
     signedPreKey: signedPreKeySchema,
     oneTimePreKeys: preKeyList(1),
     lastResortPreKey: signedPreKeySchema.optional(),
+    pqOneTimePreKeys: pqPreKeyList.optional(),
+    pqLastResortPreKey: pqPreKeySchema.optional(),
     deviceId: deviceId.optional(),
     deviceName: z.string().min(1).max(128).optional().openapi({ example: 'iPhone 15' }),
   })
@@ -51,6 +54,7 @@ export const registerResult = withExample(
     identityKeyFingerprint: z.string(),
     signedPreKeyId: z.string(),
     oneTimePreKeysCount: z.number().int(),
+    pqOneTimePreKeysCount: z.number().int(),
     status: z.literal('active'),
     registeredAt: z.string(),
   }),
@@ -60,6 +64,7 @@ export const registerResult = withExample(
     identityKeyFingerprint: v1Keys.identityKeyFingerprint,
     signedPreKeyId: signedPreKey.keyId,
     oneTimePreKeysCount: 2,
+    pqOneTimePreKeysCount: 0,
     status: 'active',
     registeredAt: '2026-03-08T10:00:00.000Z',
   },
@@ -77,7 +82,9 @@ export const bundleResult = withExample(
       signedPreKey: signedPreKeySchema,
       oneTimePreKey: preKeySchema.nullable(),
       lastResortPreKey: signedPreKeySchema.optional(),
+      pqPreKey: bundlePqPreKeySchema.nullable(),
       remainingOneTimePreKeys: z.number().int(),
+      remainingPqOneTimePreKeys: z.number().int(),
       warning: z.string().optional(),
     })
     .openapi('KeyBundle'),
@@ -87,7 +94,9 @@ export const bundleResult = withExample(
     identityKey: v1Keys.identityKey,
     signedPreKey,
     oneTimePreKey: { keyId: 'opk_001', publicKey: oneTimePreKeys.opk_001 },
+    pqPreKey: null,
     remainingOneTimePreKeys: 1,
+    remainingPqOneTimePreKeys: 0,
   },
 );
 
@@ -98,6 +107,8 @@ export const rotateBody = z
     newSignedPreKey: signedPreKeySchema.optional(),
     newOneTimePreKeys: preKeyList(0).optional(),
     newLastResortPreKey: signedPreKeySchema.optional(),
+    newPqOneTimePreKeys: pqPreKeyList.optional(),
+    newPqLastResortPreKey: pqPreKeySchema.optional(),
   })
   .strict()
   .openapi('RotateKeysRequest', {
@@ -114,6 +125,8 @@ export const rotateResult = withExample(
     newSignedPreKeyId: z.string().nullable(),
     oneTimePreKeysAdded: z.number().int(),
     totalOneTimePreKeysAvailable: z.number().int(),
+    pqOneTimePreKeysAdded: z.number().int(),
+    totalPqOneTimePreKeysAvailable: z.number().int(),
     rotatedAt: z.string(),
   }),
   {
@@ -121,6 +134,8 @@ export const rotateResult = withExample(
     newSignedPreKeyId: rotatedSignedPreKey.keyId,
     oneTimePreKeysAdded: 1,
     totalOneTimePreKeysAvailable: 16,
+    pqOneTimePreKeysAdded: 0,
+    totalPqOneTimePreKeysAvailable: 0,
     rotatedAt: '2026-03-08T12:00:00.000Z',
   },
 );
@@ -182,6 +197,8 @@ const keySetSummaryExample = {
   identityKeyFingerprint: v1Keys.identityKeyFingerprint,
   status: 'active',
   oneTimePreKeysRemaining: 15,
+  pqOneTimePreKeysRemaining: 0,
+  pqLastResortPreKeyAvailable: false,
   registeredAt: '2026-03-08T10:00:00.000Z',
   lastRotatedAt: '2026-03-08T12:00:00.000Z',
   deviceName: 'iPhone 15',
@@ -194,6 +211,8 @@ export const keySetSummary = z
     identityKeyFingerprint: z.string(),
     status,
     oneTimePreKeysRemaining: z.number().int(),
+    pqOneTimePreKeysRemaining: z.number().int(),
+    pqLastResortPreKeyAvailable: z.boolean(),
     registeredAt: z.string(),
     lastRotatedAt: z.string().nullable(),
     deviceName: z.string().nullable(),
