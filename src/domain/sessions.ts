@@ -33,6 +33,8 @@ export interface InitiateSessionInput {
   responderDeviceId?: string;
   /** PQXDH: hand out the responder's ML-KEM pre-key too, and wait for the initiator's ciphertext. */
   postQuantum?: boolean;
+  /** Refuse a responder with no ML-KEM pre-key to hand out (the transaction rolls back: nothing is consumed). */
+  requirePostQuantum?: boolean;
 }
 
 const newSessionId = (): string => `sess_${encodeHex(crypto.getRandomValues(new Uint8Array(16)))}`;
@@ -75,7 +77,7 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
   if (input.initiatorIdentityKey !== undefined) checkIdentityKey(input.initiatorIdentityKey, 'initiatorIdentityKey');
 
   const allowed = await mayConsumePreKeys(deps, caller, input.responderUserId);
-  const postQuantum = input.postQuantum === true;
+  const postQuantum = input.postQuantum === true || input.requirePostQuantum === true;
   const failure = {
     action: 'SHARED_SECRET_INITIATED',
     userId: input.initiatorUserId,
@@ -94,6 +96,11 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
       const bundle = postQuantum ? v1BundleKeys(responder, taken) : { ...classicBundle, pqPreKey: null };
       const lastResortPreKey = bundle.lastResortPreKey ?? null;
       const pqPreKey = bundle.pqPreKey;
+      if (input.requirePostQuantum && pqPreKey === null) {
+        throw new AppError('CONFLICT', `User ${input.responderUserId} has no post-quantum pre-key to hand out`, [
+          { field: 'requirePostQuantum', message: 'the responder has no ML-KEM pre-key (one-time or last resort)' },
+        ]);
+      }
 
       const session: SessionRecord = {
         sessionId: newSessionId(),

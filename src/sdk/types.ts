@@ -242,6 +242,8 @@ export interface SharedSecretRequest {
   responderDeviceId?: string;
   /** PQXDH: also hand out the responder's ML-KEM pre-key; the session then waits for the KEM ciphertext. */
   postQuantum?: boolean;
+  /** Refuse (409, nothing consumed) when the responder has no ML-KEM pre-key to hand out. */
+  requirePostQuantum?: boolean;
 }
 
 export interface SharedSecretResponse {

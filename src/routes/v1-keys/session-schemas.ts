@@ -15,6 +15,9 @@ export const sharedSecretBody = z
     postQuantum: z.boolean().optional().openapi({
       description: "PQXDH: also hand out the responder's ML-KEM pre-key; send the ciphertext to …/kem-ciphertext, then the responder is told",
     }),
+    requirePostQuantum: z.boolean().optional().openapi({
+      description: 'With postQuantum: refuse (409, details field requirePostQuantum; nothing consumed) a responder without ML-KEM pre-keys',
+    }),
   })
   .strict()
   .openapi('SharedSecretRequest', {
