@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { masterKey } from '../helpers/app.ts';
 import { freshServerDbUrl } from '../helpers/backend.ts';
-import { makePreKeys, registration } from '../helpers/keys.ts';
+import { makeIdentity, makePreKeys, makeSignedPreKey, registration } from '../helpers/keys.ts';
+import { makePqPreKey, makePqPreKeys, wire } from '../helpers/pq-keys.ts';
 import { createDbPath, removeDir, repoRoot, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 
 const limits = ['--rate-limit-bundle', '10', '--rate-limit-keys', '1000', '--drain-limit', '3', '--pg-pool-size', '10'];
@@ -103,6 +104,26 @@ describe('two instances on one PostgreSQL database', () => {
     expect(onA.events).toEqual(onB.events);
     onA.close();
     onB.close();
+  }, 60_000);
+
+  it('hands each of 100 ML-KEM one-time pre-keys out exactly once over 1,000 concurrent fetches through both, with the EC one in the same transaction', async () => {
+    const identity = makeIdentity();
+    const lastResort = makePqPreKey(identity, 'mi_pq_lr');
+    const body = {
+      userId: 'mi_pq', identityKey: identity.identityKey, signedPreKey: makeSignedPreKey(identity), oneTimePreKeys: makePreKeys(100),
+      pqOneTimePreKeys: makePqPreKeys(identity, 100), pqLastResortPreKey: wire(lastResort),
+    };
+    expect((await call(a, 'POST', '/v1/keys/register', body)).status).toBe(201);
+    const responses = await Promise.all(Array.from({ length: 1000 }, (_, index) => call(index % 2 ? a : b, 'GET', '/v1/keys/bundle/mi_pq')));
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    const bundles = responses.map((response) => response.body.data);
+    const pqOneTime = bundles.filter((bundle) => !bundle.pqPreKey.lastResort).map((bundle) => bundle.pqPreKey.keyId);
+    expect(pqOneTime).toHaveLength(100);
+    expect(new Set(pqOneTime)).toEqual(new Set(body.pqOneTimePreKeys.map((key) => key.keyId)));
+    expect(bundles.filter((bundle) => bundle.pqPreKey.keyId === lastResort.keyId)).toHaveLength(900);
+    // Both kinds came from the same transactions: a fetch got both one-time keys or neither.
+    expect(bundles.every((bundle) => (bundle.oneTimePreKey === null) === bundle.pqPreKey.lastResort)).toBe(true);
+    expect((await call(b, 'GET', '/v1/keys/verify/mi_pq')).body.data).toMatchObject({ oneTimePreKeysRemaining: 0, pqOneTimePreKeysRemaining: 0 });
   }, 60_000);
 
   it('a device connected to instance A receives the prekeys.low caused by a fetch through instance B', async () => {

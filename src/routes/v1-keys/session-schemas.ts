@@ -105,4 +105,7 @@ export const completedSession = withExample(
   { ...sessionExample, status: 'completed', completedAt: '2026-03-08T10:05:00.000Z' },
 );
 
-export const kemCiphertextBody = z.object({ kemCiphertext }).strict().openapi('KemCiphertextRequest');
+export const kemCiphertextBody = z
+  .object({ kemCiphertext })
+  .strict()
+  .openapi('KemCiphertextRequest', { example: { kemCiphertext: 'c7'.repeat(1568) } });
