@@ -18,12 +18,13 @@ const appLevel = [
   'test/user-scoping.test.ts',
   'test/signal/v2-keys.test.ts',
   'test/fuzz/**/*.test.ts',
+  'test/hostile/**/*.test.ts',
 ];
 /** Matched by appLevel but spawning its own embedded-store server: runs on sqljs only. */
-const sqljsOnly = ['test/fuzz/push-frames.fuzz.test.ts'];
+const sqljsOnly = ['test/fuzz/push-frames.fuzz.test.ts', 'test/hostile/backup-growth.test.ts'];
 
 /** Repository-level tests over every backend of their project (test/helpers/backend.ts availableBackends). */
-const storeLevel = ['test/store/store-contract.test.ts', 'test/store/postgres-instances.test.ts'];
+const storeLevel = ['test/store/store-contract.test.ts', 'test/store/postgres-instances.test.ts', 'test/store/transparency-store.test.ts'];
 
 const pgUrl = process.env.PREKEYD_TEST_PG_URL;
 

@@ -2,7 +2,8 @@
  * `npm run bench`: the built server as a separate process on 127.0.0.1 with fresh databases,
  * driven by autocannon and WebSocket clients. Prints one table and writes it as JSON under
  * bench/results/. Every throughput is reported as a ratio to a bare Hono route measured in the
- * same run. Options: --db postgres://… (PostgreSQL backend), --duration SECONDS.
+ * same run. Options: --db postgres://… (PostgreSQL backend), --duration SECONDS, --only devices
+ * (the ceiling and the multi-device scenario alone).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { openMany, subscribe } from './push.ts';
 import { freshDatabase } from './databases.ts';
 import { identity, randomKeyHex, seed } from './seed.ts';
 
-const { values } = parseArgs({ options: { db: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' } } });
+const { values } = parseArgs({ options: { db: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' }, only: { type: 'string' } } });
 const durationSeconds = Number(values.duration ?? 10);
 const wsConnections = Number(values.connections ?? 10_000);
 const masterKey = 'bench-master-key-0123456789abcdef0123456789';
@@ -32,6 +33,8 @@ async function startServer(prepare?: (db: string) => Promise<void>): Promise<Spa
   const server = await spawnListening(process.execPath, [
     'dist/prekeyd.cjs', 'serve', '--port', '0', '--db', db, '--master-key', masterKey, '--log-level', 'warn',
     '--rate-limit-keys', '0', '--rate-limit-bundle', '0', '--drain-limit', '0',
+    // Thousands of sockets from one address measure the server, not its caps.
+    '--max-connections', '0', '--max-connections-per-ip', '0',
   ]);
   return { ...server, db };
 }
@@ -108,6 +111,28 @@ const ceilingServer = await spawnListening(process.execPath, ['--import', 'tsx',
 const ceiling = await runLoad({ url: ceilingServer.url, next: () => ({ path: '/bare' }), durationSeconds });
 await ceilingServer.stop();
 rows.push({ scenario: 'bare Hono route (ceiling)', ...ceiling, ratio: 1 });
+
+// Multi-device claims (issue 20): one claim of 100 devices against single-device fetches on the same server.
+progress('multi-device claim (100 devices) against single-device fetch');
+const devicesServer = await startServer((db) =>
+  seed(db, { groups: [{ prefix: 'md_', count: 10, devices: 100, preKeys: 200 }, { prefix: 'single_', count: 100, preKeys: 1000 }] }),
+);
+const single = await runLoad({ url: devicesServer.url, token: masterKey, next: (n) => ({ path: `/v1/keys/bundle/single_${n % 100}` }), durationSeconds });
+const claim100 = await runLoad({ url: devicesServer.url, token: masterKey, next: (n) => ({ path: `/v1/keys/bundles/md_${n % 10}` }), durationSeconds });
+await devicesServer.stop();
+rows.push({ scenario: 'single-device bundle fetch (baseline of the next row)', ...single, ratio: ratio(single.requestsPerSecond, ceiling.requestsPerSecond) });
+rows.push({ scenario: 'multi-device claim, 100 devices in one call', ...claim100, ratio: ratio(claim100.requestsPerSecond, ceiling.requestsPerSecond) });
+const deviceFigures = {
+  claim100CostVsSingle: ratio(single.requestsPerSecond, claim100.requestsPerSecond),
+  claim100P50VsSingle: ratio(claim100.p50 || 1, single.p50 || 1),
+};
+if (values.only === 'devices') {
+  console.log(`\nprekeyd benchmark (${backend}), devices only, ${cpus().length} cores, node ${process.version}, ${durationSeconds} s per scenario\n`);
+  for (const row of rows) console.log(`| ${row.scenario} | ${row.requestsPerSecond} | ${row.ratio} | ${row.p50} | ${row.p99} | ${row.non2xx} |`);
+  console.log(deviceFigures);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 
 // 2. Bundle fetch (100 key sets), push latency under that load, verify, memory.
 progress('bundle fetch and push latency (100 key sets)');
@@ -247,6 +272,7 @@ const figures = {
   rssWithSocketsMiB: socketsRss,
   webSocketConnections: wsConnections,
   coldStartMs: cold,
+  ...deviceFigures,
 };
 const targets: Array<[string, boolean]> = [
   ['bundle fetch >= 50% of ceiling', figures.bundleRatio >= 0.5],
@@ -256,6 +282,7 @@ const targets: Array<[string, boolean]> = [
   ['push p99 <= 20 ms', figures.pushP99Ms <= 20],
   [`${wsConnections} connections <= 200 MB RSS`, figures.rssWithSocketsMiB <= 200],
   ['cold start <= 300 ms', cold !== null && cold <= 300],
+  ['100-device claim <= 3x a single-device fetch', deviceFigures.claim100CostVsSingle <= 3],
 ];
 
 console.log(`\nprekeyd benchmark (${backend}), ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${durationSeconds} s per scenario\n`);

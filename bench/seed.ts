@@ -30,7 +30,15 @@ export const randomKeyHex = (): string => bytesToHex(crypto.getRandomValues(new 
 
 export interface SeedPlan {
   /** users `${prefix}${i}` with `preKeys` one-time pre-keys each */
-  groups: Array<{ prefix: string; count: number; preKeys: number; pqPreKeys?: number }>;
+  groups: Array<{
+    prefix: string;
+    count: number;
+    preKeys: number;
+    /** ML-KEM one-time pre-keys per key set (and a last-resort one when any) */
+    pqPreKeys?: number;
+    /** key sets per user, devices `d0`… (default: one, `default`) */
+    devices?: number;
+  }>;
 }
 
 export async function seed(db: string, plan: SeedPlan): Promise<void> {
@@ -41,24 +49,26 @@ export async function seed(db: string, plan: SeedPlan): Promise<void> {
       for (let start = 0; start < group.count; start += 500) {
         await store.transaction(async (tx) => {
           for (let i = start; i < Math.min(group.count, start + 500); i++) {
-            const keySet = await tx.keySets.insert({
-              keyFormat: 'v1',
-              projectId: 'default',
-              userId: `${group.prefix}${i}`,
-              deviceId: 'default',
-              deviceName: null,
-              registrationId: null,
-              identityKey: identity.identityKey,
-              signedPreKey: identity.signedPreKey,
-              signedPreKeyCreatedAt: now,
-              lastResortPreKey: null,
-              pqLastResortPreKey: group.pqPreKeys ? { ...pqPool[0]!, keyId: 'pqlr_bench' } : null,
-              registeredAt: now,
-            });
-            const keys = Array.from({ length: group.preKeys }, (_, k) => ({ keyId: `opk_${k}`, publicKey: randomKeyHex() }));
-            await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', keys, now);
-            const pqKeys = Array.from({ length: group.pqPreKeys ?? 0 }, (_, k) => ({ ...pqPool[k % pqPool.length]!, keyId: `pqk_${k}` }));
-            if (pqKeys.length > 0) await tx.oneTimePreKeys.insertMany(keySet.id, 'kyber', pqKeys, now);
+            for (let device = 0; device < (group.devices ?? 1); device++) {
+              const keySet = await tx.keySets.insert({
+                keyFormat: 'v1',
+                projectId: 'default',
+                userId: `${group.prefix}${i}`,
+                deviceId: group.devices === undefined ? 'default' : `d${device}`,
+                deviceName: null,
+                registrationId: null,
+                identityKey: identity.identityKey,
+                signedPreKey: identity.signedPreKey,
+                signedPreKeyCreatedAt: now,
+                lastResortPreKey: null,
+                pqLastResortPreKey: group.pqPreKeys ? { ...pqPool[0]!, keyId: 'pqlr_bench' } : null,
+                registeredAt: now,
+              });
+              const keys = Array.from({ length: group.preKeys }, (_, k) => ({ keyId: `opk_${k}`, publicKey: randomKeyHex() }));
+              await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', keys, now);
+              const pqKeys = Array.from({ length: group.pqPreKeys ?? 0 }, (_, k) => ({ ...pqPool[k % pqPool.length]!, keyId: `pqk_${k}` }));
+              if (pqKeys.length > 0) await tx.oneTimePreKeys.insertMany(keySet.id, 'kyber', pqKeys, now);
+            }
           }
         });
       }

@@ -4,6 +4,8 @@
  * the flag parser are generated from this table.
  */
 import { z } from 'zod';
+import { parseTrustProxy } from './http/trust-proxy.ts';
+import { redactCredentials } from './redact.ts';
 
 /** `30d`, `12h`, `90m`, `45s`, `500ms`, or `0`; a bare number would be ambiguous (days? seconds?). */
 export function parseDuration(text: string): number | undefined {
@@ -39,9 +41,31 @@ export const configSchema = z.object({
   rateLimitKeys: count.default(200),
   rateLimitBundle: count.default(100),
   drainLimit: count.default(30),
+  maxDevicesPerClaim: z.coerce.number().int().min(1).max(1000).default(100),
   bodyLimit: count.default(1024 * 1024),
+  bodyBudget: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  maxConnections: count.default(4096),
+  maxConnectionsPerIp: count.default(256),
+  headersTimeout: duration.default(10_000),
+  requestTimeout: duration.default(30_000),
+  keepAliveTimeout: duration.default(5_000),
   maxBackupBytes: count.default(512 * 1024),
-  trustProxy: flag.default(false),
+  backupVersions: z.coerce.number().int().min(1).default(10),
+  maxDevicesPerUser: count.default(20),
+  maxPublicKeysPerOwner: count.default(100),
+  signedPrekeyHistory: z.coerce.number().int().min(2).default(10),
+  maxProjectBytes: count.default(1024 * 1024 * 1024),
+  trustProxy: z
+    .union([z.boolean(), z.number(), z.string(), z.array(z.string())])
+    .default(false)
+    .transform((value, context) => {
+      try {
+        return parseTrustProxy(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   eventRetention: duration.default(7 * 86_400_000),
   pushHeartbeat: duration.default(30_000),
   pushMaxBufferBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
@@ -55,6 +79,12 @@ export const configSchema = z.object({
   checkpointBytes: count.default(64 * 1024 * 1024),
   pgPoolSize: z.coerce.number().int().min(1).max(1000).default(10),
   config: z.string().optional(),
+  transparency: flag.default(false),
+  transparencyInterval: duration.default(1000),
+  transparencyOrigin: z.string().optional(),
+  transparencyWitness: z.string().optional(),
+  transparencyWitnessTimeout: duration.default(5000),
+  transparencyPublic: z.string().optional(),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -82,9 +112,22 @@ const help: Record<ConfigKey, string> = {
   rateLimitKeys: 'requests a minute per API key on /v1/keys/* and /v2/keys; 0 = off (default 200)',
   rateLimitBundle: 'bundle fetches a minute per API key; 0 = off (default 100)',
   drainLimit: 'one-time pre-keys one API key may consume of one user a minute; 0 = off (default 30)',
+  maxDevicesPerClaim: 'devices one multi-device bundle claim may serve, 1-1000 (default 100)',
   bodyLimit: 'largest JSON body in bytes (default 1048576)',
+  bodyBudget: 'bytes of request bodies the process holds at once, all requests together; past it 503 (default 64 MiB)',
+  maxConnections: 'open connections in all, WebSockets included; past it 503 and close; 0 = unlimited (default 4096)',
+  maxConnectionsPerIp: 'open connections per peer address (trusted proxies exempt); past it 429 and close; 0 = unlimited (default 256)',
+  headersTimeout: 'time a client has to send the request headers (default 10s)',
+  requestTimeout: 'time a client has to send the whole request, headers and body; 0 = none (default 30s)',
+  keepAliveTimeout: 'how long an idle keep-alive connection stays open (default 5s)',
   maxBackupBytes: 'largest decoded backup blob in bytes (default 524288)',
-  trustProxy: 'take the client IP from X-Forwarded-For (only behind a proxy you run)',
+  backupVersions: 'backup versions kept per user; older ones are deleted when a new one is stored (default 10, at least 1)',
+  maxDevicesPerUser: 'live devices (key sets) per user; more answers 403 QUOTA_EXCEEDED; 0 = unlimited (default 20)',
+  maxPublicKeysPerOwner: 'public keys per owner in the directory; more answers 403 QUOTA_EXCEEDED; 0 = unlimited (default 100)',
+  signedPrekeyHistory: 'replaced signed pre-keys kept per key set, plus any an unexpired session names (default 10, at least 2)',
+  maxProjectBytes: 'decoded backup bytes per project; more answers 403 QUOTA_EXCEEDED; 0 = unlimited (default 1073741824)',
+  trustProxy:
+    'behind proxies you run: a hop count (1 = one proxy in front; true means 1) or a list of proxy IPs/CIDRs (10.0.0.0/8,::1, loopback, uniquelocal); the client IP is the right-most X-Forwarded-For entry not from such a proxy (default off)',
   eventRetention: 'how long push events are kept for replay (default 7d)',
   pushHeartbeat: 'WebSocket ping interval; peers that miss a ping are dropped: 30s, 1m… 0 = off (default 30s)',
   pushMaxBufferBytes: 'close a WebSocket (1013) that falls this many bytes behind (default 1048576)',
@@ -98,6 +141,12 @@ const help: Record<ConfigKey, string> = {
   checkpointBytes: 'fold the embedded journal into the database file past this size (default 64 MiB)',
   pgPoolSize: 'PostgreSQL only: connections in this instance\'s pool (default 10)',
   config: 'JSON configuration file; flags and environment win over it',
+  transparency: 'keep a public, witnessed Merkle log of every key publication per project; bundles carry proofs',
+  transparencyInterval: 'shortest time between two checkpoints of a log (default 1s)',
+  transparencyOrigin: 'checkpoint origin of new logs, {project} replaced by the project id (default <hostname>/prekeyd/{project})',
+  transparencyWitness: 'tlog-witness URL prefixes asked to cosign each checkpoint, comma separated',
+  transparencyWitnessTimeout: 'how long one witness call may take (default 5s)',
+  transparencyPublic: 'projects whose log entries anyone may read, comma separated, or * (default: none)',
 };
 
 export const options: Record<ConfigKey, OptionInfo> = Object.fromEntries(
@@ -107,7 +156,7 @@ export const options: Record<ConfigKey, OptionInfo> = Object.fromEntries(
       flag: kebab(key),
       env: `PREKEYD_${snake(key)}`,
       help: text,
-      boolean: key === 'trustProxy' || key === 'allowServerKeygen',
+      boolean: key === 'allowServerKeygen' || key === 'transparency',
       secret: key === 'masterKey',
     },
   ]),
@@ -121,7 +170,12 @@ export function resolveConfig(...layers: Array<Partial<Record<ConfigKey, unknown
   for (const layer of layers) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
   const unknown = Object.keys(merged).filter((key) => !(key in options));
   if (unknown.length > 0) throw new ConfigError(`Unknown setting${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
-  const result = configSchema.safeParse(merged);
+  const result = configSchema.superRefine((config, context) => {
+    // node:http refuses a headers timeout longer than the request timeout.
+    if (config.requestTimeout > 0 && config.headersTimeout > config.requestTimeout) {
+      context.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not exceed --request-timeout' });
+    }
+  }).safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
@@ -143,12 +197,12 @@ export function configFromEnv(env: Record<string, string | undefined>): Partial<
   return layer;
 }
 
-/** For printing: secrets replaced, and the password of a database URL hidden. */
+/** For printing: secrets replaced, and passwords in URLs (userinfo, `password=`) hidden. */
 export function maskSecrets(config: Config): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) => {
       if (options[key as ConfigKey]?.secret && value) return [key, '********'];
-      if (key === 'db' && typeof value === 'string') return [key, value.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1********@')];
+      if (typeof value === 'string') return [key, redactCredentials(value)];
       return [key, value];
     }),
   );

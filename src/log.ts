@@ -3,6 +3,7 @@
  * stdout is a terminal). Callers never pass keys, secrets, bodies or key material.
  */
 import process from 'node:process';
+import { redactCredentials } from './redact.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -37,7 +38,8 @@ export function createLogger(
 ): Logger {
   const at = (lineLevel: Exclude<LogLevel, 'silent'>) => (message: string, fields?: Record<string, unknown>) => {
     if (rank[lineLevel] < rank[level]) return;
-    write(format({ time: new Date().toISOString(), level: lineLevel, msg: message, ...fields }));
+    // A database URL in an error message must not carry its password into the logs.
+    write(redactCredentials(format({ time: new Date().toISOString(), level: lineLevel, msg: message, ...fields })));
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

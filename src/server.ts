@@ -5,7 +5,10 @@
 import type { Config } from './config.ts';
 import { createAuthenticator } from './domain/authentication.ts';
 import { defaultDomainSettings, type Deps, systemClock } from './domain/deps.ts';
+import { TransparencyLog } from './domain/transparency/log.ts';
+import { transparencySettingsFrom } from './domain/transparency/settings.ts';
 import { runUpkeep } from './domain/upkeep.ts';
+import { RefusalLog } from './domain/refusals.ts';
 import { setUpMasterKey } from './domain/master-key.ts';
 import { createApp } from './http/app.ts';
 import { storeFigures } from './domain/figures.ts';
@@ -13,7 +16,8 @@ import type { Logger } from './log.ts';
 import { createMetrics, metricsApp } from './metrics/metrics.ts';
 import { defaultPushSettings, PushHub, type PushSettings } from './push/hub.ts';
 import { eventsUpgradeHandler } from './routes/events/upgrade.ts';
-import { socketAddress, startHttpServer } from './runtime/http-server.ts';
+import { compileTrust } from './http/trust-proxy.ts';
+import { type ConnectionLimits, socketAddress, startHttpServer } from './runtime/http-server.ts';
 import { openStore } from './store/open-store.ts';
 import { version } from './version.ts';
 
@@ -30,7 +34,13 @@ export function domainSettingsFrom(config: Config) {
     preKeyLowThreshold: config.prekeyLowThreshold,
     signedPreKeyMaxAgeMs: config.signedPrekeyMaxAge,
     drainLimitPerMinute: config.drainLimit,
+    maxDevicesPerClaim: config.maxDevicesPerClaim,
     maxBackupBytes: config.maxBackupBytes,
+    backupVersionsKept: config.backupVersions,
+    maxDevicesPerUser: config.maxDevicesPerUser,
+    maxPublicKeysPerOwner: config.maxPublicKeysPerOwner,
+    signedPreKeyHistoryKept: config.signedPrekeyHistory,
+    maxProjectBytes: config.maxProjectBytes,
     allowServerKeygen: config.allowServerKeygen,
   };
 }
@@ -43,6 +53,18 @@ export function pushSettingsFrom(config: Config): PushSettings {
     maxFrameBytes: config.pushMaxFrameBytes,
     maxSubscriptions: config.pushMaxSubscriptions,
     maxConnectionsPerKey: config.pushMaxConnectionsPerKey,
+  };
+}
+
+export function connectionLimitsFrom(config: Config): ConnectionLimits {
+  const trust = compileTrust(config.trustProxy);
+  return {
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    isTrustedProxy: (address) => trust(address, 0),
+    headersTimeoutMs: config.headersTimeout,
+    requestTimeoutMs: config.requestTimeout,
+    keepAliveTimeoutMs: config.keepAliveTimeout,
   };
 }
 
@@ -62,12 +84,18 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     clock: systemClock,
     settings: domainSettingsFrom(config),
     observer: { preKeyConsumed: (kind) => metrics.preKeysConsumed.inc({ kind }) },
+    ...(config.transparency && { transparency: new TransparencyLog(store, transparencySettingsFrom(config), systemClock, logger) }),
   };
+  deps.transparency?.start();
   metrics.setStoreFigures(() => storeFigures(deps));
   const authenticator = createAuthenticator(deps, masterKey.hash);
+  const refusals = new RefusalLog(deps, { refused: (errorCode) => metrics.requestsRefused.inc({ errorCode }) }, (message, fields) =>
+    logger.warn(message, fields),
+  );
   const app = createApp({
     ...deps,
     authenticator,
+    refusals,
     logger,
     metrics,
     socketAddress,
@@ -75,6 +103,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     http: {
       corsOrigins: config.corsOrigin,
       bodyLimit: config.bodyLimit,
+      bodyBudgetBytes: config.bodyBudget,
       trustProxy: config.trustProxy,
       rateLimitKeys: config.rateLimitKeys,
       rateLimitBundle: config.rateLimitBundle,
@@ -88,10 +117,11 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     metrics,
   });
   hub.start();
-  const http = await startHttpServer(app.fetch, config.host, config.port, eventsUpgradeHandler({ authenticator, hub, logger }));
+  const http = await startHttpServer(app.fetch, config.host, config.port, eventsUpgradeHandler({ authenticator, hub, logger }), connectionLimitsFrom(config));
   const upkeep = setInterval(() => {
     runUpkeep(deps, config.eventRetention)
       .then(() => authenticator.flushUsage())
+      .then(() => refusals.flush())
       .catch((error: unknown) => logger.warn('upkeep failed', { error: String(error) }));
   }, 60_000);
   upkeep.unref?.();
@@ -110,6 +140,7 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(upkeep);
+        const transparencyStopped = deps.transparency?.stop();
         // Stop accepting first; the HTTP server's close also waits for the upgraded sockets, which
         // the hub closes with 1001. Events committed meanwhile are stored and replayed with `since`.
         const httpClosed = http.close();
@@ -117,6 +148,8 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
         await httpClosed;
         await metricsHttp?.close();
         await authenticator.flushUsage().catch(() => undefined);
+        await refusals.flush().catch(() => undefined);
+        await transparencyStopped;
         await store.close();
       })()),
   };

@@ -179,7 +179,8 @@ describe('prekeyd api-keys end to end', () => {
     expect(revoked.stdout + revoked.stderr).not.toContain(secretPart);
 
     const dir = join(db, '..');
-    const bytes = Buffer.concat(readdirSync(dir).map((name) => readFileSync(join(dir, name))));
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    const bytes = Buffer.concat(files.map((entry) => readFileSync(join(entry.parentPath, entry.name))));
     expect(bytes.includes(Buffer.from(hashToken(key)))).toBe(true);
     expect(bytes.includes(Buffer.from(secretPart))).toBe(false);
   });

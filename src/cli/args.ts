@@ -15,7 +15,11 @@ type FlagSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string
 export function parseCommandLine(argv: string[], extraFlags: Record<string, FlagSpec> = {}): ParsedArgs {
   const spec: Record<string, FlagSpec> = { ...extraFlags };
   for (const info of Object.values(options)) spec[info.flag] = { type: info.boolean ? 'boolean' : 'string' };
-  const { values, positionals } = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+  // `--trust-proxy` alone, its old boolean spelling, still works: one proxy in front (true = 1).
+  const args = argv.map((arg, index) =>
+    arg === '--trust-proxy' && (argv[index + 1] === undefined || argv[index + 1]!.startsWith('-')) ? '--trust-proxy=true' : arg,
+  );
+  const { values, positionals } = parseArgs({ args, options: spec, allowPositionals: true, strict: true });
   const config: Partial<Record<ConfigKey, unknown>> = {};
   for (const [key, info] of Object.entries(options)) {
     const value = (values as Record<string, unknown>)[info.flag];

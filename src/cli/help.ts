@@ -20,6 +20,12 @@ Usage:
   prekeyd api-keys list [--project P] [--json] --db FILE
   prekeyd api-keys revoke UID [--json] --db FILE
                                           (api-keys: stop the server first; refused while it holds the database)
+  prekeyd witness --name NAME --key-file FILE --state FILE --log VKEY [--log VKEY…] [--host H] [--port P]
+                                          a C2SP tlog-witness cosigning the logs of these keys
+  prekeyd transparency monitor --log URL --key VKEY --state FILE [--watch USER,…] [--api-key KEY] [--once]
+                                          follow a transparency log; exits 1 on a fork or rollback
+  prekeyd transparency rotate-key --project P --db FILE
+                                          new signing key for a project's log (stop the server first)
   prekeyd --version                       print the version
   prekeyd --help                          this text
 

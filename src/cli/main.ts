@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /** The `prekeyd` command: serve, admin commands, --version, --help. */
 import process from 'node:process';
+import { inspect } from 'node:util';
 import { ConfigError } from '../config.ts';
 import { MasterKeyError } from '../domain/master-key.ts';
 import { DatabaseLockedError } from '../store/sqljs/process-lock.ts';
+import { redactCredentials } from '../redact.ts';
 import { version } from '../version.ts';
 import { helpText } from './help.ts';
 
@@ -16,6 +18,8 @@ const commands: Record<string, Command> = {
   snapshot: async (argv) => (await import('./snapshot.ts')).runSnapshot(argv),
   config: async (argv) => (await import('./config-command.ts')).runConfig(argv),
   migrate: async (argv) => (await import('./migrate.ts')).runMigrate(argv),
+  witness: async (argv) => (await import('./witness.ts')).runWitness(argv),
+  transparency: async (argv) => (await import('./transparency.ts')).runTransparency(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -50,7 +54,8 @@ main(process.argv.slice(2)).then(
       error instanceof MasterKeyError ||
       error instanceof DatabaseLockedError ||
       String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS');
-    console.error(expected ? `prekeyd: ${(error as Error).message}` : error);
+    // Unexpected errors keep their stack, but a database URL in them loses its password.
+    console.error(redactCredentials(expected ? `prekeyd: ${(error as Error).message}` : inspect(error)));
     process.exit(expected ? 2 : 1);
   },
 );

@@ -9,6 +9,7 @@
 import { stat } from 'node:fs/promises';
 import { ConfigError } from '../config.ts';
 import { isPostgresUrl } from '../store/open-store.ts';
+import { redactCredentials } from '../redact.ts';
 import { createPgPoolDriver } from '../store/postgres/pg-driver.ts';
 import { importEmbedded, sameChain, TargetNotEmptyError } from '../store/postgres/import-embedded.ts';
 import { parseCommandLine } from './args.ts';
@@ -16,15 +17,7 @@ import { parseCommandLine } from './args.ts';
 export const migrateUsage = 'Usage: prekeyd migrate --from FILE --to postgres://USER@HOST/DB [--force]  (stop the server first)';
 
 /** The URL without its password, for printing. */
-function shown(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres://…';
-  }
-}
+const shown = (url: string): string => redactCredentials(url);
 
 export async function runMigrate(argv: string[], out = (line: string) => console.log(line)): Promise<number> {
   const { extra, positionals } = parseCommandLine(argv, { from: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' } });

@@ -3,10 +3,8 @@
  * never stored: the store keeps its SHA-256 hash and a short prefix. The master key manages
  * every project; an API key with `apiKeys.manage` manages its own project only, and can hand out
  * only what it holds itself: each granted action must be in its ACL (or it holds `*`), and each
- * granted `userIds` pattern must be matched, as text, by one of its own patterns. Matching the
- * pattern as text is conservative and sound: the caller's literal parts never contain `*`, so a
- * `*` of the granted pattern can only be covered by a `*` of the caller's (`team_*` may grant
- * `team_*`, `team_a*` and `team_42`, never `*` or `other`). For the same reason such a key may
+ * granted `userIds` pattern must lie within one of its own patterns (user-patterns.ts decides it
+ * exactly: `team_*` may grant `team_*`, `team_a*` and `team_42`, never `*` or `other`). For the same reason such a key may
  * change or delete only keys whose own ACL and patterns it could have granted, and a key it
  * creates without `userIds` gets its own patterns (`["*"]` for the master key and unlimited keys).
  */
@@ -17,7 +15,8 @@ import { hashToken } from './authentication.ts';
 import type { Deps } from './deps.ts';
 import { AppError, forbidden, invalid, notFound } from './errors.ts';
 import { offsetOf, type PageRequest, paginate } from './pagination.ts';
-import { type Action, type Caller, matchesPattern, type Principal } from './principal.ts';
+import { type Action, type Caller, type Principal } from './principal.ts';
+import { patternWithin, requireValidUserIdPatterns } from './user-patterns.ts';
 
 /** What clients see of a key: everything but the secret and its hash. */
 export type ApiKeyView = Omit<ApiKeyRecord, 'hash'>;
@@ -92,7 +91,7 @@ function projectScope(principal: Principal, requested: string | undefined): stri
 function mayGrant(principal: Principal, acl: readonly string[], userIds: readonly string[]): boolean {
   if (principal.kind === 'master') return true;
   const actionsHeld = principal.acl.includes('*') || acl.every((action) => action !== '*' && principal.acl.includes(action));
-  const usersHeld = userIds.every((pattern) => principal.userIds.some((own) => matchesPattern(own, pattern)));
+  const usersHeld = userIds.every((pattern) => principal.userIds.some((own) => patternWithin(pattern, own)));
   return actionsHeld && usersHeld;
 }
 
@@ -126,6 +125,7 @@ export async function createApiKey(deps: Deps, caller: Caller, input: CreateApiK
   const acl = unique(input.acl);
   // Default `["*"]`, or, for a key limited to some users, its own patterns: what it may grant.
   const userIds = unique(input.userIds ?? caller.principal.userIds);
+  requireValidUserIdPatterns(userIds);
   // A refused attempt is recorded where the caller can see it: its own project for an API key.
   const auditCaller = caller.principal.kind === 'master' ? inProject(caller, projectId) : caller;
   const failure = keyAudit('API_KEY_CREATED', { projectId, acl, userIds });
@@ -189,6 +189,7 @@ export async function updateApiKey(deps: Deps, caller: Caller, uid: string, inpu
       if (input.description !== undefined) changes.description = input.description;
       if (input.acl !== undefined) changes.acl = unique(input.acl);
       if (input.userIds !== undefined) changes.userIds = unique(input.userIds);
+      if (changes.userIds) requireValidUserIdPatterns(changes.userIds);
       if (input.revoked !== undefined) changes.revoked = input.revoked;
       requireGrantable(caller.principal, changes.acl ?? [], changes.userIds ?? []);
       if (Object.keys(changes).length === 0) return toApiKeyView(key);

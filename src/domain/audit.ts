@@ -4,7 +4,8 @@
  * so editing or deleting a stored entry breaks the chain that `verifyAuditChain` walks.
  */
 import { sha256Hex } from '../crypto/keys.ts';
-import type { AuditEntry, StoreTx } from '../store/types.ts';
+import { Mutex } from '../store/mutex.ts';
+import type { AuditEntry, Store, StoreTx } from '../store/types.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import type { Caller } from './principal.ts';
@@ -31,6 +32,11 @@ export const auditActions = [
   'PUBLIC_KEY_ADDED',
   'PUBLIC_KEY_GENERATED',
   'PUBLIC_KEY_DELETED',
+  // A request refused before any operation of the table above ran (refusals.ts).
+  'REQUEST_REFUSED',
+  // Refusals counted rather than audited one by one: 401s, 429s, and past a key's budget.
+  'REFUSALS_SUMMARY',
+  'ANCHOR_CREATED',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];
@@ -88,6 +94,10 @@ export async function appendAudit(tx: StoreTx, caller: Caller, now: Date, input:
   heads.set(caller.projectId, hash);
 }
 
+/** Errors `audited` has recorded, so that the HTTP layer's refusal log does not record them twice. */
+const alreadyAudited = new WeakSet<object>();
+export const wasAudited = (error: object): boolean => alreadyAudited.has(error);
+
 /**
  * Runs a domain operation; when it fails with a domain error, records the failure in its own
  * transaction (the operation's own was rolled back) and rethrows.
@@ -101,11 +111,12 @@ export async function audited<T>(
   try {
     return await operation();
   } catch (error) {
-    if (error instanceof AppError && error.status < 500 && error.code !== 'VALIDATION_ERROR') {
+    if (error instanceof AppError && error.status < 500 && error.code !== 'UNAUTHORIZED' && error.code !== 'RATE_LIMITED') {
       const details = { ...failure.details, errorCode: error.code, error: error.message };
       await deps.store
         .transaction((tx) => appendAudit(tx, caller, deps.clock.now(), { ...failure, details, status: 'FAILURE' }))
         .catch(() => undefined);
+      alreadyAudited.add(error);
     }
     throw error;
   }
@@ -119,22 +130,61 @@ export interface AuditChainReport {
   brokenAt?: number;
 }
 
-export async function verifyAuditChain(deps: Deps, projectId: string): Promise<AuditChainReport> {
-  return deps.store.transaction(async (tx) => {
-    let prevHash = genesisHash;
-    let entries = 0;
-    let afterId = 0;
-    for (;;) {
-      const page = await tx.audit.scan(projectId, afterId, 1000);
-      for (const entry of page) {
-        entries++;
-        if (entry.prevHash !== prevHash || auditEntryHash(entry) !== entry.hash) {
-          return { valid: false, entries, headHash: prevHash, brokenAt: entry.id };
-        }
-        prevHash = entry.hash;
-        afterId = entry.id;
+/** Entries read per transaction: short enough that other requests are served between pages. */
+const verifyPageSize = 500;
+/** Entries hashed between two turns of the event loop (about a millisecond of work). */
+const hashesBetweenYields = 100;
+const yieldToOthers = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Running verifications (one per project, shared by requests that arrive meanwhile) and the lock that runs one scan at a time. */
+const verifications = new WeakMap<Store, { running: Map<string, Promise<AuditChainReport>>; scans: Mutex }>();
+
+/**
+ * Walks the project's chain from its first entry to the newest one at the start, in pages, each
+ * read in its own short transaction and hashed outside it, yielding to other requests between
+ * pages. The chain is append-only, so pages read at different moments still form one chain; the
+ * report covers every entry up to the newest one when the walk started. Concurrent verifications
+ * of a project share one walk, and one walk runs at a time per process, so that asking often
+ * costs no more than one scan at a time.
+ */
+export function verifyAuditChain(deps: Deps, projectId: string): Promise<AuditChainReport> {
+  let state = verifications.get(deps.store);
+  if (!state) verifications.set(deps.store, (state = { running: new Map(), scans: new Mutex() }));
+  const { running, scans } = state;
+  let report = running.get(projectId);
+  if (!report) {
+    report = (async () => {
+      const release = await scans.acquire();
+      try {
+        return await walkChain(deps, projectId);
+      } finally {
+        release();
       }
-      if (page.length < 1000) return { valid: true, entries, headHash: prevHash };
+    })().finally(() => running.delete(projectId));
+    running.set(projectId, report);
+  }
+  return report;
+}
+
+async function walkChain(deps: Deps, projectId: string): Promise<AuditChainReport> {
+  const lastId = await deps.store.transaction((tx) => tx.audit.lastId(projectId));
+  let prevHash = genesisHash;
+  let entries = 0;
+  let afterId = 0;
+  while (afterId < lastId) {
+    const page = await deps.store.transaction((tx) => tx.audit.scan(projectId, afterId, verifyPageSize));
+    for (const [index, entry] of page.entries()) {
+      if (index > 0 && index % hashesBetweenYields === 0) await yieldToOthers();
+      if (entry.id > lastId) return { valid: true, entries, headHash: prevHash };
+      entries++;
+      if (entry.prevHash !== prevHash || auditEntryHash(entry) !== entry.hash) {
+        return { valid: false, entries, headHash: prevHash, brokenAt: entry.id };
+      }
+      prevHash = entry.hash;
+      afterId = entry.id;
     }
-  });
+    if (page.length < verifyPageSize) break;
+    await yieldToOthers();
+  }
+  return { valid: true, entries, headHash: prevHash };
 }

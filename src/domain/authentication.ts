@@ -23,6 +23,16 @@ export function digestsEqual(a: string, b: string): boolean {
 
 const unauthorized = () => new AppError('UNAUTHORIZED', 'Missing or invalid API key');
 
+/** A 401 for a key that exists but is revoked or expired: its project and uid, for the refusal counts. */
+export class RefusedKeyError extends AppError {
+  constructor(
+    readonly projectId: string,
+    readonly actor: string,
+  ) {
+    super('UNAUTHORIZED', 'Missing or invalid API key');
+  }
+}
+
 export interface Authenticator {
   /** Resolves a bearer token; `projectHeader` is the `X-Project-Id` the master key acts on. */
   authenticate(token: string | undefined, projectHeader: string | undefined): Promise<Principal>;
@@ -68,11 +78,11 @@ export function createAuthenticator(deps: Deps, masterKeyHash: string): Authenti
       if (looksLikeApiKey(token) && !hasValidApiKeyChecksum(token)) throw unauthorized();
       const key = await deps.store.transaction((tx) => tx.apiKeys.findByHash(hash));
       // The lookup is by hash, so its timing reveals nothing about the secret; compare anyway.
-      if (!key || !digestsEqual(key.hash, hash) || key.revoked) throw unauthorized();
+      if (!key || !digestsEqual(key.hash, hash)) throw unauthorized();
       const now = deps.clock.now();
-      if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now.getTime()) throw unauthorized();
+      if (key.revoked || (key.expiresAt !== null && Date.parse(key.expiresAt) <= now.getTime())) throw new RefusedKeyError(key.projectId, key.uid);
       usage.record(key.uid, now.toISOString());
-      return { kind: 'apiKey', projectId: key.projectId, actor: key.uid, acl: key.acl, userIds: key.userIds };
+      return { kind: 'apiKey', projectId: key.projectId, actor: key.uid, acl: key.acl, userIds: key.userIds, expiresAt: key.expiresAt };
     },
   };
 }

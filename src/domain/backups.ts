@@ -10,6 +10,7 @@ import { appendAudit, type AuditAction, audited } from './audit.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { type Caller, requireActAs } from './principal.ts';
+import { applyBackupRetention } from './quotas.ts';
 
 export interface EncryptionMetadata {
   algorithm: string;
@@ -59,9 +60,8 @@ export async function storeBackup(deps: Deps, caller: Caller, input: StoreBackup
   return audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
-      const latest = await tx.backups.latest(caller.projectId, input.userId);
-      const currentVersion = latest?.version ?? 0;
-      failure.action = latest ? 'BACKUP_UPDATED' : 'BACKUP_CREATED';
+      const currentVersion = await tx.backups.latestVersion(caller.projectId, input.userId);
+      failure.action = currentVersion > 0 ? 'BACKUP_UPDATED' : 'BACKUP_CREATED';
       const sizeBytes = checkBlob(input, deps.settings.maxBackupBytes);
       if (input.expectedVersion !== undefined && input.expectedVersion !== currentVersion) {
         throw new AppError('CONFLICT', `Backup version conflict: expected version ${input.expectedVersion}, current version is ${currentVersion}`);
@@ -76,6 +76,7 @@ export async function storeBackup(deps: Deps, caller: Caller, input: StoreBackup
         createdAt: now.toISOString(),
       };
       await tx.backups.insert(backup);
+      await applyBackupRetention(deps, tx, caller.projectId, input.userId);
       const details = { version: backup.version, sizeBytes, algorithm: input.encryptionMetadata.algorithm };
       await appendAudit(tx, caller, now, { action: failure.action, userId: input.userId, resource: 'KEY_BACKUP', details });
       return { version: backup.version, storedAt: backup.createdAt };

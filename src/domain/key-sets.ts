@@ -4,9 +4,12 @@ import { appendAudit, audited } from './audit.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { emitEvent } from './events.ts';
-import { defaultDeviceId, findKeySetForWrite, keySetFingerprint } from './key-set-lookup.ts';
+import { recordDeviceListChange, v1KeySetsOf } from './device-lists.ts';
+import { defaultDeviceId, findKeySetForWrite, keySetFingerprint, visibleStatus } from './key-set-lookup.ts';
 import { checkIdentityKey, checkPqPreKeys, checkPreKeys, checkSignedPreKey } from './key-validation.ts';
 import { type Caller, requireActAs } from './principal.ts';
+import { archiveSignedPreKey, requireDeviceRoom } from './quotas.ts';
+import { logKeySet } from './transparency/leaves.ts';
 
 export interface RegisterInput {
   userId: string;
@@ -40,6 +43,7 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
       if (existing.some((keySet) => keySet.deviceId === deviceId && keySet.status !== 'revoked')) {
         throw new AppError('CONFLICT', 'Active keys already exist for this user');
       }
+      requireDeviceRoom(deps, input.userId, existing);
       const keySet = await tx.keySets.insert({
         keyFormat: 'v1',
         projectId: caller.projectId,
@@ -56,6 +60,9 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
       });
       await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', input.oneTimePreKeys, now.toISOString());
       if (pqPreKeys.length > 0) await tx.oneTimePreKeys.insertMany(keySet.id, 'kyber', pqPreKeys, now.toISOString());
+      const v1KeySets = existing.filter((each) => each.keyFormat === 'v1');
+      const listChange = await recordDeviceListChange(deps, tx, caller.projectId, input.userId, v1KeySets, { added: [deviceId] }, now);
+      await logKeySet(tx, deps.transparency !== undefined, keySet, 'key-set.registered', now);
       const identityKeyFingerprint = keySetFingerprint({ keyFormat: 'v1', identityKey: input.identityKey });
       const details = {
         deviceId,
@@ -68,6 +75,7 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
       };
       await appendAudit(tx, caller, now, { action: 'KEYS_REGISTERED', userId: input.userId, details });
       await emitEvent(tx, caller.projectId, input.userId, 'keys.registered', { deviceId, identityKeyFingerprint }, now);
+      await listChange.announce();
       return {
         userId: input.userId,
         deviceId,
@@ -147,6 +155,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
       if (pqIdentityKey !== undefined && pqIdentityKey !== keySet.identityKey) {
         throw new AppError('CONFLICT', `The keys of user ${input.userId} changed while the post-quantum pre-keys were checked; retry`);
       }
+      const revives = input.newSignedPreKey !== undefined && visibleStatus(keySet, deps.settings, now) === 'expired';
       const spk = input.newSignedPreKey;
       if (spk) await checkSignedPreKey(spk, keySet.identityKey, 'newSignedPreKey');
       if (input.newLastResortPreKey) await checkSignedPreKey(input.newLastResortPreKey, keySet.identityKey, 'newLastResortPreKey');
@@ -155,7 +164,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
         if (spk.keyId === keySet.signedPreKey.keyId || history.some((old) => old.keyId === spk.keyId)) {
           throw new AppError('CONFLICT', `Signed pre-key id ${spk.keyId} was already used by this key set`);
         }
-        await tx.keySets.archiveSignedPreKey(keySet.id, keySet.signedPreKey, keySet.signedPreKeyCreatedAt, at);
+        await archiveSignedPreKey(deps, tx, keySet, at);
       }
       const total = newPreKeys.length > 0
         ? await addOneTimePreKeys(deps, tx, keySet, newPreKeys, 'newOneTimePreKeys')
@@ -170,6 +179,14 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
       });
 
       const { userId, deviceId } = keySet;
+      const listChange = revives
+        ? await recordDeviceListChange(deps, tx, caller.projectId, userId, await v1KeySetsOf(tx, caller.projectId, userId), { changed: [deviceId] }, now)
+        : undefined;
+      // The log's leaf covers the identity, signed and EC last-resort keys; ML-KEM keys are signed by the logged identity key.
+      if (spk || input.newLastResortPreKey) {
+        const rotated = { ...keySet, signedPreKey: spk ?? keySet.signedPreKey, lastResortPreKey: input.newLastResortPreKey ?? keySet.lastResortPreKey };
+        await logKeySet(tx, deps.transparency !== undefined, rotated, 'key-set.rotated', now);
+      }
       if (spk || input.newLastResortPreKey || input.newPqLastResortPreKey) {
         const details = {
           deviceId,
@@ -186,6 +203,7 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
         await appendAudit(tx, caller, now, { action: 'PREKEYS_REPLENISHED', userId, details });
         await emitEvent(tx, caller.projectId, userId, 'prekeys.replenished', details, now);
       }
+      await listChange?.announce();
       return {
         signedPreKeyRotated: spk !== undefined,
         newSignedPreKeyId: spk?.keyId ?? null,

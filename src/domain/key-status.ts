@@ -5,6 +5,7 @@ import type { Deps } from './deps.ts';
 import { expiryCutoff, findKeySetForRead, keySetFingerprint, visibleStatus } from './key-set-lookup.ts';
 import { offsetOf, type PageRequest, paginate } from './pagination.ts';
 import type { Caller } from './principal.ts';
+import { leafOf, withTransparency } from './transparency/answers.ts';
 
 function summary(keySet: KeySetRecord, status: VisibleKeySetStatus) {
   return {
@@ -23,7 +24,7 @@ function summary(keySet: KeySetRecord, status: VisibleKeySetStatus) {
 
 export async function verifyKeys(deps: Deps, caller: Caller, userId: string, deviceId?: string) {
   const failure = { action: 'KEY_VERIFIED', userId, details: { deviceId: deviceId ?? null } } as const;
-  return audited(deps, caller, failure, () =>
+  const { answer, leaf } = await audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
       const keySet = await findKeySetForRead(tx, caller.projectId, userId, deviceId);
@@ -31,9 +32,12 @@ export async function verifyKeys(deps: Deps, caller: Caller, userId: string, dev
       const isValid = status === 'active';
       await appendAudit(tx, caller, now, { action: 'KEY_VERIFIED', userId, details: { deviceId: keySet.deviceId, status, isValid } });
       const { userId: _userId, ...rest } = summary(keySet, status);
-      return { userId, isValid, ...rest };
+      // Revoked key sets have their revocation leaf; Signal (/v2) key sets are logged but not proved here.
+      const leaf = keySet.keyFormat === 'v1' ? await leafOf(deps, tx, keySet, now) : undefined;
+      return { answer: { userId, isValid, ...rest }, leaf };
     }),
   );
+  return withTransparency(deps, caller.projectId, answer, leaf);
 }
 
 export const listSortFields = {

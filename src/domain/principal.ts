@@ -1,5 +1,6 @@
 /** Who is calling: every request resolves to one principal before any route runs. */
 import { AppError } from './errors.ts';
+import { matchesPattern } from './user-patterns.ts';
 
 export const actions = [
   'keys.register',
@@ -16,6 +17,8 @@ export const actions = [
   'publicKeys.write',
   'publicKeys.generate',
   'metrics.read',
+  'transparency.read',
+  'anchors.write',
   '*',
 ] as const;
 
@@ -29,6 +32,8 @@ export interface Principal {
   acl: readonly string[];
   /** Patterns with `*` wildcards limiting the users the caller may act as. */
   userIds: readonly string[];
+  /** An API key's expiry (RFC 3339), if any: long-lived connections end there. */
+  expiresAt?: string | null;
 }
 
 /** What a domain operation needs to know about its caller. */
@@ -52,22 +57,6 @@ export function can(principal: Principal, action: Action): boolean {
 
 export function requireAction(principal: Principal, action: Action): void {
   if (!can(principal, action)) throw new AppError('FORBIDDEN', `This key lacks the action ${action}`);
-}
-
-const patternCache = new Map<string, RegExp>();
-
-/** `*` matches any run of characters; everything else is literal. */
-export function matchesPattern(pattern: string, value: string): boolean {
-  if (pattern === '*') return true;
-  if (!pattern.includes('*')) return pattern === value;
-  let regex = patternCache.get(pattern);
-  if (!regex) {
-    const source = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-    regex = new RegExp(`^${source}$`);
-    if (patternCache.size > 10_000) patternCache.clear();
-    patternCache.set(pattern, regex);
-  }
-  return regex.test(value);
 }
 
 export function mayActAs(principal: Principal, userId: string): boolean {

@@ -11,6 +11,7 @@ import type { Deps } from './deps.ts';
 import { AppError, invalid } from './errors.ts';
 import { offsetOf, type PageRequest, paginate } from './pagination.ts';
 import { type Caller, requireActAs } from './principal.ts';
+import { requirePublicKeyRoom } from './quotas.ts';
 
 export interface PublicKeyInput {
   ownerId: string;
@@ -54,10 +55,11 @@ function canonicalPublicKey(keyType: KeyTypeName, publicKey: string): string {
   }
 }
 
-async function insertUnique(tx: StoreTx, caller: Caller, now: Date, input: PublicKeyInput, publicKey: string) {
+async function insertUnique(deps: Deps, tx: StoreTx, caller: Caller, now: Date, input: PublicKeyInput, publicKey: string) {
   if (await tx.publicKeys.findByName(caller.projectId, input.ownerId, input.name)) {
     throw new AppError('CONFLICT', `Owner ${input.ownerId} already has a key named ${input.name}`);
   }
+  await requirePublicKeyRoom(deps, tx, caller.projectId, input.ownerId);
   const record: PublicKeyRecord = {
     id: newPublicKeyId(),
     projectId: caller.projectId,
@@ -79,7 +81,7 @@ export async function importPublicKey(deps: Deps, caller: Caller, input: ImportI
   return audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
-      const record = await insertUnique(tx, caller, now, input, publicKey);
+      const record = await insertUnique(deps, tx, caller, now, input, publicKey);
       await appendAudit(tx, caller, now, { ...failure, details: { ...details, id: record.id } });
       return publicKeyView(record);
     }),
@@ -106,7 +108,7 @@ export async function generatePublicKey(deps: Deps, caller: Caller, input: Publi
       const pair = publicKeyTypes[input.keyType].generate();
       try {
         const now = deps.clock.now();
-        const record = await insertUnique(tx, caller, now, input, encodeHex(pair.publicKey));
+        const record = await insertUnique(deps, tx, caller, now, input, encodeHex(pair.publicKey));
         await appendAudit(tx, caller, now, { ...failure, details: { ...details, id: record.id } });
         return { key: publicKeyView(record), privateKey: encodeHex(pair.privateKey) };
       } finally {

@@ -16,12 +16,13 @@ import { isValidX25519PublicKey } from '../crypto/keys.ts';
 import type { KeySetRecord, SessionRecord, StoreTx } from '../store/types.ts';
 import { mlKem1024CiphertextLength } from '../crypto/ml-kem.ts';
 import { appendAudit, audited } from './audit.ts';
-import { mayConsumePreKeys, takePreKey, v1BundleKeys } from './bundles.ts';
+import { takeV1PreKeys, v1BundleKeys, v1KeysPerBundle, withPreKeyBudget } from './bundles.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { emitEvent } from './events.ts';
 import { defaultDeviceId, findKeySetForRead, requireUsable } from './key-set-lookup.ts';
 import { checkIdentityKey } from './key-validation.ts';
+import { leafOf, withTransparency } from './transparency/answers.ts';
 import { type Caller, requireActAs } from './principal.ts';
 
 export interface InitiateSessionInput {
@@ -76,7 +77,6 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
   checkEphemeralKey(input.initiatorEphemeralKey);
   if (input.initiatorIdentityKey !== undefined) checkIdentityKey(input.initiatorIdentityKey, 'initiatorIdentityKey');
 
-  const allowed = await mayConsumePreKeys(deps, caller, input.responderUserId);
   const postQuantum = input.postQuantum === true || input.requirePostQuantum === true;
   const failure = {
     action: 'SHARED_SECRET_INITIATED',
@@ -84,16 +84,17 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
     resource: 'SESSION',
     details: { responderUserId: input.responderUserId, responderDeviceId: input.responderDeviceId ?? null },
   } as const;
-  return audited(deps, caller, failure, () =>
+  const { answer, leaf } = await withPreKeyBudget(deps, caller, input.responderUserId, v1KeysPerBundle(postQuantum), (newBudget) => audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
+      const budget = newBudget();
       const initiator = await findInitiatorKeySet(tx, caller.projectId, input);
       const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId, 'v1');
       requireUsable(responder, deps.settings, now);
       // Without postQuantum no ML-KEM key is taken: an X3DH-only client would waste it.
-      const taken = await takePreKey(deps, tx, caller, responder, { ec: allowed.ec, pq: postQuantum && allowed.pq }, now);
-      const { pqPreKey: _unused, ...classicBundle } = v1BundleKeys(responder, { ...taken, pqPreKey: null });
-      const bundle = postQuantum ? v1BundleKeys(responder, taken) : { ...classicBundle, pqPreKey: null };
+      const taken = (await takeV1PreKeys(deps, tx, caller, [responder], budget, now, postQuantum))[0]!;
+      const bundle = v1BundleKeys(responder, taken);
+      const { pqPreKey: _unused, ...classicBundle } = bundle;
       const lastResortPreKey = bundle.lastResortPreKey ?? null;
       const pqPreKey = bundle.pqPreKey;
       if (input.requirePostQuantum && pqPreKey === null) {
@@ -134,18 +135,25 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
       await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_INITIATED', userId: input.initiatorUserId, resource: 'SESSION', details });
       // A PQXDH session is announced once its ciphertext is stored (submitKemCiphertext).
       if (pqPreKey === null) await announceSession(tx, session, now);
-      return {
+      const answer = {
         sessionId: session.sessionId,
         responderBundle: postQuantum ? bundle : classicBundle,
         ...(postQuantum && { remainingPqOneTimePreKeys: taken.remainingPq }),
         expiresAt: session.expiresAt,
       };
+      return { answer, leaf: await leafOf(deps, tx, responder, now) };
     }),
-  );
+  ));
+  return { ...answer, responderBundle: await withTransparency(deps, caller.projectId, answer.responderBundle, leaf) };
 }
 
 async function announceSession(tx: StoreTx, session: SessionRecord, now: Date): Promise<void> {
-  const eventData = { sessionId: session.sessionId, initiatorUserId: session.initiatorUserId, ...(session.pqPreKeyId !== null && { postQuantum: true }) };
+  const eventData = {
+    sessionId: session.sessionId,
+    initiatorUserId: session.initiatorUserId,
+    deviceId: session.responderDeviceId,
+    ...(session.pqPreKeyId !== null && { postQuantum: true }),
+  };
   await emitEvent(tx, session.projectId, session.responderUserId, 'session.initiated', eventData, now);
 }
 

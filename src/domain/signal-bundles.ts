@@ -6,7 +6,7 @@
  */
 import type { KeySetRecord, LastResortKey, StoreTx } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';
-import { mayConsumePreKey, takePreKey } from './bundles.ts';
+import { type PreKeyBudget, takePreKey, withPreKeyBudget } from './bundles.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { emitPreKeyAlerts } from './events.ts';
@@ -37,9 +37,10 @@ async function servableKeySets(deps: Deps, tx: StoreTx, projectId: string, userI
   return usable.sort((a, b) => Number(a.deviceId) - Number(b.deviceId));
 }
 
-async function takeKyberPreKey(deps: Deps, tx: StoreTx, caller: Caller, keySet: KeySetRecord, now: Date): Promise<LastResortKey | undefined> {
-  const taken = await tx.oneTimePreKeys.takeOldest(keySet.id, 'kyber');
+async function takeKyberPreKey(deps: Deps, tx: StoreTx, caller: Caller, keySet: KeySetRecord, budget: PreKeyBudget, now: Date): Promise<LastResortKey | undefined> {
+  const taken = budget.available ? await tx.oneTimePreKeys.takeOldest(keySet.id, 'kyber') : undefined;
   if (!taken) return undefined;
+  budget.spend();
   deps.observer?.preKeyConsumed('kyber');
   const remaining = await tx.oneTimePreKeys.count(keySet.id, 'kyber');
   const details = { deviceId: keySet.deviceId, keyId: taken.keyId, kind: 'kyber', remaining };
@@ -48,9 +49,9 @@ async function takeKyberPreKey(deps: Deps, tx: StoreTx, caller: Caller, keySet: 
   return taken;
 }
 
-async function takeDeviceBundle(deps: Deps, tx: StoreTx, caller: Caller, keySet: KeySetRecord, consume: boolean, now: Date) {
-  const { oneTimePreKey } = await takePreKey(deps, tx, caller, keySet, consume, now);
-  const kyberPreKey = consume ? await takeKyberPreKey(deps, tx, caller, keySet, now) : undefined;
+async function takeDeviceBundle(deps: Deps, tx: StoreTx, caller: Caller, keySet: KeySetRecord, budget: PreKeyBudget, now: Date) {
+  const { oneTimePreKey } = await takePreKey(deps, tx, caller, keySet, budget, now);
+  const kyberPreKey = await takeKyberPreKey(deps, tx, caller, keySet, budget, now);
   const preKey = oneTimePreKey ?? keySet.lastResortPreKey;
   const pqPreKey = kyberPreKey ?? keySet.pqLastResortPreKey;
   const details = {
@@ -71,17 +72,21 @@ async function takeDeviceBundle(deps: Deps, tx: StoreTx, caller: Caller, keySet:
   };
 }
 
+/** Signal device ids are 1-127; each device hands out an EC and a Kyber one-time pre-key. */
+const maxSignalDevices = 127;
+
 export async function fetchSignalBundles(deps: Deps, caller: Caller, userId: string, selector: SignalDeviceSelector) {
-  const consume = await mayConsumePreKey(deps, caller, userId);
   const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceId: String(selector) } } as const;
-  return audited(deps, caller, failure, () =>
+  const wanted = 2 * (selector === '*' ? maxSignalDevices : 1);
+  return withPreKeyBudget(deps, caller, userId, wanted, (newBudget) => audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
+      const budget = newBudget();
       const keySets = await servableKeySets(deps, tx, caller.projectId, userId, selector, now);
       const devices = [];
-      for (const keySet of keySets) devices.push(await takeDeviceBundle(deps, tx, caller, keySet, consume, now));
+      for (const keySet of keySets) devices.push(await takeDeviceBundle(deps, tx, caller, keySet, budget, now));
       // Every device of an account shares its identity key (PUT /v2/keys refuses another one).
       return { identityKey: keySets[0]!.identityKey, devices };
     }),
-  );
+  ));
 }

@@ -12,8 +12,10 @@ import type { Deps } from './deps.ts';
 import { AppError, conflict, type ErrorDetail, invalid } from './errors.ts';
 import { emitEvent } from './events.ts';
 import { keySetFingerprint } from './key-set-lookup.ts';
+import { archiveSignedPreKey, requireDeviceRoom } from './quotas.ts';
 import { type Caller, requireActAs } from './principal.ts';
 import { type SignalAccount, signalAccountState } from './signal-account.ts';
+import { logKeySet } from './transparency/leaves.ts';
 
 export interface SignalPreKey {
   keyId: number;
@@ -111,6 +113,7 @@ async function createSignalKeySet(deps: Deps, tx: StoreTx, caller: Caller, accou
   const at = now.toISOString();
   const userId = account.identifier;
   const deviceId = String(account.deviceId);
+  requireDeviceRoom(deps, userId, await tx.keySets.listForUser(caller.projectId, userId));
   const keySet = await tx.keySets.insert({
     keyFormat: 'signal',
     projectId: caller.projectId,
@@ -125,6 +128,7 @@ async function createSignalKeySet(deps: Deps, tx: StoreTx, caller: Caller, accou
     pqLastResortPreKey: upload.pqLastResortPreKey ? storedLastResort(upload.pqLastResortPreKey) : null,
     registeredAt: at,
   });
+  await logKeySet(tx, deps.transparency !== undefined, keySet, 'key-set.registered', now);
   const oneTimePreKeysCount = upload.preKeys?.length ? await replacePreKeys(tx, keySet.id, 'ec', upload.preKeys, at) : 0;
   const pqPreKeysCount = upload.pqPreKeys?.length ? await replacePreKeys(tx, keySet.id, 'kyber', upload.pqPreKeys, at) : 0;
   const details = { deviceId, signedPreKeyId: keySet.signedPreKey.keyId, oneTimePreKeysCount, pqPreKeysCount };
@@ -146,7 +150,7 @@ async function updateSignalKeySet(deps: Deps, tx: StoreTx, caller: Caller, keySe
   const pqLastResort = upload.pqLastResortPreKey && storedLastResort(upload.pqLastResortPreKey);
   const newPqLastResort = pqLastResort && !sameKey(keySet.pqLastResortPreKey, pqLastResort) ? pqLastResort : undefined;
 
-  if (newSignedPreKey) await tx.keySets.archiveSignedPreKey(keySet.id, keySet.signedPreKey, keySet.signedPreKeyCreatedAt, at);
+  if (newSignedPreKey) await archiveSignedPreKey(deps, tx, keySet, at);
   await tx.keySets.update(keySet.id, {
     ...(newSignedPreKey && { signedPreKey: newSignedPreKey, signedPreKeyCreatedAt: at, lastRotatedAt: at }),
     ...(newLastResort && { lastResortPreKey: newLastResort }),
@@ -156,6 +160,10 @@ async function updateSignalKeySet(deps: Deps, tx: StoreTx, caller: Caller, keySe
   const added = upload.preKeys?.length ? await replacePreKeys(tx, keySet.id, 'ec', upload.preKeys, at) : 0;
   const pqAdded = upload.pqPreKeys?.length ? await replacePreKeys(tx, keySet.id, 'kyber', upload.pqPreKeys, at) : 0;
 
+  if (newSignedPreKey || newLastResort) {
+    const rotated = { ...keySet, signedPreKey: newSignedPreKey ?? keySet.signedPreKey, lastResortPreKey: newLastResort ?? keySet.lastResortPreKey };
+    await logKeySet(tx, deps.transparency !== undefined, rotated, 'key-set.rotated', now);
+  }
   if (newSignedPreKey || newLastResort || newPqLastResort) {
     const details = {
       deviceId,

@@ -3,7 +3,6 @@
  * dependencies. The server entry and every test build the app the same way.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -12,7 +11,9 @@ import type { Deps } from '../domain/deps.ts';
 import { AppError } from '../domain/errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { RefusalLog } from '../domain/refusals.ts';
 import { adminRoutes } from '../routes/admin/index.ts';
+import { anchorRoutes } from '../routes/anchors/index.ts';
 import { docsRoutes } from '../routes/docs/index.ts';
 import { apiKeyRoutes } from '../routes/api-keys/index.ts';
 import { consoleRoutes } from '../routes/console/index.ts';
@@ -24,22 +25,31 @@ import { signalCredentials } from '../routes/signal-v2/credentials.ts';
 import { signalRoutes } from '../routes/signal-v2/index.ts';
 import { auditRoutes } from '../routes/v1-keys/audit-routes.ts';
 import { backupRoutes } from '../routes/v1-keys/backup-routes.ts';
+import { deviceRoutes } from '../routes/v1-keys/device-routes.ts';
 import { lifecycleRoutes } from '../routes/v1-keys/lifecycle-routes.ts';
 import { readRoutes } from '../routes/v1-keys/read-routes.ts';
 import { sessionRoutes } from '../routes/v1-keys/session-routes.ts';
+import { documentTransparencyRoutes } from '../routes/transparency/docs.ts';
+import { transparencyRoutes } from '../routes/transparency/index.ts';
 import { authenticate } from './auth.ts';
 import { clientIpResolver, type SocketAddress } from './client-ip.ts';
 import { errorResponse, toAppError } from './errors.ts';
 import type { AppEnv } from './env.ts';
 import { observe } from './observe.ts';
+import { recordRefusal } from './refusal-audit.ts';
 import { createRouter } from './openapi.ts';
 import { rateLimit } from './rate-limit.ts';
+import { BodyBudget, closeAfterUnreadBody, readRequestBody } from './request-body.ts';
+import type { TrustProxySetting } from './trust-proxy.ts';
 
 export interface HttpSettings {
   bodyLimit: number;
+  /** Bytes of request bodies the whole process holds at once (default 64 MiB); past it: 503. */
+  bodyBudgetBytes?: number;
   /** Comma-separated browser origins allowed by CORS, or `*`; undefined: no CORS headers. */
   corsOrigins?: string;
-  trustProxy: boolean;
+  /** Who may report the client address in X-Forwarded-For (trust-proxy.ts); `true` = one proxy. */
+  trustProxy: TrustProxySetting | boolean;
   rateLimitKeys: number;
   rateLimitBundle: number;
 }
@@ -52,7 +62,11 @@ export interface AppDeps extends Deps {
   /** The peer address of the request's socket (runtime-specific). */
   socketAddress?: SocketAddress;
   version?: string;
+  /** Where refused requests are audited or counted; one is made when absent. */
+  refusals?: RefusalLog;
 }
+
+export const defaultBodyBudgetBytes = 64 * 1024 * 1024;
 
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
 const bodilessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
@@ -73,9 +87,15 @@ export function createApp(deps: AppDeps) {
   const app = createRouter();
   const clientIp = clientIpResolver(deps.http.trustProxy, deps.socketAddress ?? (() => null));
 
-  app.onError((error, c) => errorResponse(c, toAppError(error, logger)));
+  const refusals = deps.refusals ?? new RefusalLog(deps);
+  app.onError(async (error, c) => {
+    const appError = toAppError(error, logger);
+    await recordRefusal(c, appError, refusals);
+    return errorResponse(c, appError);
+  });
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)));
 
+  app.use('*', closeAfterUnreadBody(deps.http.bodyLimit));
   app.use('*', requestId());
   app.use('*', observe(logger, deps.metrics));
   app.use('*', secureHeaders({ crossOriginResourcePolicy: deps.http.corsOrigins ? 'cross-origin' : 'same-origin' }));
@@ -92,38 +112,40 @@ export function createApp(deps: AppDeps) {
     );
   }
 
-  const limitBody = bodyLimit({
-    maxSize: deps.http.bodyLimit,
-    onError: (c) => errorResponse(c, new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${deps.http.bodyLimit} bytes`)),
-  });
-  // Only methods with a body: checking a GET would materialise its request object for nothing.
-  app.use('*', (c, next) => (bodilessMethods.has(c.req.method) ? next() : limitBody(c, next)));
-  app.use('*', async (c, next) => {
-    requireJsonBody(c);
-    await next();
-  });
-
   app.route('/', healthRoutes(deps.store));
   app.route('/', docsRoutes());
   app.route('/', consoleRoutes());
 
   app.use('/metrics', authenticate(deps.authenticator, clientIp));
-  app.use('/v1/*', authenticate(deps.authenticator, clientIp));
+  // Transparency logs are read by witnesses and monitors without a key (their routes check entry access).
+  app.route('/', transparencyRoutes({ transparency: deps.transparency, authenticator: deps.authenticator }));
+  const authenticateV1 = authenticate(deps.authenticator, clientIp);
+  app.use('/v1/*', (c, next) => (c.req.path.startsWith('/v1/transparency/') ? next() : authenticateV1(c, next)));
   app.use('/v2/*', authenticate(deps.authenticator, clientIp, signalCredentials));
   const keysBucket = { name: 'keys', limit: deps.http.rateLimitKeys };
   const onReject = () => deps.metrics?.rateLimitRejections.inc();
   const keysLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket], onReject);
-  const bundleBucket = { name: 'bundle', limit: deps.http.rateLimitBundle };
+  const bundleBucket = { name: 'bundle', limit: deps.http.rateLimitBundle, perPreKey: true };
   const bundleLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket, bundleBucket], onReject);
-  app.use('/v1/keys/*', (c, next) => (c.req.path.startsWith('/v1/keys/bundle/') ? bundleLimit : keysLimit)(c, next));
+  const isBundlePath = (path: string) => path.startsWith('/v1/keys/bundle/') || path.startsWith('/v1/keys/bundles/');
+  app.use('/v1/keys/*', (c, next) => (isBundlePath(c.req.path) ? bundleLimit : keysLimit)(c, next));
   // Signal's bundle fetch is GET /v2/keys/:identifier/:deviceId; every other /v2/keys call is a keys call.
   const signalLimit: MiddlewareHandler<AppEnv> = (c, next) =>
     (c.req.method === 'GET' && /^\/v2\/keys\/[^/]+\/[^/]+$/.test(c.req.path) ? bundleLimit : keysLimit)(c, next);
+  app.use('/v1/anchors', keysLimit);
+  app.use('/v1/anchors/*', keysLimit);
   app.use('/v2/keys', signalLimit);
   app.use('/v2/keys/*', signalLimit);
+  // Only now, authenticated and within its rate limits, may a request make the server hold its body.
+  app.use('*', async (c, next) => {
+    requireJsonBody(c);
+    await next();
+  });
+  app.use('*', readRequestBody(deps.http.bodyLimit, new BodyBudget(deps.http.bodyBudgetBytes ?? defaultBodyBudgetBytes)));
 
   app.route('/', lifecycleRoutes(deps));
   app.route('/', readRoutes(deps));
+  app.route('/', deviceRoutes(deps));
   app.route('/', backupRoutes(deps));
   app.route('/', sessionRoutes(deps));
   app.route('/', auditRoutes(deps));
@@ -133,7 +155,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', eventRoutes());
   app.route('/', adminRoutes(deps));
   app.route('/', operatorRoutes(deps));
+  app.route('/', anchorRoutes(deps));
 
+  documentTransparencyRoutes(app.openAPIRegistry);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',

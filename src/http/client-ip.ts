@@ -1,14 +1,14 @@
-/** The caller's IP: from the socket, or from X-Forwarded-For only when the operator trusts a proxy. */
+/** The caller's IP: the socket peer, or what trusted proxies report in X-Forwarded-For (trust-proxy.ts). */
 import type { Context } from 'hono';
+import { clientAddress, compileTrust, type TrustProxySetting } from './trust-proxy.ts';
 
 export type SocketAddress = (c: Context) => string | null;
 
-export function clientIpResolver(trustProxy: boolean, socketAddress: SocketAddress) {
+export function clientIpResolver(trustProxy: TrustProxySetting | boolean, socketAddress: SocketAddress) {
+  const trust = compileTrust(trustProxy);
   return (c: Context): string | null => {
-    if (trustProxy) {
-      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-      if (forwarded) return forwarded.slice(0, 64);
-    }
-    return socketAddress(c);
+    const peer = socketAddress(c);
+    if (peer === null) return null;
+    return clientAddress(peer, c.req.header('x-forwarded-for'), trust).slice(0, 64);
   };
 }

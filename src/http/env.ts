@@ -10,5 +10,7 @@ export interface AppEnv {
     routePattern?: string;
     /** `/v2` only: the Signal account and device named by Basic auth (`identifier.deviceId`). */
     signalAccount?: { identifier: string; deviceId: number };
+    /** One-time pre-keys this request consumed beyond the one its bundle rate limit counted up front (multi-device claims). */
+    extraPreKeysConsumed?: number;
   };
 }

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { AppEnv } from './env.ts';
 
 /** The pattern of the handler that answered ("unmatched" for 404s of unknown paths). */
-function routePattern(c: Context): string {
+export function routePattern(c: Context): string {
   const handlers = matchedRoutes(c).filter((route) => route.method !== 'ALL');
   return handlers.at(-1)?.path ?? 'unmatched';
 }

@@ -8,12 +8,13 @@ import type { MiddlewareHandler } from 'hono';
 import type { Action } from '../domain/principal.ts';
 import { requireAction } from '../domain/principal.ts';
 import type { AppEnv } from './env.ts';
-import { errorResponse, validationError } from './errors.ts';
+import { validationError } from './errors.ts';
 
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) return errorResponse(c, validationError(result.error));
+    // Thrown, not answered here: the app's onError answers it and records the refusal.
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error);
     },
   });
 }
@@ -35,7 +36,7 @@ export const errorSchema = z
 const errorDescriptions: Record<number, string> = {
   400: 'Invalid request (VALIDATION_ERROR, INVALID_SIGNATURE, CHECKSUM_MISMATCH, IMMUTABLE_FIELD)',
   401: 'Missing, unknown, expired or revoked key (UNAUTHORIZED)',
-  403: 'The key lacks the action or may not act as this user (FORBIDDEN, KEYS_SUSPENDED)',
+  403: 'The key lacks the action or may not act as this user (FORBIDDEN, KEYS_SUSPENDED), or a quota is reached (QUOTA_EXCEEDED)',
   404: 'Not found (NOT_FOUND)',
   409: 'Conflict with the stored state (CONFLICT)',
   410: 'Keys revoked or expired (KEYS_REVOKED, KEYS_EXPIRED)',

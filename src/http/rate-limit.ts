@@ -11,6 +11,8 @@ import type { AppEnv } from './env.ts';
 export interface RateLimitBucket {
   name: string;
   limit: number;
+  /** Counts one-time pre-keys consumed rather than requests: a claim for many devices counts once per key. */
+  perPreKey?: boolean;
 }
 
 const windowMs = 60_000;
@@ -38,5 +40,14 @@ export function rateLimit(counters: Counters, clock: Clock, buckets: RateLimitBu
       throw new AppError('RATE_LIMITED', `Rate limit of ${tightest!.limit} requests a minute exceeded; retry in ${resetSeconds}s`);
     }
     await next();
+    // Charged after the fact (the count is known only then): the claim is served, the next call pays.
+    const extra = c.get('extraPreKeysConsumed') ?? 0;
+    if (extra <= 0) return;
+    let remaining = tightest!.remaining;
+    for (const bucket of active.filter((each) => each.perPreKey)) {
+      const { count } = await counters.hit(`rate:${bucket.name}:${principal.actor}`, windowMs, now, extra);
+      remaining = Math.min(remaining, Math.max(0, bucket.limit - count));
+    }
+    c.header('RateLimit-Remaining', String(remaining));
   };
 }

@@ -19,6 +19,8 @@ export interface Metrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   preKeysConsumed: Counter;
   rateLimitRejections: Counter;
+  /** Refused requests by error code (4xx), 401s and 429s included. */
+  requestsRefused: Counter;
   pushConnections: Gauge;
   pushEventsSent: Counter;
   journalFlushes: Histogram;
@@ -79,6 +81,12 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     rateLimitRejections: new Counter({ name: 'prekeyd_rate_limit_rejections_total', help: 'Requests answered 429', registers: [registry] }),
+    requestsRefused: new Counter({
+      name: 'prekeyd_requests_refused_total',
+      help: 'Requests refused with a 4xx, by error code',
+      labelNames: ['errorCode'],
+      registers: [registry],
+    }),
     pushConnections: new Gauge({ name: 'prekeyd_push_connections', help: 'Open WebSocket push connections', registers: [registry] }),
     pushEventsSent: new Counter({ name: 'prekeyd_push_events_sent_total', help: 'Events pushed to WebSocket clients', registers: [registry] }),
     journalFlushes: new Histogram({

@@ -37,6 +37,8 @@ export interface ConnectionSettings {
 
 /** Subscribe/unsubscribe requests waiting behind a replay; more is a client that does not wait for answers. */
 const maxQueuedRequests = 64;
+/** setTimeout's longest delay; a later expiry is re-armed when it fires. */
+const maxTimerMs = 2 ** 31 - 1;
 
 export class PushConnection {
   readonly subscriptions = new Map<string, UserSubscription>();
@@ -50,10 +52,22 @@ export class PushConnection {
   private queuedRequests = 0;
   private readonly outbound: Outbound;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Set while the key's rights are being re-checked after a change (revocation, narrowing): live
+   * events wait here and replays pause, so nothing reaches a key that may have lost its right.
+   */
+  private held: PublishedEvent[] | null = null;
+  private heldBytes = 0;
+  private rightsSettled: Promise<void> = Promise.resolve();
+  private settleRights: () => void = () => undefined;
+  /** Bumped by each hold: a re-check started before the latest change cannot release it. */
+  private rightsGeneration = 0;
 
   constructor(
     private readonly socket: PushSocket,
-    readonly principal: Principal,
+    /** Replaced when a re-check finds the key changed but still allowed (e.g. narrower userIds). */
+    public principal: Principal,
     private readonly host: ConnectionHost,
     private readonly settings: ConnectionSettings,
   ) {
@@ -63,6 +77,48 @@ export class PushConnection {
       closed: this.closed,
       onOverflow: (buffered) => this.fallBehind(buffered),
     });
+    if (principal.expiresAt) this.armExpiry(Date.parse(principal.expiresAt));
+  }
+
+  /** Holds delivery until `confirmRights` or a close; returns the generation to confirm. */
+  holdForRecheck(): number {
+    if (this.held === null && !this.closing) {
+      this.held = [];
+      this.rightsSettled = new Promise((resolve) => (this.settleRights = resolve));
+    }
+    return ++this.rightsGeneration;
+  }
+
+  get rightsCheckGeneration(): number {
+    return this.rightsGeneration;
+  }
+
+  /** The key still allows every subscription: adopt its current rights and release held events. */
+  confirmRights(principal: Principal, generation: number): void {
+    if (this.closing) return;
+    this.principal = principal;
+    if (this.held === null || generation !== this.rightsGeneration) return;
+    const held = this.held;
+    this.held = null;
+    this.outbound.release(this.heldBytes);
+    this.heldBytes = 0;
+    this.settleRights();
+    for (const published of held) this.deliver(published);
+  }
+
+  /** A held connection whose key could not be re-checked (storage down): the client resumes with `since`. */
+  recheckFailed(): void {
+    if (this.held !== null) this.close(closeCodes.tryAgainLater, 'Could not re-check the API key; reconnect with since');
+  }
+
+  private armExpiry(at: number): void {
+    const delay = at - Date.now();
+    if (!Number.isFinite(delay)) return;
+    this.expiryTimer = setTimeout(() => {
+      if (Date.now() >= at) this.close(closeCodes.policyViolation, 'The API key expired');
+      else this.armExpiry(at);
+    }, Math.min(Math.max(delay, 0), maxTimerMs));
+    this.expiryTimer.unref?.();
   }
 
   get projectId(): string {
@@ -97,6 +153,12 @@ export class PushConnection {
     if (this.closing) return;
     const subscription = this.subscriptions.get(published.event.userId);
     if (!subscription) return;
+    if (this.held !== null) {
+      this.held.push(published);
+      this.heldBytes += published.bytes;
+      this.outbound.hold(published.bytes);
+      return;
+    }
     if (subscription.replay) {
       subscription.replay.hold(published);
       this.outbound.hold(published.bytes);
@@ -140,6 +202,9 @@ export class PushConnection {
   private stop(): void {
     if (this.closing) return;
     this.closing = true;
+    clearTimeout(this.expiryTimer);
+    this.held = null;
+    this.settleRights();
     this.host.detach(this);
     this.markClosed();
   }
@@ -177,6 +242,8 @@ export class PushConnection {
       for (const userId of userIds) this.ownSubscription(userId, replay)!.lastSentId = cursor;
       this.outbound.send(subscribedFrame(userIds, cursor.toString()));
       if (message.since !== undefined) await this.replayStored(userIds, cursor, replay);
+      await this.rightsSettled;
+      if (this.closing) return;
       this.goLive(replay);
     } catch (error) {
       for (const userId of userIds) if (this.ownSubscription(userId, replay)) this.drop(userId);
@@ -208,6 +275,8 @@ export class PushConnection {
         after = id;
         const subscription = this.ownSubscription(event.userId, replay);
         if (!subscription || id <= subscription.lastSentId) continue;
+        await this.rightsSettled; // a stored event is no more allowed than a live one while the key is re-checked
+        if (this.closing) return;
         subscription.lastSentId = id;
         await this.outbound.sendPaced(eventFrame(event));
         this.host.eventSent();

@@ -48,7 +48,7 @@ export interface PushHubDeps {
   store: Store;
   logger: Logger;
   settings: PushSettings;
-  /** Re-checks an API key on each heartbeat, so a revoked or narrowed key stops receiving events. */
+  /** Re-checks an API key when it changes and on each heartbeat, so a revoked or narrowed key stops receiving events. */
   revalidate?: Revalidate;
   metrics?: Pick<Metrics, 'pushConnections' | 'pushEventsSent'>;
 }
@@ -73,6 +73,7 @@ export class PushHub implements ConnectionHost {
   private readonly openSockets = new Set<WebSocket>();
   private onSocketsGone: (() => void) | undefined;
   private stopListening: (() => void) | undefined;
+  private stopKeyListening: (() => void) | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private revalidating = false;
   private closing: Promise<void> | undefined;
@@ -87,6 +88,7 @@ export class PushHub implements ConnectionHost {
   /** Starts routing committed events and the heartbeat. */
   start(): void {
     this.stopListening = this.store.onEvents((events) => this.publish(events));
+    this.stopKeyListening = this.store.onApiKeyChanges((uids) => this.keysChanged(uids));
     if (this.settings.heartbeatMs > 0) {
       this.heartbeatTimer = setInterval(() => this.beat(), this.settings.heartbeatMs);
       this.heartbeatTimer.unref?.();
@@ -171,6 +173,7 @@ export class PushHub implements ConnectionHost {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopListening?.();
+      this.stopKeyListening?.();
       clearInterval(this.heartbeatTimer);
       for (const connection of [...this.connections.keys()]) connection.close(closeCodes.goingAway, 'Server shutting down');
       if (this.openSockets.size > 0) {
@@ -218,6 +221,24 @@ export class PushHub implements ConnectionHost {
     });
   }
 
+  /**
+   * API keys changed (null: maybe any). Called synchronously once the change is durable, before
+   * the HTTP answer: the keys' connections hold their events at once, then are re-checked.
+   */
+  keysChanged(uids: readonly string[] | null): void {
+    const { revalidate } = this.deps;
+    if (!revalidate) return;
+    const changed = uids === null ? undefined : new Set(uids);
+    const affected: Array<{ connection: PushConnection; token: string }> = [];
+    for (const [connection, { token }] of this.connections) {
+      if (connection.principal.kind !== 'apiKey' || (changed && !changed.has(connection.principal.actor))) continue;
+      connection.holdForRecheck();
+      affected.push({ connection, token });
+    }
+    if (affected.length === 0) return;
+    revalidateKeys(affected, revalidate).catch((error: unknown) => this.logger.warn('push key re-check failed', { error: String(error) }));
+  }
+
   private beat(): void {
     for (const connection of [...this.connections.keys()]) {
       try {
@@ -228,7 +249,8 @@ export class PushHub implements ConnectionHost {
     }
     if (this.deps.revalidate && !this.revalidating) {
       this.revalidating = true;
-      revalidateKeys(this.connections, this.deps.revalidate)
+      const entries = [...this.connections].map(([connection, { token }]) => ({ connection, token }));
+      revalidateKeys(entries, this.deps.revalidate)
         .catch((error: unknown) => this.logger.warn('push key revalidation failed', { error: String(error) }))
         .finally(() => (this.revalidating = false));
     }

@@ -3,7 +3,7 @@
  * through @hono/node-server; Deno runs the same code through its Node compatibility).
  */
 import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -24,6 +24,64 @@ export const socketAddress = (c: Context): string | null => {
     return null;
   }
 };
+
+/**
+ * What one client can make the process hold before it is authenticated: connections (in all,
+ * and per peer address) and time. Node's defaults (no cap, 300 s per request) suit no API.
+ */
+export interface ConnectionLimits {
+  /** Open connections (WebSockets included); 0 = unlimited. Past it: 503 and close. */
+  maxConnections: number;
+  /** Open connections per peer address; 0 = unlimited. Past it: 429 and close. */
+  maxConnectionsPerIp: number;
+  /** Peers the per-address cap does not apply to: the trusted proxies every client comes through. */
+  isTrustedProxy?: (address: string) => boolean;
+  /** Time to receive the request headers. */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+}
+
+export const defaultConnectionLimits: ConnectionLimits = {
+  maxConnections: 4096,
+  maxConnectionsPerIp: 256,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+/** Answers a connection over a cap and closes it (the request, if any, is never parsed). */
+function refuseConnection(socket: Duplex, status: '429 Too Many Requests' | '503 Service Unavailable', code: string, message: string): void {
+  const body = JSON.stringify({ success: false, error: message, errorCode: code });
+  socket.on('error', () => undefined);
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`);
+  setTimeout(() => socket.destroy(), 1_000).unref?.();
+}
+
+/** Counts connections per peer address and refuses those past the caps. */
+function capConnections(server: Server, limits: ConnectionLimits): void {
+  const perAddress = new Map<string, number>();
+  let open = 0;
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    open++;
+    const count = (perAddress.get(address) ?? 0) + 1;
+    perAddress.set(address, count);
+    socket.once('close', () => {
+      open--;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+    if (limits.maxConnections > 0 && open > limits.maxConnections) {
+      refuseConnection(socket, '503 Service Unavailable', 'UNAVAILABLE', 'Too many open connections; retry shortly');
+    } else if (limits.maxConnectionsPerIp > 0 && count > limits.maxConnectionsPerIp && !limits.isTrustedProxy?.(address)) {
+      refuseConnection(socket, '429 Too Many Requests', 'RATE_LIMITED', 'Too many open connections from this address');
+    }
+  });
+}
 
 /** Upgrade requests (WebSocket) bypass the Hono app: node:http hands over the raw socket. */
 export type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -52,9 +110,18 @@ export function startHttpServer(
   host: string,
   port: number,
   onUpgrade?: UpgradeListener,
+  limits: ConnectionLimits = defaultConnectionLimits,
 ) {
   return new Promise<RunningServer>((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port }, (info: AddressInfo) => {
+    const serverOptions = {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Timeouts are enforced on this tick; Node's 30 s default would stretch a 10 s one to 40 s.
+      connectionsCheckingInterval: 1_000,
+    };
+    // An upgraded socket's headers were complete: the request timeout no longer applies to it.
+    const server = serve({ fetch, hostname: host, port, serverOptions }, (info: AddressInfo) => {
       const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({
         server: server as Server,
@@ -78,6 +145,7 @@ export function startHttpServer(
           }),
       });
     }) as Server;
+    capConnections(server, limits);
     if (onUpgrade) server.on('upgrade', onUpgrade);
     server.on('clientError', answerUnparseableRequest);
     server.once('error', reject);

@@ -11,12 +11,16 @@
  * const message = encrypt('Hello Bob!', session.sharedSecret, session.associatedData);
  * ```
  */
+import { DevicesApi } from './devices-api.ts';
 import { PrekeydError } from './errors.ts';
 import { type FetchFunction, Transport } from './http.ts';
 import { KeysApi } from './keys-api.ts';
 import { PublicKeysApi } from './public-keys-api.ts';
 import { type EventHandler, openSubscription, type SubscribeOptions, type Subscription, type WebSocketConstructor } from './push.ts';
 import { type AutoReplenishOptions, createReplenisher } from './replenisher.ts';
+import { type AnchorMessage, anchorMessage, type AnchorOptions, verifyAnchor } from './anchors.ts';
+import { type TransparencyOptions, TransparencyVerifier } from './transparency.ts';
+import type { Anchor } from './transparency-types.ts';
 
 export interface PrekeydClientOptions {
   /** The server's base URL, e.g. `https://keys.example.com` (no `/v1`). */
@@ -36,6 +40,11 @@ export interface PrekeydClientOptions {
    */
   webSocketAuth?: 'query' | 'header';
   headers?: Record<string, string>;
+  /**
+   * Key transparency: proofs in answers are always checked; set `required`, pinned `logKeys` and
+   * a witness quorum here, and a `store` to keep the last verified checkpoint across runs.
+   */
+  transparency?: TransparencyOptions;
 }
 
 export interface ClientSubscribeOptions extends SubscribeOptions {
@@ -45,20 +54,34 @@ export interface ClientSubscribeOptions extends SubscribeOptions {
 
 export class PrekeydClient {
   readonly keys: KeysApi;
+  readonly devices: DevicesApi;
   readonly publicKeys: PublicKeysApi;
+  readonly transparency: TransparencyVerifier;
   private readonly transport: Transport;
   private readonly options: PrekeydClientOptions;
 
   constructor(options: PrekeydClientOptions) {
     this.transport = new Transport(options);
     this.options = options;
-    this.keys = new KeysApi(this.transport);
+    this.transparency = new TransparencyVerifier(this.transport, options.transparency);
+    this.keys = new KeysApi(this.transport, this.transparency);
+    this.devices = new DevicesApi(this.transport);
     this.publicKeys = new PublicKeysApi(this.transport);
   }
 
   /** `GET /healthz`: true while the server answers. */
   health(): Promise<boolean> {
     return this.transport.ok('/healthz');
+  }
+
+  /** Logs the message's SHA-256 (only the hash is sent) and returns the verified anchor receipt. */
+  anchor(message: AnchorMessage, options: AnchorOptions = {}): Promise<Anchor> {
+    return anchorMessage(this.transport, this.transparency, message, options);
+  }
+
+  /** Checks that `message` is the one anchored, given the receipt or just its hash; throws TRANSPARENCY_* otherwise. */
+  verifyAnchor(message: AnchorMessage, anchor: Anchor | string): Promise<Anchor> {
+    return verifyAnchor(this.transport, this.transparency, message, anchor);
   }
 
   /**

@@ -13,6 +13,7 @@ export type ServerErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'KEYS_SUSPENDED'
+  | 'QUOTA_EXCEEDED'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'KEYS_REVOKED'
@@ -49,7 +50,15 @@ export type ClientErrorCode =
   /** An event handler given to subscribe threw (the subscription carries on). */
   | 'EVENT_HANDLER_FAILED'
   /** No WebSocket constructor is available (pass one in the client options). */
-  | 'WEBSOCKET_UNAVAILABLE';
+  | 'WEBSOCKET_UNAVAILABLE'
+  /** Transparency is required and the answer carries no proof. */
+  | 'TRANSPARENCY_MISSING'
+  /** A transparency proof that does not verify: checkpoint signature, witness quorum, or inclusion proof. */
+  | 'TRANSPARENCY_INVALID'
+  /** The keys (or anchor) served are not the ones the verified log leaf describes. */
+  | 'TRANSPARENCY_MISMATCH'
+  /** A checkpoint inconsistent with one this client verified before: the log forked or rolled back. */
+  | 'TRANSPARENCY_INCONSISTENT';
 
 export type PrekeydErrorCode = ServerErrorCode | ClientErrorCode;
 

@@ -87,6 +87,19 @@ export class Transport {
     return body as Envelope<T>;
   }
 
+  /** A plain-text GET outside the envelope (a transparency log's key or checkpoint). */
+  async text(path: string): Promise<string> {
+    let response: Response;
+    try {
+      response = await this.fetch(this.url(path), { method: 'GET', headers: { ...this.headers } });
+    } catch (cause) {
+      throw new PrekeydError('NETWORK_ERROR', `GET ${path} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+    const body = await response.text().catch(() => '');
+    if (!response.ok) throw new PrekeydError(fallbackCode(response.status), `GET ${path} answered ${response.status}`, { status: response.status });
+    return body;
+  }
+
   async request<T>(method: string, path: string, options: { body?: unknown; query?: Query } = {}): Promise<T> {
     return (await this.envelope<T>(method, path, options)).data;
   }

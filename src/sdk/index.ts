@@ -9,6 +9,10 @@ export { generatePqLastResortPreKey, generatePqOneTimePreKeys, type GeneratedPqL
 export { pqxdhInfo, pqxdhInitiate, pqxdhKdf, pqxdhRespond, verifyPqPreKey, type PqxdhBundle, type PqxdhInitiatorInput, type PqxdhInitiatorResult, type PqxdhResponderInput } from './pqxdh.ts';
 export { verifyBundle, x3dhInfo, x3dhInitiate, x3dhKdf, x3dhRespond, type InitiatorInput, type InitiatorResult, type ResponderInput, type X3dhBundle, type X3dhSecret } from './x3dh.ts';
 export { decrypt, decryptText, encrypt, type EncryptedMessage } from './encryption.ts';
+export { EncryptionService } from './encryption-service.ts';
+export { anchorHashOf, canonicalJson, type AnchorMessage, type AnchorOptions } from './anchors.ts';
+export { TransparencyVerifier, type CheckpointStore, type ServedKeys, type TransparencyOptions, type VerifiedProof } from './transparency.ts';
+export type { Anchor, TransparencyProof } from './transparency-types.ts';
 export {
   backupAlgorithm,
   decryptBackup,
@@ -21,6 +25,8 @@ export {
 export { identityKeyFingerprint, x3dhFallbackWarning, type KeyAgreement, type AcceptedSession, type AcceptOptions, type EstablishedSession, type EstablishOptions, type IdentityKeyInput } from './sessions.ts';
 export type { KeysApi, DeviceOption, RecoveredKeys, ReplenishOptions, ReplenishResult, ReplenishPqOptions, ReplenishPqResult, RotateSignedPreKeyOptions, SignedPreKeyRotation } from './keys-api.ts';
 export type { PublicKeysApi } from './public-keys-api.ts';
+export type { DeviceSession, DevicesApi, EstablishedSessions, EstablishSessionsOptions } from './devices-api.ts';
+export type * from './device-types.ts';
 export type { EventHandler, ReconnectOptions, SubscribeOptions, Subscription, SubscriptionStatus, WebSocketConstructor, WebSocketLike } from './push.ts';
 export type { AutoReplenishOptions } from './replenisher.ts';
 export type { FetchFunction } from './http.ts';

@@ -37,10 +37,12 @@ import type {
   RotateRequest,
   RotateResult,
   SessionView,
+  SharedSecretResponse,
   SuspensionResult,
   VerifyResult,
 } from './types.ts';
 import { verifyBundle } from './x3dh.ts';
+import type { TransparencyVerifier } from './transparency.ts';
 
 export interface DeviceOption {
   /** The device's key set (default: the server's default device). */
@@ -100,7 +102,10 @@ async function page<T>(transport: Transport, path: string, query: Query): Promis
 }
 
 export class KeysApi {
-  constructor(private readonly transport: Transport) {}
+  constructor(
+    private readonly transport: Transport,
+    private readonly transparency?: TransparencyVerifier,
+  ) {}
 
   /** Ed25519 identity key, signed X25519 pre-key, `count` one-time pre-keys (1-100), optional last-resort key; ML-KEM-1024 pre-keys unless `postQuantum: false`. */
   generateKeySet(count = 20, options: GenerateKeySetOptions = {}): GeneratedKeySet {
@@ -122,6 +127,7 @@ export class KeysApi {
     const bundle = await this.transport.request<KeyBundle>('GET', userPath('/v1/keys/bundle', userId), { query: { ...options } });
     verifyBundle(bundle);
     if (bundle.pqPreKey) verifyPqPreKey(bundle.identityKey, bundle.pqPreKey);
+    await this.transparency?.checkKeys(bundle.transparency, { ...bundle, deviceId: bundle.deviceId });
     return bundle;
   }
 
@@ -230,7 +236,9 @@ export class KeysApi {
 
   /** The initiator's X3DH (seed 004's example): a fresh ephemeral key, the responder's verified bundle, SK. */
   establishSharedSecret(initiatorUserId: string, responderUserId: string, initiatorKeys: IdentityKeyInput, options: EstablishOptions = {}) {
-    return establishSharedSecret(this.transport, initiatorUserId, responderUserId, initiatorKeys, options);
+    const check = (bundle: SharedSecretResponse['responderBundle']) =>
+      this.transparency?.checkKeys(bundle.transparency, { ...bundle, userId: responderUserId, deviceId: options.responderDeviceId }) ?? Promise.resolve();
+    return establishSharedSecret(this.transport, initiatorUserId, responderUserId, initiatorKeys, options, check);
   }
 
   /** The responder's X3DH: reads the session, derives the same SK, and (by default) completes the session. */

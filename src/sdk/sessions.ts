@@ -101,6 +101,8 @@ export async function establishSharedSecret(
   responderUserId: string,
   initiatorKeys: IdentityKeyInput,
   options: EstablishOptions = {},
+  /** Checks the responder's bundle before it is used (key transparency). */
+  checkResponder?: (bundle: SharedSecretResponse['responderBundle']) => Promise<void>,
 ): Promise<EstablishedSession> {
   const identitySecret = identitySecretOf(initiatorKeys);
   const ephemeralSecret = x25519.utils.randomSecretKey();
@@ -119,6 +121,7 @@ export async function establishSharedSecret(
   try {
     const answer = await requestSession(transport, body);
     const bundle = answer.responderBundle;
+    await checkResponder?.(bundle);
     const pqPreKey = bundle.pqPreKey ?? null;
     if (requirePostQuantum && pqPreKey === null) {
       throw new PrekeydError('POST_QUANTUM_UNAVAILABLE', `User ${responderUserId} has no post-quantum pre-key; refusing X3DH (requirePostQuantum)`);

@@ -3,6 +3,7 @@
  * material. Keys on the wire are lowercase hex; private keys are kept as hex too, so that a
  * key set serialises to JSON as is (for secure storage and backups).
  */
+import type { TransparencyProof } from './transparency-types.ts';
 
 // ---------------------------------------------------------------- key material
 
@@ -114,6 +115,8 @@ export interface KeyBundle {
   remainingPqOneTimePreKeys: number;
   /** Present when no one-time pre-key (or only the last-resort ML-KEM one) was handed out. */
   warning?: string;
+  /** From a `--transparency` server: the proof that the log published these keys. */
+  transparency?: TransparencyProof;
 }
 
 export interface RotateRequest {
@@ -166,6 +169,7 @@ export interface KeySetSummary {
 
 export interface VerifyResult extends KeySetSummary {
   isValid: boolean;
+  transparency?: TransparencyProof;
 }
 
 export interface Pagination {
@@ -256,6 +260,7 @@ export interface SharedSecretResponse {
     /** With `postQuantum: true` only; null when the responder has no ML-KEM pre-keys. */
     pqPreKey?: BundlePqPreKey | null;
     warning?: string;
+    transparency?: TransparencyProof;
   };
   remainingPqOneTimePreKeys?: number;
   expiresAt: string;
@@ -386,8 +391,11 @@ export interface PrekeydEventData {
   'keys.rotated': Record<string, unknown>;
   'prekeys.replenished': { added: number; remaining: number } & Record<string, unknown>;
   'keys.revoked': { reason: string | null; revokedAt: string } & Record<string, unknown>;
-  'session.initiated': { sessionId: string; initiatorUserId: string } & Record<string, unknown>;
-  'peer.keys.revoked': { peerUserId: string } & Record<string, unknown>;
+  /** `deviceId`: the responder device the session is for; `postQuantum`: a PQXDH session (its ciphertext is stored). */
+  'session.initiated': { sessionId: string; initiatorUserId: string; deviceId?: string; postQuantum?: boolean } & Record<string, unknown>;
+  'peer.keys.revoked': { peerUserId: string; peerDeviceIds?: string[] } & Record<string, unknown>;
+  /** `userId`'s device list changed (pushed to the user and to users holding a session with them). */
+  'devices.changed': { userId: string; deviceListVersion: number; added: string[]; removed: string[]; changed: string[] };
   /** The `/v1` ML-KEM one-time pre-keys of a device (same rules as `prekeys.*`). */
   'pqprekeys.low': { deviceId: string; remaining: number; threshold: number };
   'pqprekeys.exhausted': { deviceId: string; lastResortAvailable: boolean };

@@ -147,3 +147,9 @@ export function toPublicKey(row: Row): PublicKeyRecord {
     createdAt: String(row.created_at),
   };
 }
+
+/** Bytes a standard base64 text decodes to (the text was validated before it was stored). */
+export function decodedBase64Length(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.floor((text.length * 3) / 4) - padding;
+}

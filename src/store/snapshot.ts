@@ -10,7 +10,7 @@ export async function exportSnapshot(store: Store): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), 'prekeyd-snapshot-'));
   try {
     const file = join(dir, 'snapshot.db');
-    await store.snapshotTo(file);
+    await store.snapshotTo(file, { selfContained: true }); // one download, blobs inline
     return await readFile(file);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -87,6 +87,8 @@ export interface KeySetRepository {
   /** Old signed pre-keys kept for sessions that still use them. */
   archiveSignedPreKey(keySetId: number, key: SignedKey, createdAt: string, replacedAt: string): Promise<void>;
   signedPreKeyHistory(keySetId: number): Promise<Array<SignedKey & { createdAt: string; replacedAt: string }>>;
+  /** Drops archived signed pre-keys of the key set by key id (retention). */
+  deleteArchivedSignedPreKeys(keySetId: number, keyIds: string[]): Promise<void>;
   /** Metrics over every project: key sets by visible status, and EC one-time pre-keys stored. */
   figures(expiredBefore?: string): Promise<{ byStatus: Record<VisibleKeySetStatus, number>; oneTimePreKeys: number }>;
 }
@@ -102,6 +104,8 @@ export interface OneTimePreKeyRepository {
   insertMany(keySetId: number, kind: PreKeyKind, keys: Array<PreKey & { signature?: string | null }>, createdAt: string): Promise<void>;
   /** Atomically removes and returns the oldest stored key; undefined when none is left. */
   takeOldest(keySetId: number, kind: PreKeyKind): Promise<(PreKey & { signature: string | null }) | undefined>;
+  /** takeOldest for each key set at once (one statement on PostgreSQL); key sets with none left are absent. */
+  takeOldestOfEach(keySetIds: number[], kind: PreKeyKind): Promise<Map<number, PreKey & { signature: string | null }>>;
   count(keySetId: number, kind: PreKeyKind): Promise<number>;
   /** Which of `keyIds` are already stored for the key set. */
   existingKeyIds(keySetId: number, kind: PreKeyKind, keyIds: string[]): Promise<string[]>;
@@ -120,8 +124,14 @@ export interface BackupRecord {
 
 export interface BackupRepository {
   latest(projectId: string, userId: string): Promise<BackupRecord | undefined>;
+  /** The newest version number (0 when none), without reading the blob. */
+  latestVersion(projectId: string, userId: string): Promise<number>;
   get(projectId: string, userId: string, version: number): Promise<BackupRecord | undefined>;
   insert(backup: BackupRecord): Promise<void>;
+  /** Deletes all but the newest `keep` versions of the user's backups; returns how many went. */
+  pruneVersions(projectId: string, userId: string, keep: number): Promise<number>;
+  /** Decoded bytes of every stored backup version of the project (its quota). */
+  storedBytes(projectId: string): Promise<number>;
 }
 
 export interface SessionRecord {
@@ -154,6 +164,8 @@ export interface SessionRepository {
   setKemCiphertext(projectId: string, sessionId: string, kemCiphertext: string): Promise<void>;
   /** Users holding an unexpired session with `userId` (either side). */
   peersOf(projectId: string, userId: string, now: string): Promise<string[]>;
+  /** Signed pre-key ids of the responder device that unexpired sessions still name. */
+  signedPreKeysInUse(projectId: string, responderUserId: string, responderDeviceId: string, now: string): Promise<string[]>;
   deleteExpired(before: string): Promise<number>;
 }
 
@@ -189,6 +201,8 @@ export interface AuditRepository {
   query(query: AuditQuery): Promise<{ items: AuditEntry[]; total: number }>;
   /** Every entry of the project, oldest first, in pages (for chain verification). */
   scan(projectId: string, afterId: number, limit: number): Promise<AuditEntry[]>;
+  /** The id of the project's newest entry (0 when none), without locking the chain. */
+  lastId(projectId: string): Promise<number>;
 }
 
 export interface StoredEvent {
@@ -202,6 +216,8 @@ export interface StoredEvent {
 
 export interface EventRepository {
   append(event: Omit<StoredEvent, 'id'>): Promise<StoredEvent>;
+  /** append for several events, ids in the given order (one statement on PostgreSQL). */
+  appendMany(events: Array<Omit<StoredEvent, 'id'>>): Promise<StoredEvent[]>;
   /** Events after `afterId` for any of the users, oldest first. */
   listAfter(projectId: string, userIds: string[], afterId: string, limit: number): Promise<StoredEvent[]>;
   /** The newest event id of the project ("0" when none). */
@@ -252,6 +268,22 @@ export interface PublicKeyRepository {
   delete(projectId: string, id: string): Promise<boolean>;
 }
 
+/** A user's device-list version: strictly increasing per user, never reset (no row = version 0). */
+export interface DeviceListState {
+  version: number;
+  /** Signed pre-key expiries up to this instant are already counted in `version` (null: none yet). */
+  expiriesSeenAt: string | null;
+}
+
+export interface DeviceListRepository {
+  get(projectId: string, userId: string): Promise<DeviceListState | undefined>;
+  /**
+   * Adds one to the user's version and returns the new one; `expiriesSeenAt` only moves forward.
+   * On PostgreSQL the user's row stays locked until the transaction ends, so versions follow commit order.
+   */
+  bump(projectId: string, userId: string, expiriesSeenAt: string): Promise<number>;
+}
+
 export interface SettingsRepository {
   get(name: string): Promise<string | undefined>;
   set(name: string, value: string): Promise<void>;
@@ -267,7 +299,12 @@ export interface StoreTx {
   apiKeys: ApiKeyRepository;
   publicKeys: PublicKeyRepository;
   settings: SettingsRepository;
+  deviceLists: DeviceListRepository;
+  transparency: TransparencyRepository;
 }
+
+export type * from './transparency-types.ts';
+import type { TransparencyRepository } from './transparency-types.ts';
 
 /** Fixed-window counters for rate limits (in memory for one instance, shared for several). */
 export interface Counters {
@@ -282,10 +319,19 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Called with the events of each transaction once it is durable, in commit order (and, on PostgreSQL, with events committed by other instances). */
   onEvents(listener: (events: StoredEvent[]) => void): () => void;
+  /**
+   * Called with the uids of API keys whose rights a transaction changed (revoked, ACL, userIds,
+   * deleted) once it is durable and before `transaction()` resolves; on PostgreSQL also for other
+   * instances' changes, and with null when some may have been missed (re-check every key).
+   */
+  onApiKeyChanges(listener: (uids: readonly string[] | null) => void): () => void;
   counters: Counters;
   isReady(): boolean;
-  /** Writes a consistent standalone copy of the database (embedded backend only). */
-  snapshotTo?(path: string): Promise<void>;
+  /**
+   * Writes a consistent standalone copy of the database (embedded backend only): the file and its
+   * blob directory beside it (`<path>.blobs`), or with `selfContained` one file carrying the blobs.
+   */
+  snapshotTo?(path: string, options?: { selfContained?: boolean }): Promise<void>;
   /** Backend figures for metrics (journal size, LSN…). */
   stats?(): Record<string, number>;
   close(): Promise<void>;

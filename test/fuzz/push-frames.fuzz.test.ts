@@ -13,7 +13,7 @@ import { masterKey } from '../helpers/app.ts';
 import { makePreKeys, registration } from '../helpers/keys.ts';
 import { createDbPath, removeDir, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 import { type ConnectionModel, expectedOutcomes, fragmentCuts, type Outcome, rawFrames, sentCloseCodes, sometimes, textFrame } from './push-fuzz-cases.ts';
-import { completeBody, decodeServerFrames, encodeClientFrame, errorCodes, parseHttpHead, RawConnection, RecordingSocket, serverMessageProblem, type ServerMessage } from './push-wire.ts';
+import { completeBody, decodeServerFrames, encodeClientFrame, errorCodes, framesSent, parseHttpHead, RawConnection, RecordingSocket, serverMessageProblem, type ServerMessage } from './push-wire.ts';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 25);
 /** Per test: generous for the long run, which spends most of its time in round trips. */
@@ -57,6 +57,7 @@ beforeAll(async () => {
   ])) as [string, string, string, string, string];
   server = await startServerProcess({
     dbPath,
+    startTimeoutMs: 120_000, // the long run shares a loaded machine
     args: [
       '--push-max-subscriptions', String(maxSubscriptions),
       '--push-max-frame-bytes', String(maxFrameBytes),
@@ -72,7 +73,7 @@ beforeAll(async () => {
   bystander = await openClient(masterKey);
   bystander.send(JSON.stringify({ type: 'subscribe', userIds: [watchedUser] }));
   await bystander.waitUntil(() => bystander.messages().some((message) => message.type === 'subscribed'), 'the bystander subscription');
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await bystander?.close();
@@ -80,7 +81,7 @@ afterAll(async () => {
   await server?.exited;
   removeDir(dir);
   const total = Object.values(casesTried).reduce((sum, value) => sum + value, 0);
-  console.log(`push-frames fuzz: ${total} cases (FUZZ_RUNS=${runs}) ${JSON.stringify(casesTried)}\noutcomes: ${JSON.stringify(outcomes)}`);
+  console.log(`push-frames fuzz: ${total} cases, ${framesSent.count} WebSocket frames sent (FUZZ_RUNS=${runs}) ${JSON.stringify(casesTried)}\noutcomes: ${JSON.stringify(outcomes)}`);
 });
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {

@@ -21,10 +21,10 @@ export const errorCodes = [
 ] as const;
 /** The codes of a server-side failure: a 5xx over HTTP, never acceptable as the answer to a frame. */
 const serverFailureCodes = new Set(['INTERNAL_ERROR', 'UNAVAILABLE']);
-/** SPEC §4. */
+/** SPEC §4, and `devices.changed` (multi-device /v1). */
 export const eventNames = [
   'prekeys.low', 'prekeys.exhausted', 'keys.registered', 'keys.rotated', 'prekeys.replenished', 'keys.revoked',
-  'session.initiated', 'peer.keys.revoked',
+  'session.initiated', 'peer.keys.revoked', 'devices.changed',
 ];
 
 export type ServerMessage = { type: string } & Record<string, unknown>;
@@ -66,6 +66,9 @@ export function serverMessageProblem(text: string): string | undefined {
 }
 
 /** A `ws` client that keeps every text message, control pong and the close, in arrival order. */
+/** WebSocket frames the fuzzers sent (fragments and raw frames each count), for the run's report. */
+export const framesSent = { count: 0 };
+
 export class RecordingSocket {
   readonly texts: string[] = [];
   readonly pongs: Buffer[] = [];
@@ -115,6 +118,7 @@ export class RecordingSocket {
     for (let index = 0; index + 1 < bounds.length; index++) {
       const fin = index + 2 === bounds.length;
       this.socket.send(bytes.subarray(bounds[index], bounds[index + 1]), { binary: options.binary ?? false, fin });
+      framesSent.count++;
     }
   }
 
@@ -184,6 +188,7 @@ export interface ClientFrame {
 
 /** RFC 6455 §5.2 framing of a client frame, exactly as described (however invalid). */
 export function encodeClientFrame(frame: ClientFrame): Buffer {
+  framesSent.count++;
   const length = frame.declaredLength ?? frame.payload.length;
   const head: number[] = [(frame.fin ? 0x80 : 0) | ((frame.rsv & 7) << 4) | (frame.opcode & 0x0f)];
   const maskBit = frame.masked ? 0x80 : 0;

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { createAuthenticator, hashToken } from '../../src/domain/authentication.ts';
 import { type Clock, type DomainSettings, defaultDomainSettings, systemClock } from '../../src/domain/deps.ts';
 import { type AppDeps, createApp, type HttpSettings } from '../../src/http/app.ts';
+import { RefusalLog } from '../../src/domain/refusals.ts';
 import type { Store } from '../../src/store/types.ts';
+import { TransparencyLog, type TransparencySettings } from '../../src/domain/transparency/log.ts';
 import { createLogger, jsonFormat } from '../../src/log.ts';
 import { assertNoSecrets } from './log-secrets.ts';
 import { openTestStore, testBackend, type TestStore } from './backend.ts';
@@ -22,6 +24,8 @@ export interface TestAppOptions {
   /** Reuse a store (e.g. across a simulated restart). */
   store?: Store;
   dbPath?: string;
+  /** Turns key transparency on (checkpoints every 20 ms unless given). */
+  transparency?: Partial<TransparencySettings>;
 }
 
 export interface TestApp {
@@ -51,10 +55,24 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const store = options.store ?? opened!.store;
   const clock = options.clock ?? systemClock;
   const settings = { ...defaultDomainSettings, ...options.settings };
-  const base = { store, clock, settings };
+  const transparency = options.transparency
+    ? new TransparencyLog(store, {
+        intervalMs: 20,
+        originFor: (projectId) => `test.example/prekeyd/${projectId}`,
+        witnesses: [],
+        witnessTimeoutMs: 2000,
+        publicProjects: [],
+        waitMs: 5000,
+        maxLeavesPerCheckpoint: 4096,
+        ...options.transparency,
+      }, clock)
+    : undefined;
+  transparency?.start();
+  const base = { store, clock, settings, ...(transparency && { transparency }) };
   const deps: AppDeps = {
     ...base,
     authenticator: createAuthenticator(base, hashToken(masterKey)),
+    refusals: new RefusalLog(base),
     http: { bodyLimit: 1024 * 1024, trustProxy: false, rateLimitKeys: 0, rateLimitBundle: 0, ...options.http },
     socketAddress: () => '127.0.0.1',
   };
@@ -86,6 +104,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return { status: response.status, headers: response.headers, body: parsed };
     },
     async close() {
+      await transparency?.stop();
       await opened?.dispose();
       rmSync(dir, { recursive: true, force: true });
       assertNoSecrets(logLines, 'test app');

@@ -1,9 +1,12 @@
 /**
  * The crash loop: a write and fetch load against a spawned server that is killed with SIGKILL
- * at random moments. After each restart it checks that every acknowledged registration and
- * rotation is present and that no one-time pre-key handed out before is ever handed out again.
+ * at random moments. After each restart it checks that every acknowledged registration, rotation
+ * and backup is present (backup blobs live in files beside the database) and that no one-time
+ * pre-key handed out before is ever handed out again. Each restart checks the users written to
+ * since the previous check and a rotating sample of the others; the last start checks them all.
  * Used by the short test in the suite and by `npm run soak`.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { masterKey } from './app.ts';
 import { makeIdentity, makePreKeys, makeSignedPreKey, type TestIdentity } from './keys.ts';
 import { startServerProcess } from './server-process.ts';
@@ -25,6 +28,9 @@ interface UserState {
   fetchesInFlight: number;
   /** Fetches that were in flight at a kill: each may have consumed one key unseen. */
   unseenConsumptions: number;
+  /** Backups: the checksum of each acknowledged version; checksums of backups sent and not answered. */
+  backupsAcked: Map<number, string>;
+  backupsInFlight: Set<string>;
 }
 
 export interface CrashLoopReport {
@@ -34,18 +40,37 @@ export interface CrashLoopReport {
   fetchesAcked: number;
   keysHandedOut: number;
   keysChecked: number;
+  backupsAcked: number;
+  backupsChecked: number;
 }
 
-export async function runCrashLoop(options: { dbPath: string; cycles: number; minRunMs?: number; maxRunMs?: number; workers?: number; log?: (line: string) => void }): Promise<CrashLoopReport> {
+export interface CrashLoopOptions {
+  dbPath: string;
+  cycles: number;
+  minRunMs?: number;
+  maxRunMs?: number;
+  workers?: number;
+  /** What runs the server (see ServerProcessOptions.command); default the TypeScript sources through tsx. */
+  command?: string[];
+  log?: (line: string) => void;
+}
+
+export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoopReport> {
+  const start = (args: string[]) => startServerProcess({ dbPath: options.dbPath, args, command: options.command, startTimeoutMs: 120_000 });
   const users = new Map<string, UserState>();
   const handedOut = new Set<string>();
-  const report: CrashLoopReport = { cycles: 0, registrationsAcked: 0, rotationsAcked: 0, fetchesAcked: 0, keysHandedOut: 0, keysChecked: 0 };
+  const report: CrashLoopReport = {
+    cycles: 0, registrationsAcked: 0, rotationsAcked: 0, fetchesAcked: 0, keysHandedOut: 0, keysChecked: 0, backupsAcked: 0, backupsChecked: 0,
+  };
+  /** Users written to since they were last checked. */
+  const dirty = new Set<string>();
+  let sampleStart = 0;
   let nextUser = 0;
   const headers = { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' };
 
   for (let cycle = 0; cycle < options.cycles; cycle++) {
-    const server = await startServerProcess({ dbPath: options.dbPath, args: ['--drain-limit', '0', '--rate-limit-keys', '0', '--rate-limit-bundle', '0'] });
-    await verifyAfterRestart(server.url);
+    const server = await start(['--drain-limit', '0', '--rate-limit-keys', '0', '--rate-limit-bundle', '0']);
+    await verifyAfterRestart(server.url, false);
     let killed = false;
     const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
 
@@ -69,7 +94,10 @@ export async function runCrashLoop(options: { dbPath: string; cycles: number; mi
               maybeStored: new Set(keys.map((key) => key.keyId)),
               fetchesInFlight: 0,
               unseenConsumptions: 0,
+              backupsAcked: new Map(),
+              backupsInFlight: new Set(),
             };
+            dirty.add(userId);
             const response = await post('/v1/keys/register', { userId, identityKey: identity.identityKey, signedPreKey, oneTimePreKeys: keys });
             if (response.status !== 201) throw new Error(`register answered ${response.status}`);
             state.signedPreKeyAcked = new Set([signedPreKey.keyId]);
@@ -81,6 +109,7 @@ export async function runCrashLoop(options: { dbPath: string; cycles: number; mi
             const userId = known[Math.floor(Math.random() * known.length)]!;
             const state = users.get(userId)!;
             if (state.stored.size + state.maybeStored.size > 900) continue;
+            dirty.add(userId);
             const signedPreKey = makeSignedPreKey(state.identity);
             const keys = makePreKeys(10, `${userId}_k`);
             state.signedPreKeysInFlight.add(signedPreKey.keyId);
@@ -95,9 +124,24 @@ export async function runCrashLoop(options: { dbPath: string; cycles: number; mi
             // A concurrent fetch may already have handed out one of these keys before this answer came.
             for (const key of keys) if (!handedOut.has(key.keyId)) state.stored.add(key.keyId), state.maybeStored.delete(key.keyId);
             report.rotationsAcked++;
+          } else if (roll < 0.55) {
+            const userId = known[Math.floor(Math.random() * known.length)]!;
+            const state = users.get(userId)!;
+            dirty.add(userId);
+            const blob = randomBytes(2048 + Math.floor(Math.random() * 30_000));
+            const checksum = createHash('sha256').update(blob).digest('hex');
+            state.backupsInFlight.add(checksum);
+            const encryptionMetadata = { algorithm: 'argon2id+aes-256-gcm', argon2Params: { timeCost: 3, memoryCost: 65536, parallelism: 4 }, nonce: '00', salt: '00' };
+            const response = await post('/v1/keys/backup', { userId, encryptedBundle: blob.toString('base64'), encryptionMetadata, checksum });
+            if (response.status !== 200) throw new Error(`backup answered ${response.status}: ${await response.text()}`);
+            const { version } = ((await response.json()) as { data: { version: number } }).data;
+            state.backupsAcked.set(version, checksum);
+            state.backupsInFlight.delete(checksum);
+            report.backupsAcked++;
           } else {
             const userId = known[Math.floor(Math.random() * known.length)]!;
             const state = users.get(userId)!;
+            dirty.add(userId);
             state.fetchesInFlight++;
             const response = await fetch(`${server.url}/v1/keys/bundle/${userId}`, { headers });
             const body = (await response.json()) as { data: { oneTimePreKey: { keyId: string } | null } };
@@ -137,14 +181,21 @@ export async function runCrashLoop(options: { dbPath: string; cycles: number; mi
     options.log?.(`cycle ${cycle + 1}: ${JSON.stringify(report)}`);
   }
 
-  const last = await startServerProcess({ dbPath: options.dbPath });
-  await verifyAfterRestart(last.url);
+  const last = await start([]);
+  await verifyAfterRestart(last.url, true);
   await last.stop();
   return report;
 
   /** Every acknowledged write is there; draining every user shows no key handed out before. */
-  async function verifyAfterRestart(url: string): Promise<void> {
-    for (const [userId, state] of users) {
+  async function verifyAfterRestart(url: string, everyone: boolean): Promise<void> {
+    const all = [...users.keys()];
+    const sample = all.slice(sampleStart, sampleStart + 20);
+    sampleStart = sampleStart + 20 >= all.length ? 0 : sampleStart + 20;
+    const checked = everyone ? all : [...new Set([...dirty, ...sample])].filter((userId) => users.has(userId)); // a registration never answered is unknown
+    dirty.clear();
+    for (const userId of checked) {
+      const state = users.get(userId)!;
+      await verifyBackups(url, userId, state);
       const verify = await fetch(`${url}/v1/keys/verify/${userId}`, { headers });
       if (verify.status !== 200) throw new Error(`acknowledged registration of ${userId} lost (${verify.status})`);
       const bundle = (await (await fetch(`${url}/v1/keys/bundle/${userId}`, { headers })).json()) as {
@@ -177,5 +228,31 @@ export async function runCrashLoop(options: { dbPath: string; cycles: number; mi
       state.maybeStored.clear();
       state.unseenConsumptions = 0;
     }
+  }
+
+  /** The newest backup is an acknowledged one (or one in flight at a kill), and every acknowledged version kept reads back intact. */
+  async function verifyBackups(url: string, userId: string, state: UserState): Promise<void> {
+    if (state.backupsAcked.size === 0 && state.backupsInFlight.size === 0) return;
+    const recover = async (version?: number) => {
+      const response = await fetch(`${url}/v1/keys/recover`, { method: 'POST', headers, body: JSON.stringify({ userId, ...(version !== undefined && { version }) }) });
+      return { status: response.status, body: (await response.json()) as { data: { version: number; checksum: string; encryptedBundle: string } } };
+    };
+    const newestAcked = Math.max(0, ...state.backupsAcked.keys());
+    const latest = await recover();
+    if (latest.status !== 200) {
+      if (newestAcked > 0) throw new Error(`acknowledged backup version ${newestAcked} of ${userId} lost (${latest.status})`);
+      return;
+    }
+    const { version, checksum, encryptedBundle } = latest.body.data;
+    if (version < newestAcked) throw new Error(`backup of ${userId} is at version ${version}, ${newestAcked} was acknowledged`);
+    if (state.backupsAcked.get(version) !== checksum && !state.backupsInFlight.has(checksum)) throw new Error(`backup version ${version} of ${userId} is not one that was sent`);
+    if (createHash('sha256').update(Buffer.from(encryptedBundle, 'base64')).digest('hex') !== checksum) throw new Error(`backup blob of ${userId} does not match its checksum`);
+    if (version !== newestAcked && newestAcked > 0) {
+      const acked = await recover(newestAcked); // still within the retention: a version in flight came after it
+      if (acked.status === 200 && acked.body.data.checksum !== state.backupsAcked.get(newestAcked)) throw new Error(`backup version ${newestAcked} of ${userId} changed`);
+    }
+    state.backupsAcked = new Map([[version, checksum]]);
+    state.backupsInFlight.clear();
+    report.backupsChecked++;
   }
 }

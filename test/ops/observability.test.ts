@@ -6,6 +6,7 @@ import { createMetrics } from '../../src/metrics/metrics.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';
 import { registration } from '../helpers/keys.ts';
+import { backupBody } from '../helpers/backup-body.ts';
 
 let t: TestApp;
 let app: ReturnType<typeof createApp>;
@@ -165,6 +166,8 @@ describe('API documentation', () => {
 describe('POST /v1/admin/snapshot', () => {
   it('downloads a standalone SQLite copy that a server can start on', async () => {
     await call('/v1/keys/register', { method: 'POST', body: JSON.stringify(registration('snap_user', 3).body) });
+    const backup = backupBody('snap_user', new Uint8Array(3000).fill(5));
+    expect((await call('/v1/keys/backup', { method: 'POST', body: JSON.stringify(backup) })).status).toBe(200);
     const response = await call('/v1/admin/snapshot', { method: 'POST' });
     expect(response.status).toBe(200);
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -176,6 +179,8 @@ describe('POST /v1/admin/snapshot', () => {
     const restored = await createTestApp({ dbPath: file });
     try {
       expect((await restored.call('GET', '/v1/keys/verify/snap_user')).body.data.oneTimePreKeysRemaining).toBe(3);
+      // The download carries the backup blob inline; the restored server moved it to its blob files.
+      expect((await restored.call('POST', '/v1/keys/recover', { userId: 'snap_user' })).body.data.encryptedBundle).toBe(backup.encryptedBundle);
     } finally {
       await restored.close();
     }

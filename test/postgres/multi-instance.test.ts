@@ -13,7 +13,8 @@ import { makeIdentity, makePreKeys, makeSignedPreKey, registration } from '../he
 import { makePqPreKey, makePqPreKeys, wire } from '../helpers/pq-keys.ts';
 import { createDbPath, removeDir, repoRoot, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 
-const limits = ['--rate-limit-bundle', '10', '--rate-limit-keys', '1000', '--drain-limit', '3', '--pg-pool-size', '10'];
+// 1,000 concurrent fetches come from one address: past the default per-address connection cap (256).
+const limits = ['--rate-limit-bundle', '10', '--rate-limit-keys', '1000', '--drain-limit', '3', '--pg-pool-size', '10', '--max-connections-per-ip', '0'];
 
 let database: Awaited<ReturnType<typeof freshServerDbUrl>>;
 let a: ServerProcess;
@@ -125,6 +126,59 @@ describe('two instances on one PostgreSQL database', () => {
     expect(bundles.every((bundle) => (bundle.oneTimePreKey === null) === bundle.pqPreKey.lastResort)).toBe(true);
     expect((await call(b, 'GET', '/v1/keys/verify/mi_pq')).body.data).toMatchObject({ oneTimePreKeysRemaining: 0, pqOneTimePreKeysRemaining: 0 });
   }, 60_000);
+
+  it('1,000 concurrent multi-device claims through both hand out each EC and ML-KEM key once; device-list versions stay strictly monotonic', async () => {
+    const stored = new Set<string>();
+    const storedPq = new Set<string>();
+    for (const deviceId of ['d1', 'd2', 'd3', 'd4', 'd5']) {
+      const { body: ecBody, identity } = registration('mi_devices', 40, { deviceId });
+      const body = { ...ecBody, pqOneTimePreKeys: makePqPreKeys(identity, 20, `pq_${deviceId}`), pqLastResortPreKey: wire(makePqPreKey(identity, `pqlr_${deviceId}`)) };
+      for (const key of body.oneTimePreKeys) stored.add(key.keyId);
+      for (const key of body.pqOneTimePreKeys) storedPq.add(key.keyId);
+      expect((await call(deviceId === 'd3' ? b : a, 'POST', '/v1/keys/register', body)).status).toBe(201);
+    }
+    const onA = await subscribe(a, ['mi_devices']);
+    const onB = await subscribe(b, ['mi_devices']);
+    const claims = Array.from({ length: 1000 }, (_, index) => call(index % 2 ? a : b, 'GET', '/v1/keys/bundles/mi_devices'));
+    // device-list changes through both instances while the claims run
+    const changes = [
+      call(a, 'POST', '/v1/keys/revoke', { userId: 'mi_devices', deviceId: 'd5' }),
+      call(b, 'POST', '/v1/keys/suspend', { userId: 'mi_devices', deviceId: 'd4' }),
+      call(a, 'POST', '/v1/keys/register', registration('mi_devices', 3, { deviceId: 'd6' }).body),
+      call(b, 'POST', '/v1/keys/register', registration('mi_devices', 3, { deviceId: 'd7' }).body),
+    ];
+    const [answers, changed] = await Promise.all([Promise.all(claims), Promise.all(changes)]);
+    expect(changed.map((response) => response.status), JSON.stringify(changed.map((response) => response.body))).toEqual([200, 200, 201, 201]);
+    expect(answers.filter((response) => response.status !== 200).map((response) => response.body)).toEqual([]);
+    const handedOut: string[] = answers.flatMap((response) =>
+      response.body.data.devices.flatMap((bundle: { deviceId: string; oneTimePreKey: { keyId: string } | null }) =>
+        bundle.oneTimePreKey && !['d6', 'd7'].includes(bundle.deviceId) ? [bundle.oneTimePreKey.keyId] : [],
+      ),
+    );
+    expect(new Set(handedOut).size).toBe(handedOut.length);
+    expect(handedOut.length).toBeGreaterThanOrEqual(120); // d1-d3 are never revoked or suspended
+    for (const key of handedOut) expect(stored.has(key)).toBe(true);
+    // the ML-KEM keys were taken in the same batched statements: each once, and all 60 of d1-d3
+    const pqHandedOut: string[] = answers.flatMap((response) =>
+      response.body.data.devices.flatMap((bundle: { pqPreKey: { keyId: string; lastResort: boolean } | null }) =>
+        bundle.pqPreKey && !bundle.pqPreKey.lastResort ? [bundle.pqPreKey.keyId] : [],
+      ),
+    );
+    expect(new Set(pqHandedOut).size).toBe(pqHandedOut.length);
+    for (const key of pqHandedOut) expect(storedPq.has(key)).toBe(true);
+    expect(pqHandedOut.filter((key) => /^pq_d[123]_/.test(key))).toHaveLength(60);
+
+    // versions 5 (registered) … 9 (after the four changes), each pushed once, in order, to both instances
+    const final = await call(b, 'GET', '/v1/keys/devices/mi_devices');
+    expect(final.body.data.deviceListVersion).toBe(9);
+    for (const subscriber of [onA, onB]) {
+      await expect.poll(() => subscriber.events.filter((event) => event.event === 'devices.changed').length, { timeout: 10_000 }).toBe(4);
+      const versions = subscriber.events.filter((event) => event.event === 'devices.changed').map((event) => event.data.deviceListVersion);
+      expect(versions).toEqual([6, 7, 8, 9]);
+    }
+    onA.close();
+    onB.close();
+  }, 90_000);
 
   it('a device connected to instance A receives the prekeys.low caused by a fetch through instance B', async () => {
     expect((await call(a, 'POST', '/v1/keys/register', registration('mi_device', 6).body)).status).toBe(201);

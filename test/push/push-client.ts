@@ -94,8 +94,15 @@ export class PushClient {
     return this.received.map((entry) => entry.message);
   }
 
+  /**
+   * The events received (for `userId`), without `devices.changed`: these tests count the key
+   * events of SPEC §4; device-list changes are covered by test/routes/v1-devices.test.ts and
+   * test/sdk/devices.test.ts.
+   */
   events(userId?: string): PushMessage[] {
-    return this.messages.filter((message) => message.type === 'event' && (userId === undefined || message.userId === userId));
+    return this.messages.filter(
+      (message) => message.type === 'event' && message.event !== 'devices.changed' && (userId === undefined || message.userId === userId),
+    );
   }
 
   send(message: unknown): void {

@@ -452,9 +452,10 @@ describe('the secret in logs and on disk', () => {
       const secretPart = key.slice(12);
       expect(lines.length).toBeGreaterThan(0);
       for (const line of lines) expect(line).not.toContain(secretPart);
-      const files = readdirSync(dir);
+      // Every file, the blob directory's included.
+      const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
       expect(files.length).toBeGreaterThan(0);
-      const bytes = Buffer.concat(files.map((name) => readFileSync(join(dir, name))));
+      const bytes = Buffer.concat(files.map((entry) => readFileSync(join(entry.parentPath, entry.name))));
       // the key's row is on disk (its hash is), the secret is not
       expect(bytes.includes(Buffer.from(hashToken(key)))).toBe(true);
       expect(bytes.includes(Buffer.from(secretPart))).toBe(false);

@@ -8,7 +8,7 @@ import { makeSignedPreKey, registration } from '../helpers/keys.ts';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ http: { rateLimitKeys: 50, rateLimitBundle: 20 } });
+  t = await createTestApp({ settings: { signedPreKeyHistoryKept: 100 }, http: { rateLimitKeys: 50, rateLimitBundle: 20 } });
 });
 afterAll(() => t.close());
 

@@ -196,8 +196,8 @@ describe('audit caller, IP and access', () => {
     expect(entry).toMatchObject({ action: 'KEYS_REGISTERED', actor: uid, ipAddress: '127.0.0.1' });
   });
 
-  it('takes the IP from X-Forwarded-For only when trustProxy is on', async () => {
-    const proxied = await createTestApp({ http: { trustProxy: true } });
+  it('takes the right-most X-Forwarded-For entry not from a trusted proxy', async () => {
+    const proxied = await createTestApp({ http: { trustProxy: ['10.0.0.0/8', 'loopback'] } });
     try {
       const headers = { 'x-forwarded-for': '203.0.113.42, 10.0.0.1' };
       await proxied.call('POST', '/v1/keys/register', registration('au_proxy', 1).body, { headers });

@@ -64,7 +64,7 @@ describe('POST /v1/keys/shared-secret', () => {
     expect(consumed[0].details.keyId).toBe(bob.body.oneTimePreKeys[0]!.keyId);
 
     const events = await t.store.transaction((tx) => tx.events.listAfter('default', ['ss_bob'], '0', 100));
-    expect(events.find((event) => event.event === 'session.initiated')?.data).toEqual({ sessionId, initiatorUserId: 'ss_alice' });
+    expect(events.find((event) => event.event === 'session.initiated')?.data).toEqual({ sessionId, initiatorUserId: 'ss_alice', deviceId: 'default' });
 
     // the responder reads what it needs to derive the same secret
     const read = await t.call('GET', `/v1/keys/shared-secret/${sessionId}`);

@@ -482,7 +482,7 @@ describe('push channel', () => {
     const replay = bob.subscribe(['bob_since'], (event) => void events.push(event), { since: '0' });
     await replay.ready;
     await until(() => events.map((event) => event.event), (names) => names.includes('prekeys.replenished'));
-    expect(events.map((event) => event.event)).toEqual(['keys.registered', 'prekeys.replenished']);
+    expect(events.map((event) => event.event)).toEqual(['keys.registered', 'devices.changed', 'prekeys.replenished']);
     replay.close();
 
     const early = bob.subscribe(['bob_since'], () => undefined);

@@ -24,6 +24,7 @@ let dbPath: string;
 let token: string;
 const handedOut: string[] = [];
 let lastEventId = '0';
+let backup: ReturnType<typeof backupBody>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'prekeyd-migrate-test-'));
@@ -36,7 +37,7 @@ beforeAll(async () => {
   for (let i = 0; i < 5; i++) handedOut.push((await t.call('GET', '/v1/keys/bundle/mig_alice', undefined, { token })).body.data.oneTimePreKey.keyId);
   expect((await t.call('POST', '/v1/keys/rotate', { userId: 'mig_alice', newSignedPreKey: makeSignedPreKey(alice.identity) })).status).toBe(200);
   const blob = randomBytes(64);
-  const backup = backupBody('mig_alice', blob);
+  backup = backupBody('mig_alice', blob);
   expect((await t.call('POST', '/v1/keys/backup', backup)).status).toBeLessThan(300);
   await t.call('GET', '/v1/keys/bundle/mig_bob', undefined, { headers: { 'x-project-id': 'other' } });
   await t.call('GET', '/v1/keys/bundle/nobody'); // a FAILURE audit entry
@@ -88,6 +89,8 @@ describe('importEmbedded into PostgreSQL (PGlite)', () => {
       const events = await t.store.transaction((tx) => tx.events.listAfter('default', ['mig_alice'], lastEventId, 10));
       expect(events.map((event) => event.event)).toEqual(['prekeys.low']);
       expect(BigInt(events[0]!.id)).toBeGreaterThan(BigInt(lastEventId));
+      // The backup blob, kept in a file beside the embedded database, is in the table now.
+      expect((await t.call('POST', '/v1/keys/recover', { userId: 'mig_alice' })).body.data).toMatchObject({ encryptedBundle: backup.encryptedBundle, version: 1 });
       const registered = await t.call('POST', '/v1/keys/register', registration('mig_carol', 1).body);
       expect(registered.status).toBe(201);
     } finally {

@@ -202,6 +202,9 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
         { keyId: 'old1', publicKey: 'p1', signature: 's1', createdAt: '2024-01-01T00:00:00.000Z', replacedAt: '2024-01-02T00:00:00.000Z' },
       ]);
       expect(await run((tx) => tx.keySets.signedPreKeyHistory(id + 1))).toEqual([]);
+      await run((tx) => tx.keySets.deleteArchivedSignedPreKeys(id, ['old2', 'never']));
+      await run((tx) => tx.keySets.deleteArchivedSignedPreKeys(id, []));
+      expect((await run((tx) => tx.keySets.signedPreKeyHistory(id))).map((old) => old.keyId)).toEqual(['old1']);
     });
   });
 
@@ -285,12 +288,66 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(taken.filter((t) => t.key !== null).map((t) => t.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, index) => index));
       expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(0);
     });
+    it('takeOldestOfEach takes the oldest key of each key set in one go; a key set with none left is absent', async () => {
+      const ids: number[] = [];
+      for (const deviceId of ['d1', 'd2', 'd3']) ids.push((await run((tx) => tx.keySets.insert(keySet('kate', { deviceId })))).id);
+      await run(async (tx) => {
+        await tx.oneTimePreKeys.insertMany(ids[0]!, 'ec', preKeys(2, 'a'), 'x');
+        await tx.oneTimePreKeys.insertMany(ids[1]!, 'ec', preKeys(1, 'b'), 'x');
+        await tx.oneTimePreKeys.insertMany(ids[1]!, 'kyber', [{ keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' }], 'x');
+      });
+      const taken = await run((tx) => tx.oneTimePreKeys.takeOldestOfEach([...ids, ids[0]!], 'ec'));
+      expect([...taken.entries()].sort(([a], [b]) => a - b)).toEqual([
+        [ids[0], { keyId: 'a0', publicKey: 'pub_a0', signature: null }],
+        [ids[1], { keyId: 'b0', publicKey: 'pub_b0', signature: null }],
+      ]);
+      const counts = await run(async (tx) => Promise.all(ids.map(async (id) => (await tx.keySets.get(id))!.oneTimePreKeyCount)));
+      expect(counts).toEqual([1, 0, 0]);
+      const pq = await run((tx) => tx.oneTimePreKeys.takeOldestOfEach(ids, 'kyber'));
+      expect([...pq.values()]).toEqual([{ keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' }]);
+      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.oneTimePreKeyCount).toBe(0); // kyber never moves it
+      expect((await run((tx) => tx.oneTimePreKeys.takeOldestOfEach([], 'ec'))).size).toBe(0);
+    });
+
+    it('concurrent takeOldestOfEach never hands out a key twice', async () => {
+      const ids: number[] = [];
+      for (const deviceId of ['d1', 'd2']) ids.push((await run((tx) => tx.keySets.insert(keySet('liam', { deviceId })))).id);
+      await run(async (tx) => {
+        for (const id of ids) await tx.oneTimePreKeys.insertMany(id, 'ec', preKeys(10, `l${id}_`), 'x');
+      });
+      const taken = await Promise.all(Array.from({ length: 15 }, () => run((tx) => tx.oneTimePreKeys.takeOldestOfEach(ids, 'ec'))));
+      const keys = taken.flatMap((each) => [...each.values()].map((key) => key.keyId));
+      expect(keys).toHaveLength(20);
+      expect(new Set(keys).size).toBe(20);
+    });
+  });
+
+  describe('device lists', () => {
+    it('bump counts from 1 per user, get reads it back; expiriesSeenAt only moves forward', async () => {
+      expect(await run((tx) => tx.deviceLists.get('p1', 'mia'))).toBeUndefined();
+      expect(await run((tx) => tx.deviceLists.bump('p1', 'mia', '2024-01-02T00:00:00.000Z'))).toBe(1);
+      expect(await run((tx) => tx.deviceLists.bump('p1', 'mia', '2024-01-01T00:00:00.000Z'))).toBe(2);
+      expect(await run((tx) => tx.deviceLists.get('p1', 'mia'))).toEqual({ version: 2, expiriesSeenAt: '2024-01-02T00:00:00.000Z' });
+      expect(await run((tx) => tx.deviceLists.bump('p2', 'mia', '2024-01-03T00:00:00.000Z'))).toBe(1); // per project
+      await expect(
+        run(async (tx) => {
+          await tx.deviceLists.bump('p1', 'mia', '2024-01-05T00:00:00.000Z');
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect((await run((tx) => tx.deviceLists.get('p1', 'mia')))!.version).toBe(2); // a rolled-back bump leaves nothing
+    });
+
+    it('concurrent bumps of one user give each version once', async () => {
+      const versions = await Promise.all(Array.from({ length: 20 }, () => run((tx) => tx.deviceLists.bump('p1', 'noah', '2024-01-01T00:00:00.000Z'))));
+      expect(versions.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
+    });
   });
 
   describe('backups', () => {
     it('insert, latest and get by version; versions are unique per user', async () => {
       const backup = (version: number) => ({
-        projectId: 'p1', userId: 'kim', version, encryptedBundle: `blob${version}`, encryptionMetadata: { alg: 'aes', nested: { v: version } },
+        projectId: 'p1', userId: 'kim', version, encryptedBundle: btoa(`blob ${version}`), encryptionMetadata: { alg: 'aes', nested: { v: version } },
         checksum: `sum${version}`, createdAt: `2024-01-0${version}T00:00:00.000Z`,
       });
       expect(await run((tx) => tx.backups.latest('p1', 'kim'))).toBeUndefined();
@@ -301,6 +358,28 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(await run((tx) => tx.backups.get('p1', 'kim', 3))).toBeUndefined();
       expect(await run((tx) => tx.backups.latest('p2', 'kim'))).toBeUndefined();
       await expect(run((tx) => tx.backups.insert(backup(2)))).rejects.toThrow();
+      expect(await run((tx) => tx.backups.latestVersion('p1', 'kim'))).toBe(2);
+      expect(await run((tx) => tx.backups.latestVersion('p1', 'nobody'))).toBe(0);
+    });
+
+    it('prunes all but the newest versions, and sums the decoded bytes of a project', async () => {
+      const backup = (userId: string, version: number, bytes: number) => ({
+        projectId: 'p1', userId, version, encryptedBundle: Buffer.alloc(bytes, version).toString('base64'), encryptionMetadata: {},
+        checksum: 'sum', createdAt: '2024-01-01T00:00:00.000Z',
+      });
+      await run(async (tx) => {
+        for (let version = 1; version <= 4; version++) await tx.backups.insert(backup('ava', version, 100));
+        await tx.backups.insert(backup('bo', 1, 7));
+        await tx.backups.insert({ ...backup('bo', 1, 50), projectId: 'p2' });
+      });
+      expect(await run((tx) => tx.backups.storedBytes('p1'))).toBe(407);
+      expect(await run((tx) => tx.backups.pruneVersions('p1', 'ava', 2))).toBe(2);
+      expect(await run((tx) => tx.backups.get('p1', 'ava', 2))).toBeUndefined();
+      expect((await run((tx) => tx.backups.get('p1', 'ava', 3)))!.encryptedBundle).toBe(backup('ava', 3, 100).encryptedBundle);
+      expect(await run((tx) => tx.backups.storedBytes('p1'))).toBe(207);
+      expect(await run((tx) => tx.backups.pruneVersions('p1', 'bo', 1))).toBe(0);
+      expect(await run((tx) => tx.backups.storedBytes('p2'))).toBe(50);
+      expect(await run((tx) => tx.backups.storedBytes('p3'))).toBe(0);
     });
   });
 
@@ -324,6 +403,9 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       await run((tx) => tx.sessions.complete('p1', 's1', '2024-01-01T12:00:00.000Z'));
       expect(await run((tx) => tx.sessions.get('p1', 's1'))).toMatchObject({ status: 'completed', completedAt: '2024-01-01T12:00:00.000Z' });
       expect((await run((tx) => tx.sessions.peersOf('p1', 'lee', '2024-01-01T00:00:00.000Z'))).sort()).toEqual(['max', 'ned']);
+      expect(await run((tx) => tx.sessions.signedPreKeysInUse('p1', 'lee', 'default', '2024-01-01T00:00:00.000Z'))).toEqual(['spk']);
+      expect(await run((tx) => tx.sessions.signedPreKeysInUse('p1', 'lee', 'default', '2024-01-05T00:00:00.000Z'))).toEqual([]);
+      expect(await run((tx) => tx.sessions.signedPreKeysInUse('p1', 'lee', 'other', '2024-01-01T00:00:00.000Z'))).toEqual([]);
       expect(await run((tx) => tx.sessions.peersOf('p1', 'lee', '2024-01-02T00:00:00.000Z'))).toEqual(['ned']);
       expect(await run((tx) => tx.sessions.deleteExpired('2024-01-02T00:00:00.000Z'))).toBe(2);
       expect(await run((tx) => tx.sessions.get('p1', 's1'))).toBeUndefined();
@@ -391,6 +473,8 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       const scanned: AuditEntry[] = await run((tx) => tx.audit.scan('p1', 0, 2));
       expect(scanned.map((e) => e.createdAt.slice(8, 10))).toEqual(['01', '02']);
       expect(await run((tx) => tx.audit.scan('p1', scanned[1]!.id, 10))).toHaveLength(1);
+      expect(await run((tx) => tx.audit.lastId('p1'))).toBe(all.items[0]!.id);
+      expect(await run((tx) => tx.audit.lastId('p_none'))).toBe(0);
       expect(await verifyAuditChain({ store, settings: defaultDomainSettings, clock: systemClock }, 'p1')).toMatchObject({ valid: true, entries: 3 });
     });
 
@@ -435,6 +519,26 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(await names(['u1'], '0')).toEqual(['e4']);
     });
 
+    it('appendMany stores events in the given order with increasing ids (several projects too), delivered once committed', async () => {
+      const delivered: StoredEvent[] = [];
+      const stop = store.onEvents((events) => delivered.push(...events));
+      const given = [event('p1', 'u1', 'm1'), event('p2', 'u2', 'm2'), event('p1', 'u3', 'm3')];
+      const stored = await run(async (tx) => {
+        const first = await tx.events.append(event('p1', 'u1', 'm0'));
+        return [first, ...(await tx.events.appendMany(given)), ...(await tx.events.appendMany([]))];
+      });
+      expect(stored.map((item) => item.event)).toEqual(['m0', 'm1', 'm2', 'm3']);
+      const ids = stored.map((item) => Number(item.id));
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      expect(new Set(ids).size).toBe(4);
+      expect(stored[2]).toEqual({ ...given[1], id: stored[2]!.id });
+      const listed = await run((tx) => tx.events.listAfter('p1', ['u1', 'u3'], '0', 10));
+      expect(listed.map((item) => [item.event, item.data.n])).toEqual([['m0', 'm0'], ['m1', 'm1'], ['m3', 'm3']]);
+      expect(await run((tx) => tx.events.latestId('p2'))).toBe(stored[2]!.id);
+      await expect.poll(() => delivered.map((item) => item.event).sort()).toEqual(['m0', 'm1', 'm2', 'm3']);
+      stop();
+    });
+
     it('delivers the events of a transaction to onEvents once it committed, never those of a rolled-back one', async () => {
       const seen: StoredEvent[][] = [];
       const unsubscribe = store.onEvents((events) => seen.push(events));
@@ -472,6 +576,31 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
   });
 
   describe('API keys', () => {
+    it('tells onApiKeyChanges of revoked, narrowed and deleted keys before transaction() resolves, never of a rolled-back change', async () => {
+      await run((tx) => tx.apiKeys.insert(apiKey('chg1')));
+      const seen: Array<readonly string[] | null> = [];
+      const unsubscribe = store.onApiKeyChanges((uids) => seen.push(uids));
+      await expect(
+        run(async (tx) => {
+          await tx.apiKeys.update('chg1', { revoked: true });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      await run((tx) => tx.apiKeys.update('chg1', { description: 'only a label', updatedAt: '2024-02-01T00:00:00.000Z' }));
+      await run((tx) => tx.apiKeys.touch('chg1', '2024-02-01T00:00:00.000Z'));
+      expect(seen).toEqual([]);
+      await run((tx) => tx.apiKeys.update('chg1', { userIds: ['narrow'] }));
+      // Before transaction() resolved; on PostgreSQL the commit's notification tells it again.
+      expect(seen[0]).toEqual(['chg1']);
+      seen.length = 0;
+      await run(async (tx) => void (await tx.apiKeys.delete('chg1')));
+      expect(seen.at(-1)).toEqual(['chg1']);
+      await run(async (tx) => void (await tx.apiKeys.delete('chg1'))); // already gone: no change
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      unsubscribe();
+      expect(seen.every((uids) => uids !== null && uids.length === 1 && uids[0] === 'chg1')).toBe(true);
+    });
+
     it('insert, findByHash, get, update, touch, delete', async () => {
       await run((tx) => tx.apiKeys.insert(apiKey('uid1', { description: 'first', expiresAt: '2030-01-01T00:00:00.000Z', acl: ['keys.read', 'bundles.fetch'], userIds: ['dev_*'] })));
       const stored = await run((tx) => tx.apiKeys.get('uid1'));

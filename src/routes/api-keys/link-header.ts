@@ -6,6 +6,8 @@ import type { Pagination } from '../../domain/pagination.ts';
 
 export function paginationLinks(requestUrl: string, pagination: Pagination): string | undefined {
   const url = new URL(requestUrl);
+  // A credential is never echoed (HTTP routes refuse it anyway, but the parameter may be sent beside a header).
+  url.searchParams.delete('access_token');
   const pageUrl = (page: number) => {
     url.searchParams.set('page', String(page));
     return `<${url.pathname}?${url.searchParams.toString()}>`;

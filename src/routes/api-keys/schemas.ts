@@ -1,6 +1,7 @@
 /** Request and response shapes of `/v1/api-keys` (SPEC §2, seeds 003 and 001). */
 import { z } from '@hono/zod-openapi';
 import { actions } from '../../domain/principal.ts';
+import { userIdPatternLimits, userIdPatternProblem } from '../../domain/user-patterns.ts';
 import { apiKeySample } from '../examples.ts';
 import { pageLimit, pageNumber, paginationSchema, withExample } from '../schemas.ts';
 
@@ -15,13 +16,20 @@ export const aclSchema = z
   .max(actions.length)
   .openapi({ example: ['keys.register', 'bundles.fetch'], description: 'Actions the key may perform; `*` for all.' });
 
+const { maxLength, maxWildcards, maxPatterns } = userIdPatternLimits;
+
 export const userIdPatternsSchema = z
-  .array(z.string().regex(/^[A-Za-z0-9._:@+*-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ + - and * wildcards'))
+  .array(
+    z.string().superRefine((pattern, context) => {
+      const problem = userIdPatternProblem(pattern);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
+  )
   .min(1, 'at least one pattern')
-  .max(100, 'at most 100 patterns')
+  .max(maxPatterns, `at most ${maxPatterns} patterns`)
   .openapi({
     example: ['user_abc123'],
-    description: 'Users the key may act as; `*` matches any run of characters. Default: the creating key’s own patterns (`["*"]` for the master key).',
+    description: `Users the key may act as; \`*\` matches any run of characters. At most ${maxPatterns} patterns of 1-${maxLength} characters (A-Z a-z 0-9 . _ : @ + - and \`*\`), each with at most ${maxWildcards} wildcards. Default: the creating key’s own patterns (\`["*"]\` for the master key).`,
   });
 
 const descriptionSchema = z.string().max(500).nullable().openapi({ example: 'search key' });

@@ -7,7 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { AppError } from '../../domain/errors.ts';
 import { createRouter, defineRoute, errorResponses } from '../../http/openapi.ts';
 
-const protocol = `WebSocket push channel (SPEC §4). Connect with \`Upgrade: websocket\`; auth as every /v1 call (\`Authorization: Bearer\`), or \`?access_token=\` from browsers, which cannot set headers. The master key acts on \`X-Project-Id\` or \`?projectId=\`. A refused upgrade is answered before the handshake, in the error envelope: 401 no valid key; 403 no \`events.subscribe\`; 429 the API key already has the maximum of connections open (1000 by default, \`--push-max-connections-per-key\`; the master key is exempt); 503 shutting down.
+const protocol = `WebSocket push channel (SPEC §4). Connect with \`Upgrade: websocket\`; auth as every /v1 call (\`Authorization: Bearer\`), or \`?access_token=\` from browsers, which cannot set headers (accepted on this upgrade only; every other route answers it with 401). The master key acts on \`X-Project-Id\` or \`?projectId=\`. A refused upgrade is answered before the handshake, in the error envelope: 401 no valid key; 403 no \`events.subscribe\`; 429 the API key already has the maximum of connections open (1000 by default, \`--push-max-connections-per-key\`; the master key is exempt); 503 shutting down.
 
 Client → server (JSON text frames):
 - \`{"type":"subscribe","userIds":["user_a"],"since":"41"}\` — only users the key may act as; \`since\` (optional) replays every stored event after that id, in order, then continues live with no gap and no duplicate.

@@ -115,7 +115,7 @@ export const userKeySets = withExample(
           registeredAt: z.string(),
           lastRotatedAt: z.string().nullable(),
           revokedAt: z.string().nullable(),
-          rotationCount: z.number().int().openapi({ description: 'Signed pre-keys replaced so far' }),
+          rotationCount: z.number().int().openapi({ description: 'Replaced signed pre-keys still kept in history (see --signed-prekey-history)' }),
           rotations: z.array(rotation).openapi({ description: 'Replaced signed pre-keys, newest first (the latest 50)' }),
         }),
       ),

@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { v1Keys } from '../examples.ts';
 import { deviceId, hex, keyId, pageLimit, pageNumber, paginationSchema, userId, withExample } from '../schemas.ts';
+import { transparencyProofSchema } from '../transparency/schemas.ts';
 import { bundlePqPreKeySchema, pqPreKeyList, pqPreKeySchema } from './pq-schemas.ts';
 
 const { signedPreKey, rotatedSignedPreKey, oneTimePreKeys } = v1Keys;
@@ -86,6 +87,7 @@ export const bundleResult = withExample(
       remainingOneTimePreKeys: z.number().int(),
       remainingPqOneTimePreKeys: z.number().int(),
       warning: z.string().optional(),
+      transparency: transparencyProofSchema.optional().openapi({ description: 'With --transparency: proof that the log published these keys' }),
     })
     .openapi('KeyBundle'),
   {
@@ -220,7 +222,7 @@ export const keySetSummary = z
   .openapi('KeySetSummary', { example: keySetSummaryExample });
 
 export const verifyResult = withExample(
-  keySetSummary.extend({ isValid: z.boolean() }).openapi('KeyVerification'),
+  keySetSummary.extend({ isValid: z.boolean(), transparency: transparencyProofSchema.optional() }).openapi('KeyVerification'),
   { ...keySetSummaryExample, isValid: true },
 );
 

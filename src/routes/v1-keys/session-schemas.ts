@@ -4,6 +4,7 @@ import { v1Keys } from '../examples.ts';
 import { deviceId, hex, userId, withExample } from '../schemas.ts';
 import { bundlePqPreKeySchema, kemCiphertext } from './pq-schemas.ts';
 import { preKeySchema, signedPreKeySchema } from './schemas.ts';
+import { transparencyProofSchema } from '../transparency/schemas.ts';
 
 export const sharedSecretBody = z
   .object({
@@ -35,6 +36,7 @@ export const sharedSecretResult = withExample(
         lastResortPreKey: signedPreKeySchema.optional(),
         pqPreKey: bundlePqPreKeySchema.nullable().optional().openapi({ description: 'With postQuantum: true only' }),
         warning: z.string().optional(),
+        transparency: transparencyProofSchema.optional(),
       }),
       remainingPqOneTimePreKeys: z.number().int().optional(),
       expiresAt: z.string(),

@@ -12,18 +12,27 @@
  *   "id > last delivered" never skips one that commits later;
  * - after (re)connecting the listener, and every few seconds, `event_heads` is compared with
  *   what was delivered, so a lost notification only delays delivery.
+ * The same channel carries API-key changes (`apiKey:uid,uid…`; `:` is no project id character),
+ * so every instance closes a revoked key's sockets at once; after a reconnect, when some may
+ * have been missed, listeners are told to re-check every key.
  */
+import { ApiKeyChangeListeners } from '../api-key-changes.ts';
 import type { StoredEvent } from '../types.ts';
 import type { PgDriver } from './query-client.ts';
 import { toEvent } from '../rows.ts';
 
 const pageSize = 500;
+const apiKeyPrefix = 'apiKey:';
+
+/** The payload announcing changed API keys (uids are [A-Za-z0-9_-]: no separator inside). */
+export const apiKeyNotification = (uids: readonly string[]): string => `${apiKeyPrefix}${uids.join(',')}`;
 const pollEveryMs = 5_000;
 
 export class EventRelay {
   private readonly delivered = new Map<string, number>();
   private readonly readers = new Map<string, Promise<void>>();
   private readonly listeners = new Set<(events: StoredEvent[]) => void>();
+  private readonly keyListeners = new ApiKeyChangeListeners();
   private stopListening: (() => Promise<void>) | undefined;
   private poller: ReturnType<typeof setInterval> | undefined;
   private closed = false;
@@ -51,6 +60,7 @@ export class EventRelay {
         // The first call sets the starting point; after a reconnect, catch up what was missed.
         const initial = first;
         first = false;
+        if (!initial) this.keyListeners.emit(null);
         this.resync(initial).catch(() => undefined);
       },
     );
@@ -62,6 +72,15 @@ export class EventRelay {
   onEvents(listener: (events: StoredEvent[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onApiKeyChanges(listener: (uids: readonly string[] | null) => void): () => void {
+    return this.keyListeners.add(listener);
+  }
+
+  /** Keys this instance changed, told to its own listeners right after COMMIT. */
+  apiKeysChanged(uids: readonly string[]): void {
+    this.keyListeners.emit(uids);
   }
 
   /** Delivers every committed event of `projectId` up to at least `upToId` (Infinity: all there are). */
@@ -83,8 +102,13 @@ export class EventRelay {
     await Promise.all(this.readers.values());
   }
 
-  /** The payload is the project id: read whatever is new there. */
-  private onNotify(projectId: string): void {
+  /** A project id (read whatever is new there) or an API-key change. */
+  private onNotify(payload: string): void {
+    if (payload.startsWith(apiKeyPrefix)) {
+      this.keyListeners.emit(payload.slice(apiKeyPrefix.length).split(',').filter((uid) => uid.length > 0));
+      return;
+    }
+    const projectId = payload;
     if (projectId) this.catchUp(projectId, Number.POSITIVE_INFINITY).catch(() => undefined);
   }
 

@@ -5,11 +5,14 @@
  * cursors held by clients stay valid), then a check of row counts and of each project's audit
  * chain against the source.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditChainReport, verifyAuditChain } from '../../domain/audit.ts';
 import { defaultDomainSettings, systemClock } from '../../domain/deps.ts';
+import { encodeBase64 } from '../../crypto/encoding.ts';
+import { decodedBase64Length } from '../rows.ts';
+import { blobDirectory } from '../sqljs/blob-files.ts';
 import { DurableDatabase, type SqlParam, type SqlTx } from '../sqljs/durable-database.ts';
 import { copyDatabaseOnline } from '../sqljs/online-copy.ts';
 import { migrations as embeddedMigrations } from '../sqljs/schema.ts';
@@ -31,6 +34,11 @@ const tableCopies: Array<{ table: (typeof dataTables)[number]; rowidAs?: string;
   { table: 'api_keys', rowidAs: 'seq', booleans: ['revoked'], sequence: 'seq' },
   { table: 'public_keys', rowidAs: 'seq', sequence: 'seq' },
   { table: 'settings' },
+  { table: 'device_lists' },
+  // Copied as they are: the same leaves, tiles, keys and checkpoint, so the log carries on consistently.
+  { table: 'transparency_logs' },
+  { table: 'transparency_leaves' },
+  { table: 'transparency_tiles' },
 ];
 
 const pageRows = 500;
@@ -75,7 +83,7 @@ export async function importEmbedded(options: ImportOptions): Promise<ImportRepo
     let sourceCounts: Map<string, number>;
     try {
       await source.migrate(embeddedMigrations);
-      sourceCounts = await copyTables(source, driver, options.force ?? false, progress);
+      sourceCounts = await copyTables(source, copyPath, driver, options.force ?? false, progress);
     } finally {
       await source.close();
     }
@@ -86,7 +94,24 @@ export async function importEmbedded(options: ImportOptions): Promise<ImportRepo
   }
 }
 
-async function copyTables(source: DurableDatabase, driver: PgDriver, force: boolean, progress: (line: string) => void): Promise<Map<string, number>> {
+/** PostgreSQL keeps backup blobs in the table: the embedded store's blob files go back inline. */
+async function withInlineBlobs(page: Array<Record<string, SqlParam>>, databasePath: string): Promise<Array<Record<string, SqlParam>>> {
+  const inlined = [];
+  for (const { blob_checksum: checksum, ...row } of page) {
+    if (typeof checksum === 'string') row.encrypted_bundle = encodeBase64(new Uint8Array(await readFile(join(blobDirectory(databasePath), checksum))));
+    else row.size_bytes = decodedBase64Length(String(row.encrypted_bundle)); // a row written before blob files
+    inlined.push(row);
+  }
+  return inlined;
+}
+
+async function copyTables(
+  source: DurableDatabase,
+  copyPath: string,
+  driver: PgDriver,
+  force: boolean,
+  progress: (line: string) => void,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   await driver.withClient(async (client) => {
     await client.query('BEGIN');
@@ -98,7 +123,7 @@ async function copyTables(source: DurableDatabase, driver: PgDriver, force: bool
           const page = await source.transaction((tx) =>
             tx.all(`SELECT rowid AS "__rowid", * FROM ${copy.table} ORDER BY rowid LIMIT ? OFFSET ?`, [pageRows, offset]),
           );
-          if (page.length > 0) await insertRows(client, copy, page);
+          if (page.length > 0) await insertRows(client, copy, copy.table === 'backups' ? await withInlineBlobs(page, copyPath) : page);
           copied += page.length;
           if (page.length < pageRows) break;
         }

@@ -109,6 +109,14 @@ export class PgKeySets implements KeySetRepository {
     return { byStatus, oneTimePreKeys };
   }
 
+  async deleteArchivedSignedPreKeys(keySetId: number, keyIds: string[]) {
+    if (keyIds.length === 0) return;
+    await this.ctx.client.query('DELETE FROM signed_pre_key_history WHERE key_set_id = $1 AND key_id IN (SELECT jsonb_array_elements_text($2::jsonb))', [
+      keySetId,
+      JSON.stringify(keyIds),
+    ]);
+  }
+
   async signedPreKeyHistory(keySetId: number) {
     const found = await rows(this.ctx.client, 'SELECT * FROM signed_pre_key_history WHERE key_set_id = $1 ORDER BY seq', [keySetId]);
     return found.map((row) => ({
@@ -166,6 +174,39 @@ export class PgOneTimePreKeys implements OneTimePreKeyRepository {
     );
     if (!row) return undefined;
     return { keyId: String(row.key_id), publicKey: String(row.public_key), signature: textOrNull(row.signature) };
+  }
+
+  /**
+   * takeOldest for many key sets in one statement (a claim for a hundred devices is one round
+   * trip, not a hundred): the oldest key of each, SKIP LOCKED as above, counters moved alike.
+   */
+  async takeOldestOfEach(keySetIds: number[], kind: PreKeyKind) {
+    const taken = new Map<number, PreKey & { signature: string | null }>();
+    const ids = [...new Set(keySetIds)];
+    if (ids.length === 0) return taken;
+    const targets = ids.map((_, index) => `($${index + 2}::bigint)`).join(', ');
+    const column = countColumn(kind);
+    const found = await rows(
+      this.ctx.client,
+      `WITH picked AS (
+         SELECT oldest.id FROM (VALUES ${targets}) AS target (key_set_id)
+         CROSS JOIN LATERAL (
+           SELECT id FROM one_time_pre_keys
+           WHERE key_set_id = target.key_set_id AND kind = $1 ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1
+         ) AS oldest
+       ), taken AS (
+         DELETE FROM one_time_pre_keys WHERE id IN (SELECT id FROM picked) RETURNING key_set_id, key_id, public_key, signature
+       ), counted AS (
+         UPDATE key_sets SET ${column} = ${column} - 1
+         WHERE id IN (SELECT key_set_id FROM taken)
+       )
+       SELECT key_set_id, key_id, public_key, signature FROM taken`,
+      [kind, ...ids],
+    );
+    for (const row of found) {
+      taken.set(Number(row.key_set_id), { keyId: String(row.key_id), publicKey: String(row.public_key), signature: textOrNull(row.signature) });
+    }
+    return taken;
   }
 
   async count(keySetId: number, kind: PreKeyKind): Promise<number> {

@@ -7,11 +7,14 @@
  * from a concurrent commit) is retried by re-running the transaction body.
  */
 import type { Store, StoredEvent, StoreTx } from '../types.ts';
+import { recordApiKeyChanges } from '../api-key-changes.ts';
 import { PgCounters } from './counters.ts';
-import { EventRelay } from './event-relay.ts';
+import { PgDeviceLists } from './device-lists.ts';
+import { apiKeyNotification, EventRelay } from './event-relay.ts';
 import { PgKeySets, PgOneTimePreKeys } from './key-repositories.ts';
 import { isRetryable, isUnavailable, type PgDriver, PostgresUnavailableError, sqlState } from './query-client.ts';
 import { flushAudit, PgApiKeys, PgAudit, PgBackups, PgEvents, PgPublicKeys, PgSessions, PgSettings } from './repositories.ts';
+import { PgTransparency } from './transparency-repositories.ts';
 import { migrate } from './schema.ts';
 import { newTxContext, type TxContext } from './tx-context.ts';
 
@@ -29,6 +32,8 @@ function repositories(ctx: TxContext): StoreTx {
     apiKeys: new PgApiKeys(ctx),
     publicKeys: new PgPublicKeys(ctx),
     settings: new PgSettings(ctx),
+    deviceLists: new PgDeviceLists(ctx),
+    transparency: new PgTransparency(ctx),
   };
 }
 
@@ -92,16 +97,19 @@ function createStore(driver: PgDriver, relay: EventRelay): Store {
   const health = new Health(driver);
   const counters = new PgCounters(driver);
 
-  async function attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<{ result: T; appended: StoredEvent[] }> {
+  async function attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<{ result: T; appended: StoredEvent[]; changedKeys: string[] }> {
     return driver.withClient(async (client) => {
       // A fresh context per attempt: a retried body must not publish the events of an aborted one.
       const ctx = newTxContext(client, relay.channel);
+      const changedKeys = new Set<string>();
       await client.query('BEGIN');
       try {
-        const result = await fn(repositories(ctx));
+        const result = await fn(recordApiKeyChanges(repositories(ctx), changedKeys));
         await flushAudit(ctx);
+        // Delivered on COMMIT to every instance: their push hubs re-check the keys' sockets.
+        if (changedKeys.size > 0) await client.query('SELECT pg_notify($1, $2)', [relay.channel, apiKeyNotification([...changedKeys])]);
         await client.query('COMMIT');
-        return { result, appended: ctx.appended };
+        return { result, appended: ctx.appended, changedKeys: [...changedKeys] };
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
@@ -115,7 +123,7 @@ function createStore(driver: PgDriver, relay: EventRelay): Store {
     async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
       if (!open) throw new PostgresUnavailableError('the store is closed');
       for (let attemptNo = 1; ; attemptNo++) {
-        let outcome: { result: T; appended: StoredEvent[] };
+        let outcome: { result: T; appended: StoredEvent[]; changedKeys: string[] };
         try {
           outcome = await attempt(fn);
         } catch (error) {
@@ -127,6 +135,8 @@ function createStore(driver: PgDriver, relay: EventRelay): Store {
           continue;
         }
         if (!health.up) health.markUp();
+        // This instance's hub first, before the answer (the notification reaches the others).
+        if (outcome.changedKeys.length > 0) relay.apiKeysChanged(outcome.changedKeys);
         if (outcome.appended.length > 0) {
           // Committed: deliver through the relay (ordered with other instances' events). A failed
           // read here is retried by the relay's poll; the transaction itself succeeded.
@@ -138,6 +148,7 @@ function createStore(driver: PgDriver, relay: EventRelay): Store {
       }
     },
     onEvents: (listener) => relay.onEvents(listener),
+    onApiKeyChanges: (listener) => relay.onApiKeyChanges(listener),
     isReady: () => open && health.up,
     stats: () => driver.stats(),
     async close() {

@@ -16,7 +16,7 @@ import type {
   StoredEvent,
 } from '../types.ts';
 import type { SqlValue } from './query-client.ts';
-import { likePattern, toApiKey, toAuditEntry, toBackup, toEvent, toPublicKey, toSession } from '../rows.ts';
+import { decodedBase64Length, likePattern, toApiKey, toAuditEntry, toBackup, toEvent, toPublicKey, toSession } from '../rows.ts';
 import { first, lockAuditHead, lockProject, placeholders, rows, type TxContext } from './tx-context.ts';
 
 
@@ -50,6 +50,11 @@ export class PgBackups implements BackupRepository {
     return row && toBackup(row);
   }
 
+  async latestVersion(projectId: string, userId: string) {
+    const row = await first(this.ctx.client, 'SELECT MAX(version) AS v FROM backups WHERE project_id = $1 AND user_id = $2', [projectId, userId]);
+    return Number(row?.v ?? 0);
+  }
+
   async get(projectId: string, userId: string, version: number) {
     const row = await first(this.ctx.client, 'SELECT * FROM backups WHERE project_id = $1 AND user_id = $2 AND version = $3', [projectId, userId, version]);
     return row && toBackup(row);
@@ -57,9 +62,25 @@ export class PgBackups implements BackupRepository {
 
   async insert(backup: BackupRecord) {
     await this.ctx.client.query(
-      'INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [backup.projectId, backup.userId, backup.version, backup.encryptedBundle, JSON.stringify(backup.encryptionMetadata), backup.checksum, backup.createdAt],
+      'INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at, size_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [
+        backup.projectId, backup.userId, backup.version, backup.encryptedBundle, JSON.stringify(backup.encryptionMetadata), backup.checksum,
+        backup.createdAt, decodedBase64Length(backup.encryptedBundle),
+      ],
     );
+  }
+
+  async pruneVersions(projectId: string, userId: string, keep: number) {
+    const result = await this.ctx.client.query(
+      `DELETE FROM backups WHERE project_id = $1 AND user_id = $2 AND version <= (SELECT MAX(version) FROM backups WHERE project_id = $1 AND user_id = $2) - $3`,
+      [projectId, userId, keep],
+    );
+    return result.rowCount;
+  }
+
+  async storedBytes(projectId: string) {
+    const row = await first(this.ctx.client, 'SELECT COALESCE(SUM(size_bytes), 0) AS n FROM backups WHERE project_id = $1', [projectId]);
+    return Number(row?.n ?? 0);
   }
 }
 
@@ -109,6 +130,15 @@ export class PgSessions implements SessionRepository {
 
   async deleteExpired(before: string) {
     return (await this.ctx.client.query('DELETE FROM sessions WHERE expires_at <= $1', [before])).rowCount;
+  }
+
+  async signedPreKeysInUse(projectId: string, responderUserId: string, responderDeviceId: string, now: string) {
+    const found = await rows(
+      this.ctx.client,
+      'SELECT DISTINCT signed_pre_key_id AS id FROM sessions WHERE project_id = $1 AND responder_user_id = $2 AND responder_device_id = $3 AND expires_at > $4',
+      [projectId, responderUserId, responderDeviceId, now],
+    );
+    return found.map((row) => String(row.id));
   }
 }
 
@@ -167,6 +197,12 @@ export class PgAudit implements AuditRepository {
     const page = await rows(this.ctx.client, 'SELECT * FROM audit_log WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3', [projectId, afterId, limit]);
     return page.map(toAuditEntry);
   }
+
+  async lastId(projectId: string) {
+    await flushAudit(this.ctx);
+    const [row] = await rows(this.ctx.client, 'SELECT MAX(id) AS id FROM audit_log WHERE project_id = $1', [projectId]);
+    return Number(row?.id ?? 0);
+  }
 }
 
 
@@ -194,6 +230,30 @@ export class PgEvents implements EventRepository {
     );
     const stored = { ...event, id: String(row!.id) };
     this.ctx.appended.push(stored);
+    return stored;
+  }
+
+  /** As append, for many events in one round trip (a claim's alerts for a hundred devices). */
+  async appendMany(events: Array<Omit<StoredEvent, 'id'>>) {
+    if (events.length <= 1) return events.length === 0 ? [] : [await this.append(events[0]!)];
+    for (const projectId of [...new Set(events.map((event) => event.projectId))].sort()) await lockProject(this.ctx, projectId);
+    const values = events.map((_, index) => `(${placeholders(5, 1 + index * 5)}, ${index})`).join(', ');
+    const found = await rows(
+      this.ctx.client,
+      `WITH inserted AS (
+         INSERT INTO events (project_id, user_id, event, data, created_at)
+         SELECT project_id, user_id, event, data, created_at
+         FROM (VALUES ${values}) AS given (project_id, user_id, event, data, created_at, position) ORDER BY position
+         RETURNING id, project_id
+       ), head AS (
+         INSERT INTO event_heads (project_id, last_id) SELECT project_id, MAX(id) FROM inserted GROUP BY project_id
+         ON CONFLICT (project_id) DO UPDATE SET last_id = excluded.last_id
+       )
+       SELECT id, pg_notify($1, project_id) FROM inserted ORDER BY id`,
+      [this.ctx.channel, ...events.flatMap((event) => [event.projectId, event.userId, event.event, JSON.stringify(event.data), event.createdAt])],
+    );
+    const stored = events.map((event, index) => ({ ...event, id: String(found[index]!.id) }));
+    this.ctx.appended.push(...stored);
     return stored;
   }
 

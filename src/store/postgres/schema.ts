@@ -161,6 +161,54 @@ export const migrations: string[][] = [
   ],
   // The last-resort pre-key a session's initiator used for DH4 when no one-time pre-key was left.
   [`ALTER TABLE sessions ADD COLUMN last_resort_pre_key_id ${text}`],
+  // Decoded size of each backup blob, for the stored-bytes quota of a project.
+  [
+    'ALTER TABLE backups ADD COLUMN size_bytes BIGINT NOT NULL DEFAULT 0',
+    `UPDATE backups SET size_bytes = length(decode(encrypted_bundle, 'base64'))`,
+  ],
+  // Each user's device-list version (multi-device /v1): a row once the list first changes.
+  [
+    `CREATE TABLE device_lists (
+      project_id ${text} NOT NULL,
+      user_id ${text} NOT NULL,
+      version BIGINT NOT NULL,
+      expiries_seen_at ${text},
+      PRIMARY KEY (project_id, user_id)
+    )`,
+  ],
+  // Key transparency (src/transparency): each project's log head, its leaves, and its hash tiles.
+  [
+    `CREATE TABLE transparency_logs (
+      project_id ${text} PRIMARY KEY,
+      origin ${text},
+      signer_key ${text},
+      retired_keys ${text} NOT NULL DEFAULT '[]',
+      next_index BIGINT NOT NULL,
+      tree_size BIGINT NOT NULL DEFAULT 0,
+      checkpoint ${text},
+      updated_at ${text}
+    )`,
+    `CREATE TABLE transparency_leaves (
+      project_id ${text} NOT NULL,
+      leaf_index BIGINT NOT NULL,
+      leaf ${text} NOT NULL,
+      leaf_hash ${text} NOT NULL,
+      key_set_id BIGINT,
+      anchor_hash ${text},
+      created_at ${text} NOT NULL,
+      PRIMARY KEY (project_id, leaf_index)
+    )`,
+    'CREATE INDEX transparency_leaves_hash ON transparency_leaves (project_id, leaf_hash)',
+    'CREATE INDEX transparency_leaves_key_set ON transparency_leaves (project_id, key_set_id, leaf_index) WHERE key_set_id IS NOT NULL',
+    'CREATE INDEX transparency_leaves_anchor ON transparency_leaves (project_id, anchor_hash) WHERE anchor_hash IS NOT NULL',
+    `CREATE TABLE transparency_tiles (
+      project_id ${text} NOT NULL,
+      level INTEGER NOT NULL,
+      tile_index BIGINT NOT NULL,
+      hashes ${text} NOT NULL,
+      PRIMARY KEY (project_id, level, tile_index)
+    )`,
+  ],
   // Post-quantum pre-keys: their count beside the EC one, and PQXDH sessions (the ML-KEM key used, the initiator's ciphertext).
   [
     'ALTER TABLE key_sets ADD COLUMN pq_one_time_pre_key_count INTEGER NOT NULL DEFAULT 0',
@@ -184,6 +232,10 @@ export const dataTables = [
   'api_keys',
   'public_keys',
   'settings',
+  'device_lists',
+  'transparency_logs',
+  'transparency_leaves',
+  'transparency_tiles',
 ] as const;
 
 // Any constant works; it only has to be the same for every instance of prekeyd.

@@ -3,6 +3,7 @@
 // here (write the new snapshot, delete the journals it covers) runs outside the lock, so
 // transactions go on meanwhile. Checkpoints run one at a time.
 import { open, rename, rm } from 'node:fs/promises';
+import { privateFileMode } from './file-modes.ts';
 import { dirname } from 'node:path';
 import { fsyncDirectory, writeFully } from './journal.ts';
 import type { JournalWriter } from './journal-writer.ts';
@@ -98,7 +99,7 @@ export async function writeFileAtomically(
   const tmp = `${target}.tmp`;
   try {
     injectFault(faults, 'write');
-    const handle = await open(tmp, 'w');
+    const handle = await open(tmp, 'w', privateFileMode);
     try {
       await writeFully(handle, data, 0);
       injectFault(faults, 'fsync');

@@ -17,7 +17,8 @@ import { dirname, resolve } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
 import { Checkpoints, writeFileAtomically } from './checkpoints.ts';
 import type { SqliteConnection } from './connection.ts';
-import { encodeRecord, fsyncDirectory, type JournalOp } from './journal.ts';
+import { encodeRecord, fsyncDirectory, journalPath, type JournalOp, listJournalGenerations } from './journal.ts';
+import { privateDirectoryMode, tightenFileModes } from './file-modes.ts';
 import { JournalWriter, type FlushInfo } from './journal-writer.ts';
 import { loadSqlJs } from './load-sqljs.ts';
 import { loadFromDisk, META, type DiskState } from './recovery.ts';
@@ -78,9 +79,10 @@ export class DurableDatabase {
 
   static async open(options: DurableDatabaseOptions): Promise<DurableDatabase> {
     const db = new DurableDatabase(await loadSqlJs(), options);
-    const created = await mkdir(dirname(db.path), { recursive: true });
+    const created = await mkdir(dirname(db.path), { recursive: true, mode: privateDirectoryMode });
     if (created) await fsyncDirectory(dirname(created)); // a new directory must survive a crash too
     await rm(`${db.path}.tmp`, { force: true }); // leftover of a checkpoint interrupted by a crash
+    await tightenFileModes([db.path, ...(await listJournalGenerations(db.path)).map((gen) => journalPath(db.path, gen))]);
     db.install(await loadFromDisk(db.SQL, db.path));
     try {
       // Make `path` a valid SQLite file from the start (and fold a crash-surviving journal into it).
@@ -162,7 +164,7 @@ export class DurableDatabase {
       release();
     }
     const target = resolve(outPath);
-    await mkdir(dirname(target), { recursive: true });
+    await mkdir(dirname(target), { recursive: true, mode: privateDirectoryMode });
     await writeFileAtomically(target, image, this.faults);
   }
 

@@ -3,6 +3,7 @@
 // checkpoints and deletes the generations a snapshot covers.
 import { Buffer } from 'node:buffer';
 import { open, rm } from 'node:fs/promises';
+import { privateFileMode } from './file-modes.ts';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDirectory, journalPath, writeFully } from './journal.ts';
@@ -159,7 +160,7 @@ export class JournalWriter {
     let handle: FileHandle | undefined;
     try {
       injectFault(this.faults, 'write');
-      handle = await open(file, 'w');
+      handle = await open(file, 'w', privateFileMode);
       injectFault(this.faults, 'fsync');
       await fsyncDirectory(dirname(this.path)); // the new file must survive a crash before its records are acked
     } catch (err) {

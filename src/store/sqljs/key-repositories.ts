@@ -104,6 +104,10 @@ export class SqlJsKeySets implements KeySetRepository {
     return { byStatus, oneTimePreKeys };
   }
 
+  async deleteArchivedSignedPreKeys(keySetId: number, keyIds: string[]) {
+    for (const keyId of keyIds) this.sql.run('DELETE FROM signed_pre_key_history WHERE key_set_id = ? AND key_id = ?', [keySetId, keyId]);
+  }
+
   async signedPreKeyHistory(keySetId: number) {
     return this.sql
       .all('SELECT * FROM signed_pre_key_history WHERE key_set_id = ? ORDER BY rowid', [keySetId])
@@ -149,6 +153,29 @@ export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
     this.sql.run('DELETE FROM one_time_pre_keys WHERE id = ?', [row.id!]);
     this.adjustCount(keySetId, kind, -1);
     return { keyId: String(row.key_id), publicKey: String(row.public_key), signature: row.signature === null ? null : String(row.signature) };
+  }
+
+  /** Two statements for any number of key sets: each is journaled, so fewer is cheaper. */
+  async takeOldestOfEach(keySetIds: number[], kind: PreKeyKind) {
+    const taken = new Map<number, PreKey & { signature: string | null }>();
+    const ids = [...new Set(keySetIds)];
+    if (ids.length === 0) return taken;
+    const rows = this.sql.all(
+      `DELETE FROM one_time_pre_keys WHERE id IN (
+         SELECT (SELECT id FROM one_time_pre_keys WHERE key_set_id = target.column1 AND kind = ? ORDER BY id LIMIT 1)
+         FROM (VALUES ${ids.map(() => '(?)').join(', ')}) AS target
+       ) RETURNING key_set_id, key_id, public_key, signature`,
+      [kind, ...ids],
+    );
+    for (const row of rows) {
+      taken.set(Number(row.key_set_id), { keyId: String(row.key_id), publicKey: String(row.public_key), signature: row.signature === null ? null : String(row.signature) });
+    }
+    if (taken.size > 0) {
+      const takenIds = [...taken.keys()];
+      const column = countColumn(kind);
+      this.sql.run(`UPDATE key_sets SET ${column} = ${column} - 1 WHERE id IN (${takenIds.map(() => '?').join(', ')})`, takenIds);
+    }
+    return taken;
   }
 
   async count(keySetId: number, kind: PreKeyKind): Promise<number> {

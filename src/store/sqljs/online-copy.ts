@@ -1,12 +1,13 @@
 /**
  * A consistent copy of an embedded database that another process may be writing: copy the
  * snapshot and journal files, check no checkpoint swapped them meanwhile (else retry), then
- * replay the copy and write it out as one standalone SQLite file. Journal appends during the
- * copy are harmless: replay keeps the longest intact prefix.
+ * replay the copy and write it out as one standalone SQLite file, with the blob files beside it
+ * (`<out>.blobs`). Journal appends during the copy are harmless: replay keeps the longest intact prefix.
  */
 import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { blobDirectory, copyBlobDirectory } from './blob-files.ts';
 import { DurableDatabase } from './durable-database.ts';
 import { journalPath, listJournalGenerations } from './journal.ts';
 
@@ -33,6 +34,9 @@ export async function copyDatabaseOnline(path: string, outPath: string, attempts
       } finally {
         await database.close();
       }
+      // After the files: a blob the copy references stays at least a sweep grace period (60 s)
+      // after it was last referenced, and blobs added meanwhile are only extra.
+      await copyBlobDirectory(blobDirectory(path), blobDirectory(outPath));
       return;
     } catch (error) {
       if (attempt === attempts || (error as { code?: string }).code !== 'ENOENT') throw error;

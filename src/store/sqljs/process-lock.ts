@@ -4,6 +4,7 @@
  * corrupt data. A lock file holding the owner's pid guards it; a stale lock (dead pid) is taken over.
  */
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { privateDirectoryMode, privateFileMode } from './file-modes.ts';
 import { dirname } from 'node:path';
 import process from 'node:process';
 import { isProcessAlive } from '../../runtime/process-alive.ts';
@@ -16,10 +17,10 @@ export interface ProcessLock {
 
 export async function acquireProcessLock(databasePath: string): Promise<ProcessLock> {
   const lockPath = `${databasePath}.lock`;
-  await mkdir(dirname(lockPath), { recursive: true });
+  await mkdir(dirname(lockPath), { recursive: true, mode: privateDirectoryMode });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const handle = await open(lockPath, 'wx');
+      const handle = await open(lockPath, 'wx', privateFileMode);
       await handle.writeFile(String(process.pid));
       await handle.close();
       return { release: () => unlink(lockPath).catch(() => undefined) };

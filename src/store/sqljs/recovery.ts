@@ -2,6 +2,7 @@
 // with a greater LSN, in LSN order. A torn or corrupt tail is cut off; files after a gap are set aside.
 import type { Buffer } from 'node:buffer';
 import { open, readFile, rename } from 'node:fs/promises';
+import { privateFileMode } from './file-modes.ts';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
@@ -64,7 +65,7 @@ export async function loadFromDisk(SQL: SqlJsStatic, path: string): Promise<Disk
     let writePos = 0;
     let activeGen = 1;
     if (last === undefined) {
-      handle = await open(journalPath(path, activeGen), 'w');
+      handle = await open(journalPath(path, activeGen), 'w', privateFileMode);
       await fsyncDirectory(dirname(path));
     } else {
       activeGen = last;

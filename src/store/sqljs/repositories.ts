@@ -16,6 +16,8 @@ import type {
   StoredEvent,
 } from '../types.ts';
 import { likePattern, textOrNull, toApiKey, toAuditEntry, toBackup, toEvent, toPublicKey, toSession } from '../rows.ts';
+import { Buffer } from 'node:buffer';
+import type { BlobFiles } from './blob-files.ts';
 import type { SqlParam, SqlTx } from './durable-database.ts';
 
 
@@ -23,25 +25,53 @@ function count(sql: SqlTx, query: string, params: SqlParam[]): number {
   return Number(sql.get(query, params)?.n ?? 0);
 }
 
+/** Rows keep a reference to the blob file (blob-files.ts); the bytes never enter the database. */
 export class SqlJsBackups implements BackupRepository {
-  constructor(private readonly sql: SqlTx) {}
+  constructor(
+    private readonly sql: SqlTx,
+    private readonly blobs: BlobFiles,
+  ) {}
 
+  private async withBlob(row: Record<string, SqlParam> | undefined): Promise<BackupRecord | undefined> {
+    if (!row) return undefined;
+    const backup = toBackup(row);
+    if (row.blob_checksum !== null && row.blob_checksum !== undefined) {
+      backup.encryptedBundle = Buffer.from(await this.blobs.read(String(row.blob_checksum))).toString('base64');
+    }
+    return backup;
+  }
 
   async latest(projectId: string, userId: string) {
-    const row = this.sql.get('SELECT * FROM backups WHERE project_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1', [projectId, userId]);
-    return row && toBackup(row);
+    return this.withBlob(this.sql.get('SELECT * FROM backups WHERE project_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1', [projectId, userId]));
+  }
+
+  async latestVersion(projectId: string, userId: string) {
+    return Number(this.sql.get('SELECT MAX(version) AS v FROM backups WHERE project_id = ? AND user_id = ?', [projectId, userId])?.v ?? 0);
   }
 
   async get(projectId: string, userId: string, version: number) {
-    const row = this.sql.get('SELECT * FROM backups WHERE project_id = ? AND user_id = ? AND version = ?', [projectId, userId, version]);
-    return row && toBackup(row);
+    return this.withBlob(this.sql.get('SELECT * FROM backups WHERE project_id = ? AND user_id = ? AND version = ?', [projectId, userId, version]));
   }
 
   async insert(backup: BackupRecord) {
+    const bytes = new Uint8Array(Buffer.from(backup.encryptedBundle, 'base64')); // validated as standard base64 by the domain
+    const blobChecksum = await this.blobs.put(bytes); // durable before this transaction can commit
     this.sql.run(
-      'INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [backup.projectId, backup.userId, backup.version, backup.encryptedBundle, JSON.stringify(backup.encryptionMetadata), backup.checksum, backup.createdAt],
+      `INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at, blob_checksum, size_bytes)
+       VALUES (?, ?, ?, '', ?, ?, ?, ?, ?)`,
+      [backup.projectId, backup.userId, backup.version, JSON.stringify(backup.encryptionMetadata), backup.checksum, backup.createdAt, blobChecksum, bytes.length],
     );
+  }
+
+  async pruneVersions(projectId: string, userId: string, keep: number) {
+    return this.sql.run(
+      `DELETE FROM backups WHERE project_id = ? AND user_id = ? AND version <= (SELECT MAX(version) FROM backups WHERE project_id = ? AND user_id = ?) - ?`,
+      [projectId, userId, projectId, userId, keep],
+    ).changes;
+  }
+
+  async storedBytes(projectId: string) {
+    return Number(this.sql.get('SELECT COALESCE(SUM(size_bytes), 0) AS n FROM backups WHERE project_id = ?', [projectId])?.n ?? 0);
   }
 }
 
@@ -90,6 +120,14 @@ export class SqlJsSessions implements SessionRepository {
   async deleteExpired(before: string) {
     return this.sql.run('DELETE FROM sessions WHERE expires_at <= ?', [before]).changes;
   }
+
+  async signedPreKeysInUse(projectId: string, responderUserId: string, responderDeviceId: string, now: string) {
+    return this.sql
+      .all('SELECT DISTINCT signed_pre_key_id AS id FROM sessions WHERE project_id = ? AND responder_user_id = ? AND responder_device_id = ? AND expires_at > ?', [
+        projectId, responderUserId, responderDeviceId, now,
+      ])
+      .map((row) => String(row.id));
+  }
 }
 
 
@@ -128,6 +166,10 @@ export class SqlJsAudit implements AuditRepository {
   async scan(projectId: string, afterId: number, limit: number) {
     return this.sql.all('SELECT * FROM audit_log WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?', [projectId, afterId, limit]).map(toAuditEntry);
   }
+
+  async lastId(projectId: string) {
+    return Number(this.sql.get('SELECT MAX(id) AS id FROM audit_log WHERE project_id = ?', [projectId])?.id ?? 0);
+  }
 }
 
 
@@ -143,6 +185,12 @@ export class SqlJsEvents implements EventRepository {
     ]);
     const stored = { ...event, id: String(lastInsertRowid) };
     this.appended.push(stored);
+    return stored;
+  }
+
+  async appendMany(events: Array<Omit<StoredEvent, 'id'>>) {
+    const stored: StoredEvent[] = [];
+    for (const event of events) stored.push(await this.append(event));
     return stored;
   }
 

@@ -126,6 +126,52 @@ export const migrations: string[][] = [
   ],
   // The last-resort pre-key a session's initiator used for DH4 when no one-time pre-key was left.
   ['ALTER TABLE sessions ADD COLUMN last_resort_pre_key_id TEXT'],
+  // Backup blobs live in files beside the database (blob-files.ts): a row keeps their SHA-256 and
+  // size; `encrypted_bundle` is '' then (rows of older versions are moved out at start).
+  ['ALTER TABLE backups ADD COLUMN blob_checksum TEXT', 'ALTER TABLE backups ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0'],
+  // Each user's device-list version (multi-device /v1): a row once the list first changes.
+  [
+    `CREATE TABLE device_lists (
+      project_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      expiries_seen_at TEXT,
+      PRIMARY KEY (project_id, user_id)
+    )`,
+  ],
+  // Key transparency (src/transparency): each project's log head, its leaves, and its hash tiles.
+  [
+    `CREATE TABLE transparency_logs (
+      project_id TEXT PRIMARY KEY,
+      origin TEXT,
+      signer_key TEXT,
+      retired_keys TEXT NOT NULL DEFAULT '[]',
+      next_index INTEGER NOT NULL,
+      tree_size INTEGER NOT NULL DEFAULT 0,
+      checkpoint TEXT,
+      updated_at TEXT
+    )`,
+    `CREATE TABLE transparency_leaves (
+      project_id TEXT NOT NULL,
+      leaf_index INTEGER NOT NULL,
+      leaf TEXT NOT NULL,
+      leaf_hash TEXT NOT NULL,
+      key_set_id INTEGER,
+      anchor_hash TEXT,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (project_id, leaf_index)
+    )`,
+    'CREATE INDEX transparency_leaves_hash ON transparency_leaves (project_id, leaf_hash)',
+    'CREATE INDEX transparency_leaves_key_set ON transparency_leaves (project_id, key_set_id, leaf_index) WHERE key_set_id IS NOT NULL',
+    'CREATE INDEX transparency_leaves_anchor ON transparency_leaves (project_id, anchor_hash) WHERE anchor_hash IS NOT NULL',
+    `CREATE TABLE transparency_tiles (
+      project_id TEXT NOT NULL,
+      level INTEGER NOT NULL,
+      tile_index INTEGER NOT NULL,
+      hashes TEXT NOT NULL,
+      PRIMARY KEY (project_id, level, tile_index)
+    )`,
+  ],
   // Post-quantum pre-keys: their count beside the EC one, and PQXDH sessions (the ML-KEM key used, the initiator's ciphertext).
   [
     'ALTER TABLE key_sets ADD COLUMN pq_one_time_pre_key_count INTEGER NOT NULL DEFAULT 0',
