@@ -190,18 +190,27 @@ describe('bundles when ML-KEM keys run out', () => {
     expect((await t.call('GET', '/v1/keys/verify/pq_race')).body.data).toMatchObject({ oneTimePreKeysRemaining: 0, pqOneTimePreKeysRemaining: 0 });
   }, 60_000);
 
-  it('count ML-KEM keys against the drain limit of an API key, in their own window', async () => {
-    const limited = await createTestApp({ settings: { drainLimitPerMinute: 2 } });
+  it('count ML-KEM keys against the drain limit of an API key, in the same budget as EC keys (EC first)', async () => {
+    const limited = await createTestApp({ settings: { drainLimitPerMinute: 3 } });
     try {
       const { token } = await insertApiKey(limited.store, { acl: ['*'] });
       const { body, lastResort } = pqRegistration('pq_guarded', 5, 5);
       await limited.call('POST', '/v1/keys/register', body);
       const fetched = [];
       for (let i = 0; i < 3; i++) fetched.push((await limited.call('GET', '/v1/keys/bundle/pq_guarded', undefined, { token })).body.data);
-      expect(fetched.map((bundle) => bundle.pqPreKey.lastResort)).toEqual([false, false, true]);
-      expect(fetched[2].pqPreKey.keyId).toBe(lastResort.keyId);
-      expect(fetched[2].remainingPqOneTimePreKeys).toBe(3);
-      expect(fetched[2].oneTimePreKey).toBeNull();
+      // 3 keys a minute: EC + ML-KEM, then the EC key only, then none.
+      expect(fetched.map((bundle) => bundle.oneTimePreKey?.keyId ?? null)).toEqual([body.oneTimePreKeys[0]!.keyId, body.oneTimePreKeys[1]!.keyId, null]);
+      expect(fetched.map((bundle) => bundle.pqPreKey.lastResort)).toEqual([false, true, true]);
+      expect(fetched[1].pqPreKey.keyId).toBe(lastResort.keyId);
+      expect(fetched[1].warning).toMatch(/post-quantum/);
+      expect(fetched[2].remainingPqOneTimePreKeys).toBe(4);
+      expect((await limited.call('GET', '/v1/keys/verify/pq_guarded')).body.data).toMatchObject({ oneTimePreKeysRemaining: 3, pqOneTimePreKeysRemaining: 4 });
+      // A session without postQuantum costs one key, with it two: the budget is spent either way.
+      const shared = await limited.call('POST', '/v1/keys/shared-secret', {
+        initiatorUserId: 'pq_guarded', responderUserId: 'pq_guarded', initiatorEphemeralKey: makePreKeys(1)[0]!.publicKey, postQuantum: true,
+      }, { token });
+      expect(shared.status).toBe(200);
+      expect(shared.body.data.responderBundle).toMatchObject({ oneTimePreKey: null, pqPreKey: { lastResort: true } });
     } finally {
       await limited.close();
     }
@@ -237,7 +246,7 @@ describe('PQXDH sessions', () => {
     const sent = await t.call('POST', `/v1/keys/shared-secret/${sessionId}/kem-ciphertext`, { kemCiphertext: kem.toUpperCase() });
     expect(sent.status).toBe(200);
     expect(sent.body.data).toMatchObject({ kemCiphertext: kem, pqPreKeyId: body.pqOneTimePreKeys[0]!.keyId, pqPreKeyLastResort: false });
-    expect((await sessionEvents('pqs_bob')).map((e) => e.data)).toEqual([{ sessionId, initiatorUserId: 'pqs_alice', postQuantum: true }]);
+    expect((await sessionEvents('pqs_bob')).map((e) => e.data)).toEqual([{ sessionId, initiatorUserId: 'pqs_alice', deviceId: 'default', postQuantum: true }]);
     // The same ciphertext again is harmless; another one is refused; the responder reads it.
     expect((await t.call('POST', `/v1/keys/shared-secret/${sessionId}/kem-ciphertext`, { kemCiphertext: kem })).status).toBe(200);
     expect((await t.call('POST', `/v1/keys/shared-secret/${sessionId}/kem-ciphertext`, { kemCiphertext: ciphertext() })).body.errorCode).toBe('CONFLICT');

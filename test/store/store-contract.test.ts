@@ -303,9 +303,14 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       ]);
       const counts = await run(async (tx) => Promise.all(ids.map(async (id) => (await tx.keySets.get(id))!.oneTimePreKeyCount)));
       expect(counts).toEqual([1, 0, 0]);
+      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.pqOneTimePreKeyCount).toBe(1);
       const pq = await run((tx) => tx.oneTimePreKeys.takeOldestOfEach(ids, 'kyber'));
       expect([...pq.values()]).toEqual([{ keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' }]);
-      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.oneTimePreKeyCount).toBe(0); // kyber never moves it
+      // each kind moves its own counter: the ML-KEM one of the key set it came from, never the EC one
+      const pqCounts = await run(async (tx) => Promise.all(ids.map(async (id) => (await tx.keySets.get(id))!.pqOneTimePreKeyCount)));
+      expect(pqCounts).toEqual([0, 0, 0]);
+      expect(await run((tx) => tx.keySets.get(ids[0]!))).toMatchObject({ oneTimePreKeyCount: 1 });
+      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.oneTimePreKeyCount).toBe(0);
       expect((await run((tx) => tx.oneTimePreKeys.takeOldestOfEach([], 'ec'))).size).toBe(0);
     });
 
