@@ -126,8 +126,9 @@ export class KeysApi {
   async getBundle(userId: string, options: DeviceOption = {}): Promise<KeyBundle> {
     const bundle = await this.transport.request<KeyBundle>('GET', userPath('/v1/keys/bundle', userId), { query: { ...options } });
     verifyBundle(bundle);
-    if (bundle.pqPreKey) verifyPqPreKey(bundle.identityKey, bundle.pqPreKey);
+    // The log first: a key set the log never published is reported as such, whatever else it fails.
     await this.transparency?.checkKeys(bundle.transparency, { ...bundle, deviceId: bundle.deviceId });
+    if (bundle.pqPreKey) verifyPqPreKey(bundle.identityKey, bundle.pqPreKey);
     return bundle;
   }
 
