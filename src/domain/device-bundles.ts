@@ -1,7 +1,8 @@
 /**
  * The multi-device claim (`GET /v1/keys/bundles/:userId[?deviceIds=a,b]`): one bundle per active
- * device of the user, or per named device, each consuming one one-time pre-key, all in one
- * transaction (the takes are one statement on PostgreSQL). A device that cannot be served —
+ * device of the user, or per named device, each consuming one EC and one ML-KEM one-time pre-key
+ * (when the device has them), all in one transaction (the takes are one statement per kind on
+ * PostgreSQL). A device that cannot be served —
  * suspended, expired, revoked, unknown — is named in `failures` with its status and error
  * instead of failing the whole claim. Guards against Synapse's known failure modes: the number
  * of devices per claim is capped, the drain limit is charged per key, and the device list is
@@ -10,7 +11,7 @@
  */
 import type { VisibleKeySetStatus } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';
-import { takeBundles, withPreKeyBudget } from './bundles.ts';
+import { takeBundles, v1KeysPerBundle, withPreKeyBudget } from './bundles.ts';
 import { leafOf, withTransparency } from './transparency/answers.ts';
 import type { Deps } from './deps.ts';
 import { currentDeviceListVersion, devicesOf, v1KeySetsOf } from './device-lists.ts';
@@ -47,8 +48,9 @@ export async function claimDeviceBundles(deps: Deps, caller: Caller, userId: str
   if (deviceIds && deviceIds.length > cap) throw tooManyDevices(deviceIds.length, cap, 'deviceIds');
   const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceIds: deviceIds ?? null } } as const;
   // Granted before the transaction (the budget lives outside it); unknown until the devices are
-  // read, so an upper bound, and what is not consumed is given back.
-  const { leaves, ...claim } = await withPreKeyBudget(deps, caller, userId, deviceIds?.length ?? cap, (newBudget) =>
+  // read, so an upper bound (an EC and an ML-KEM key per device), and what is not consumed is given back.
+  const wanted = (deviceIds?.length ?? cap) * v1KeysPerBundle();
+  const { leaves, ...claim } = await withPreKeyBudget(deps, caller, userId, wanted, (newBudget) =>
     audited(deps, caller, failure, () =>
       deps.store.transaction(async (tx) => {
         const now = deps.clock.now();

@@ -114,6 +114,7 @@ function deviceSummary(keySet: KeySetRecord, settings: DomainSettings, now: Date
     signedPreKeyExpiresAt: expiry === null ? null : new Date(expiry).toISOString(),
     revokedAt: keySet.revokedAt,
     oneTimePreKeysRemaining: keySet.oneTimePreKeyCount,
+    pqOneTimePreKeysRemaining: keySet.pqOneTimePreKeyCount,
   };
 }
 

@@ -15,6 +15,8 @@ export const eventNames = [
   'session.initiated',
   'peer.keys.revoked',
   'devices.changed',
+  'pqprekeys.low',
+  'pqprekeys.exhausted',
 ] as const;
 
 export type EventName = (typeof eventNames)[number];
@@ -43,20 +45,25 @@ export async function emitEvents(tx: StoreTx, events: PendingEvent[], now: Date)
 }
 
 /**
- * After a one-time pre-key was consumed: `prekeys.exhausted` when none is left, else
- * `prekeys.low` on every consumption that leaves fewer than the threshold. Signal's Kyber
- * pre-keys (`kind: 'kyber'`, counted apart from EC ones) say so in `data.kind`.
+ * After a one-time pre-key was consumed: `*.exhausted` when none is left, else `*.low` on
+ * every consumption that leaves fewer than the threshold. `/v1` ML-KEM pre-keys raise
+ * `pqprekeys.low` / `pqprekeys.exhausted` (same rules); Signal's Kyber pre-keys (`/v2`) keep
+ * raising `prekeys.*` with `data.kind: 'kyber'`, as before.
  */
 export function preKeyAlert(keySet: KeySetRecord, remaining: number, settings: DomainSettings, kind: PreKeyKind = 'ec'): PendingEvent | undefined {
   const { projectId, userId, deviceId } = keySet;
-  const kindField = kind === 'kyber' ? { kind } : {};
+  const v1PostQuantum = kind === 'kyber' && keySet.keyFormat === 'v1';
+  const kindField = kind === 'kyber' && !v1PostQuantum ? { kind } : {};
   if (remaining === 0) {
-    const lastResortAvailable =
-      kind === 'kyber' ? keySet.pqLastResortPreKey !== null : keySet.lastResortPreKey !== null || keySet.pqLastResortPreKey !== null;
-    return { projectId, userId, event: 'prekeys.exhausted', data: { deviceId, lastResortAvailable, ...kindField } };
+    const lastResortAvailable = kind === 'kyber'
+      ? keySet.pqLastResortPreKey !== null
+      : keySet.lastResortPreKey !== null || (keySet.keyFormat === 'signal' && keySet.pqLastResortPreKey !== null);
+    const event = v1PostQuantum ? 'pqprekeys.exhausted' : 'prekeys.exhausted';
+    return { projectId, userId, event, data: { deviceId, lastResortAvailable, ...kindField } };
   }
   if (remaining < settings.preKeyLowThreshold) {
-    return { projectId, userId, event: 'prekeys.low', data: { deviceId, remaining, threshold: settings.preKeyLowThreshold, ...kindField } };
+    const event = v1PostQuantum ? 'pqprekeys.low' : 'prekeys.low';
+    return { projectId, userId, event, data: { deviceId, remaining, threshold: settings.preKeyLowThreshold, ...kindField } };
   }
   return undefined;
 }

@@ -14,6 +14,8 @@ function summary(keySet: KeySetRecord, status: VisibleKeySetStatus) {
     identityKeyFingerprint: keySetFingerprint(keySet),
     status,
     oneTimePreKeysRemaining: keySet.oneTimePreKeyCount,
+    pqOneTimePreKeysRemaining: keySet.pqOneTimePreKeyCount,
+    pqLastResortPreKeyAvailable: keySet.pqLastResortPreKey !== null,
     registeredAt: keySet.registeredAt,
     lastRotatedAt: keySet.lastRotatedAt,
     deviceName: keySet.deviceName,

@@ -5,12 +5,18 @@
  * the pre-key ids used. With no one-time pre-key to hand out, the last-resort pre-key served in
  * its place is recorded too: the initiator uses it for DH4, so the responder must know it was.
  * The secret itself is computed by the clients only.
+ *
+ * PQXDH (`postQuantum: true`): the bundle also carries the responder's ML-KEM pre-key (consumed
+ * in the same transaction). The initiator can encapsulate only once it has that key, so it
+ * sends the KEM ciphertext in a second call (`submitKemCiphertext`); the responder is told of
+ * the session (`session.initiated`) once the ciphertext is stored, never before.
  */
 import { decodeHex, encodeHex } from '../crypto/encoding.ts';
 import { isValidX25519PublicKey } from '../crypto/keys.ts';
-import type { KeySetRecord, SessionRecord, SignedKey, StoreTx } from '../store/types.ts';
+import type { KeySetRecord, SessionRecord, StoreTx } from '../store/types.ts';
+import { mlKem1024CiphertextLength } from '../../packages/client/src/ml-kem.ts';
 import { appendAudit, audited } from './audit.ts';
-import { reducedForwardSecrecyWarning, takePreKey, withPreKeyBudget } from './bundles.ts';
+import { takeV1PreKeys, v1BundleKeys, v1KeysPerBundle, withPreKeyBudget } from './bundles.ts';
 import type { Deps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { emitEvent } from './events.ts';
@@ -26,6 +32,10 @@ export interface InitiateSessionInput {
   /** Optional: when given it must be the identity key of the initiator's stored key set. */
   initiatorIdentityKey?: string;
   responderDeviceId?: string;
+  /** PQXDH: hand out the responder's ML-KEM pre-key too, and wait for the initiator's ciphertext. */
+  postQuantum?: boolean;
+  /** Refuse a responder with no ML-KEM pre-key to hand out (the transaction rolls back: nothing is consumed). */
+  requirePostQuantum?: boolean;
 }
 
 const newSessionId = (): string => `sess_${encodeHex(crypto.getRandomValues(new Uint8Array(16)))}`;
@@ -67,21 +77,31 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
   checkEphemeralKey(input.initiatorEphemeralKey);
   if (input.initiatorIdentityKey !== undefined) checkIdentityKey(input.initiatorIdentityKey, 'initiatorIdentityKey');
 
+  const postQuantum = input.postQuantum === true || input.requirePostQuantum === true;
   const failure = {
     action: 'SHARED_SECRET_INITIATED',
     userId: input.initiatorUserId,
     resource: 'SESSION',
     details: { responderUserId: input.responderUserId, responderDeviceId: input.responderDeviceId ?? null },
   } as const;
-  const { answer, leaf } = await withPreKeyBudget(deps, caller, input.responderUserId, 1, (newBudget) => audited(deps, caller, failure, () =>
+  const { answer, leaf } = await withPreKeyBudget(deps, caller, input.responderUserId, v1KeysPerBundle(postQuantum), (newBudget) => audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
       const budget = newBudget();
       const initiator = await findInitiatorKeySet(tx, caller.projectId, input);
       const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId, 'v1');
       requireUsable(responder, deps.settings, now);
-      const { oneTimePreKey } = await takePreKey(deps, tx, caller, responder, budget, now);
-      const lastResortPreKey = oneTimePreKey === null && responder.lastResortPreKey ? (responder.lastResortPreKey as SignedKey) : null;
+      // Without postQuantum no ML-KEM key is taken: an X3DH-only client would waste it.
+      const taken = (await takeV1PreKeys(deps, tx, caller, [responder], budget, now, postQuantum))[0]!;
+      const bundle = v1BundleKeys(responder, taken);
+      const { pqPreKey: _unused, ...classicBundle } = bundle;
+      const lastResortPreKey = bundle.lastResortPreKey ?? null;
+      const pqPreKey = bundle.pqPreKey;
+      if (input.requirePostQuantum && pqPreKey === null) {
+        throw new AppError('CONFLICT', `User ${input.responderUserId} has no post-quantum pre-key to hand out`, [
+          { field: 'requirePostQuantum', message: 'the responder has no ML-KEM pre-key (one-time or last resort)' },
+        ]);
+      }
 
       const session: SessionRecord = {
         sessionId: newSessionId(),
@@ -92,8 +112,11 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
         initiatorIdentityKey: initiator.identityKey,
         initiatorEphemeralKey: input.initiatorEphemeralKey,
         signedPreKeyId: responder.signedPreKey.keyId,
-        oneTimePreKeyId: oneTimePreKey?.keyId ?? null,
+        oneTimePreKeyId: taken.oneTimePreKey?.keyId ?? null,
         lastResortPreKeyId: lastResortPreKey?.keyId ?? null,
+        pqPreKeyId: pqPreKey?.keyId ?? null,
+        pqPreKeyLastResort: pqPreKey?.lastResort ?? false,
+        kemCiphertext: null,
         status: 'pending',
         createdAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + deps.settings.sessionTtlMs).toISOString(),
@@ -107,25 +130,31 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
         signedPreKeyId: session.signedPreKeyId,
         oneTimePreKeyId: session.oneTimePreKeyId,
         lastResortPreKeyId: session.lastResortPreKeyId,
+        ...(postQuantum && { pqPreKeyId: session.pqPreKeyId, pqPreKeyLastResort: session.pqPreKeyLastResort }),
       };
       await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_INITIATED', userId: input.initiatorUserId, resource: 'SESSION', details });
-      const eventData = { sessionId: session.sessionId, initiatorUserId: input.initiatorUserId, deviceId: responder.deviceId };
-      await emitEvent(tx, caller.projectId, input.responderUserId, 'session.initiated', eventData, now);
+      // A PQXDH session is announced once its ciphertext is stored (submitKemCiphertext).
+      if (pqPreKey === null) await announceSession(tx, session, now);
       const answer = {
         sessionId: session.sessionId,
-        responderBundle: {
-          identityKey: responder.identityKey,
-          signedPreKey: responder.signedPreKey,
-          oneTimePreKey,
-          ...(lastResortPreKey && { lastResortPreKey }),
-          ...(oneTimePreKey === null && { warning: reducedForwardSecrecyWarning }),
-        },
+        responderBundle: postQuantum ? bundle : classicBundle,
+        ...(postQuantum && { remainingPqOneTimePreKeys: taken.remainingPq }),
         expiresAt: session.expiresAt,
       };
       return { answer, leaf: await leafOf(deps, tx, responder, now) };
     }),
   ));
   return { ...answer, responderBundle: await withTransparency(deps, caller.projectId, answer.responderBundle, leaf) };
+}
+
+async function announceSession(tx: StoreTx, session: SessionRecord, now: Date): Promise<void> {
+  const eventData = {
+    sessionId: session.sessionId,
+    initiatorUserId: session.initiatorUserId,
+    deviceId: session.responderDeviceId,
+    ...(session.pqPreKeyId !== null && { postQuantum: true }),
+  };
+  await emitEvent(tx, session.projectId, session.responderUserId, 'session.initiated', eventData, now);
 }
 
 /** What the responder reads (SPEC §3). */
@@ -139,6 +168,9 @@ function sessionView(session: SessionRecord) {
     signedPreKeyId: session.signedPreKeyId,
     oneTimePreKeyId: session.oneTimePreKeyId,
     lastResortPreKeyId: session.lastResortPreKeyId,
+    pqPreKeyId: session.pqPreKeyId,
+    pqPreKeyLastResort: session.pqPreKeyLastResort,
+    kemCiphertext: session.kemCiphertext,
     status: session.status,
     createdAt: session.createdAt,
     expiresAt: session.expiresAt,
@@ -167,11 +199,61 @@ export async function completeSession(deps: Deps, caller: Caller, sessionId: str
       const now = deps.clock.now();
       const session = await findResponderSession(tx, caller, sessionId, now);
       if (session.status === 'completed') return { ...sessionView(session), completedAt: session.completedAt };
+      if (session.pqPreKeyId !== null && session.kemCiphertext === null) {
+        throw new AppError('CONFLICT', `Session ${sessionId} is waiting for the initiator's kemCiphertext`);
+      }
       const completedAt = now.toISOString();
       await tx.sessions.complete(caller.projectId, sessionId, completedAt);
       const details = { sessionId, initiatorUserId: session.initiatorUserId, responderDeviceId: session.responderDeviceId };
       await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_COMPLETED', userId: session.responderUserId, resource: 'SESSION', details });
       return { ...sessionView(session), status: 'completed' as const, completedAt };
+    }),
+  );
+}
+
+/** The initiator's own live session (PQXDH: it sends the ciphertext). */
+async function findInitiatorSession(tx: StoreTx, caller: Caller, sessionId: string, now: Date): Promise<SessionRecord> {
+  const session = await tx.sessions.get(caller.projectId, sessionId);
+  if (!session || Date.parse(session.expiresAt) <= now.getTime()) {
+    throw new AppError('NOT_FOUND', `No live session ${sessionId}`);
+  }
+  requireActAs(caller.principal, session.initiatorUserId);
+  return session;
+}
+
+function checkKemCiphertext(hex: string): void {
+  if ((decodeHex(hex)?.length ?? 0) !== mlKem1024CiphertextLength) {
+    throw new AppError('VALIDATION_ERROR', `kemCiphertext must be an ML-KEM-1024 ciphertext of ${mlKem1024CiphertextLength} bytes`, [
+      { field: 'kemCiphertext', message: `must be ${mlKem1024CiphertextLength} bytes` },
+    ]);
+  }
+}
+
+/**
+ * PQXDH's second step: the initiator's ML-KEM ciphertext for the pre-key the session handed
+ * out; then the responder is told (`session.initiated`). Sending the same ciphertext again is
+ * harmless; another one is refused: the responder may already have derived the secret.
+ */
+export async function submitKemCiphertext(deps: Deps, caller: Caller, sessionId: string, kemCiphertext: string) {
+  checkKemCiphertext(kemCiphertext);
+  const failure = { action: 'SHARED_SECRET_CIPHERTEXT_SENT', userId: null, resource: 'SESSION', details: { sessionId } } as const;
+  return audited(deps, caller, failure, () =>
+    deps.store.transaction(async (tx) => {
+      const now = deps.clock.now();
+      const session = await findInitiatorSession(tx, caller, sessionId, now);
+      if (session.pqPreKeyId === null) {
+        throw new AppError('CONFLICT', `Session ${sessionId} handed out no post-quantum pre-key (start it with postQuantum: true)`);
+      }
+      if (session.kemCiphertext !== null) {
+        if (session.kemCiphertext === kemCiphertext) return sessionView(session);
+        throw new AppError('CONFLICT', `Session ${sessionId} already has a kemCiphertext`);
+      }
+      await tx.sessions.setKemCiphertext(caller.projectId, sessionId, kemCiphertext);
+      const stored = { ...session, kemCiphertext };
+      const details = { sessionId, responderUserId: session.responderUserId, pqPreKeyId: session.pqPreKeyId };
+      await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_CIPHERTEXT_SENT', userId: session.initiatorUserId, resource: 'SESSION', details });
+      await announceSession(tx, stored, now);
+      return sessionView(stored);
     }),
   );
 }

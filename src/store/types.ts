@@ -50,12 +50,14 @@ export interface KeySetRecord {
   status: KeySetStatus;
   statusReason: string | null;
   oneTimePreKeyCount: number;
+  /** Stored post-quantum (`kyber` kind) one-time pre-keys. */
+  pqOneTimePreKeyCount: number;
   registeredAt: string;
   lastRotatedAt: string | null;
   revokedAt: string | null;
 }
 
-export type NewKeySet = Omit<KeySetRecord, 'id' | 'oneTimePreKeyCount' | 'lastRotatedAt' | 'revokedAt' | 'status' | 'statusReason'>;
+export type NewKeySet = Omit<KeySetRecord, 'id' | 'oneTimePreKeyCount' | 'pqOneTimePreKeyCount' | 'lastRotatedAt' | 'revokedAt' | 'status' | 'statusReason'>;
 
 export type KeySetSortField = 'registeredAt' | 'lastRotatedAt' | 'userId' | 'oneTimePreKeyCount';
 
@@ -91,7 +93,11 @@ export interface KeySetRepository {
   figures(expiredBefore?: string): Promise<{ byStatus: Record<VisibleKeySetStatus, number>; oneTimePreKeys: number }>;
 }
 
-/** A one-time pre-key; `kind` separates Signal's EC and Kyber pre-keys (`/v1` keys are `ec`). */
+/**
+ * A one-time pre-key's kind: `ec` (X25519) or `kyber`, the post-quantum KEM pre-keys. What a
+ * `kyber` key is follows from the key set's `keyFormat`: ML-KEM-1024 with an Ed25519
+ * signature for `v1`, Kyber1024 or ML-KEM-1024 with an XEdDSA signature for `signal`.
+ */
 export type PreKeyKind = 'ec' | 'kyber';
 
 export interface OneTimePreKeyRepository {
@@ -140,6 +146,11 @@ export interface SessionRecord {
   oneTimePreKeyId: string | null;
   /** The last-resort pre-key handed out instead of a one-time pre-key (the initiator's DH4 key), or null. */
   lastResortPreKeyId: string | null;
+  /** PQXDH: the responder's ML-KEM pre-key handed out (one-time, or the last-resort one), or null. */
+  pqPreKeyId: string | null;
+  pqPreKeyLastResort: boolean;
+  /** The initiator's ML-KEM ciphertext for that key, hex; null until it is sent. */
+  kemCiphertext: string | null;
   status: 'pending' | 'completed';
   createdAt: string;
   expiresAt: string;
@@ -150,6 +161,7 @@ export interface SessionRepository {
   insert(session: SessionRecord): Promise<void>;
   get(projectId: string, sessionId: string): Promise<SessionRecord | undefined>;
   complete(projectId: string, sessionId: string, completedAt: string): Promise<void>;
+  setKemCiphertext(projectId: string, sessionId: string, kemCiphertext: string): Promise<void>;
   /** Users holding an unexpired session with `userId` (either side). */
   peersOf(projectId: string, userId: string, now: string): Promise<string[]>;
   /** Signed pre-key ids of the responder device that unexpired sessions still name. */

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { masterKey } from '../helpers/app.ts';
 import { freshServerDbUrl } from '../helpers/backend.ts';
-import { makePreKeys, registration } from '../helpers/keys.ts';
+import { makeIdentity, makePreKeys, makeSignedPreKey, registration } from '../helpers/keys.ts';
+import { makePqPreKey, makePqPreKeys, wire } from '../helpers/pq-keys.ts';
 import { createDbPath, removeDir, repoRoot, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 
 // 1,000 concurrent fetches come from one address: past the default per-address connection cap (256).
@@ -106,11 +107,34 @@ describe('two instances on one PostgreSQL database', () => {
     onB.close();
   }, 60_000);
 
-  it('1,000 concurrent multi-device claims through both hand out each key once; device-list versions stay strictly monotonic', async () => {
+  it('hands each of 100 ML-KEM one-time pre-keys out exactly once over 1,000 concurrent fetches through both, with the EC one in the same transaction', async () => {
+    const identity = makeIdentity();
+    const lastResort = makePqPreKey(identity, 'mi_pq_lr');
+    const body = {
+      userId: 'mi_pq', identityKey: identity.identityKey, signedPreKey: makeSignedPreKey(identity), oneTimePreKeys: makePreKeys(100),
+      pqOneTimePreKeys: makePqPreKeys(identity, 100), pqLastResortPreKey: wire(lastResort),
+    };
+    expect((await call(a, 'POST', '/v1/keys/register', body)).status).toBe(201);
+    const responses = await Promise.all(Array.from({ length: 1000 }, (_, index) => call(index % 2 ? a : b, 'GET', '/v1/keys/bundle/mi_pq')));
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    const bundles = responses.map((response) => response.body.data);
+    const pqOneTime = bundles.filter((bundle) => !bundle.pqPreKey.lastResort).map((bundle) => bundle.pqPreKey.keyId);
+    expect(pqOneTime).toHaveLength(100);
+    expect(new Set(pqOneTime)).toEqual(new Set(body.pqOneTimePreKeys.map((key) => key.keyId)));
+    expect(bundles.filter((bundle) => bundle.pqPreKey.keyId === lastResort.keyId)).toHaveLength(900);
+    // Both kinds came from the same transactions: a fetch got both one-time keys or neither.
+    expect(bundles.every((bundle) => (bundle.oneTimePreKey === null) === bundle.pqPreKey.lastResort)).toBe(true);
+    expect((await call(b, 'GET', '/v1/keys/verify/mi_pq')).body.data).toMatchObject({ oneTimePreKeysRemaining: 0, pqOneTimePreKeysRemaining: 0 });
+  }, 60_000);
+
+  it('1,000 concurrent multi-device claims through both hand out each EC and ML-KEM key once; device-list versions stay strictly monotonic', async () => {
     const stored = new Set<string>();
+    const storedPq = new Set<string>();
     for (const deviceId of ['d1', 'd2', 'd3', 'd4', 'd5']) {
-      const { body } = registration('mi_devices', 40, { deviceId });
+      const { body: ecBody, identity } = registration('mi_devices', 40, { deviceId });
+      const body = { ...ecBody, pqOneTimePreKeys: makePqPreKeys(identity, 20, `pq_${deviceId}`), pqLastResortPreKey: wire(makePqPreKey(identity, `pqlr_${deviceId}`)) };
       for (const key of body.oneTimePreKeys) stored.add(key.keyId);
+      for (const key of body.pqOneTimePreKeys) storedPq.add(key.keyId);
       expect((await call(deviceId === 'd3' ? b : a, 'POST', '/v1/keys/register', body)).status).toBe(201);
     }
     const onA = await subscribe(a, ['mi_devices']);
@@ -134,6 +158,15 @@ describe('two instances on one PostgreSQL database', () => {
     expect(new Set(handedOut).size).toBe(handedOut.length);
     expect(handedOut.length).toBeGreaterThanOrEqual(120); // d1-d3 are never revoked or suspended
     for (const key of handedOut) expect(stored.has(key)).toBe(true);
+    // the ML-KEM keys were taken in the same batched statements: each once, and all 60 of d1-d3
+    const pqHandedOut: string[] = answers.flatMap((response) =>
+      response.body.data.devices.flatMap((bundle: { pqPreKey: { keyId: string; lastResort: boolean } | null }) =>
+        bundle.pqPreKey && !bundle.pqPreKey.lastResort ? [bundle.pqPreKey.keyId] : [],
+      ),
+    );
+    expect(new Set(pqHandedOut).size).toBe(pqHandedOut.length);
+    for (const key of pqHandedOut) expect(storedPq.has(key)).toBe(true);
+    expect(pqHandedOut.filter((key) => /^pq_d[123]_/.test(key))).toHaveLength(60);
 
     // versions 5 (registered) … 9 (after the four changes), each pushed once, in order, to both instances
     const final = await call(b, 'GET', '/v1/keys/devices/mi_devices');

@@ -55,7 +55,9 @@ describe('GET /v1/keys/bundles/:userId', () => {
         identityKey: body.identityKey,
         signedPreKey: body.signedPreKey,
         oneTimePreKey: body.oneTimePreKeys[0],
+        pqPreKey: null,
         remainingOneTimePreKeys: 2,
+        remainingPqOneTimePreKeys: 0,
       });
     }
     // one audit entry per claim for the keys consumed and one for the bundles, each listing the devices
@@ -252,6 +254,7 @@ describe('GET /v1/keys/devices/:userId and deviceListVersion', () => {
           signedPreKeyExpiresAt: null,
           revokedAt: new Date(now).toISOString(),
           oneTimePreKeysRemaining: 0,
+          pqOneTimePreKeysRemaining: 0,
         },
         {
           deviceId: 'phone',
@@ -263,6 +266,7 @@ describe('GET /v1/keys/devices/:userId and deviceListVersion', () => {
           signedPreKeyExpiresAt: new Date(now + 30 * dayMs).toISOString(),
           revokedAt: null,
           oneTimePreKeysRemaining: 3,
+          pqOneTimePreKeysRemaining: 0,
         },
       ],
     });

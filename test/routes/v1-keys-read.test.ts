@@ -23,7 +23,9 @@ describe('GET /v1/keys/bundle/:userId', () => {
         identityKey: body.identityKey,
         signedPreKey: body.signedPreKey,
         oneTimePreKey: body.oneTimePreKeys[0],
+        pqPreKey: null,
         remainingOneTimePreKeys: 1,
+        remainingPqOneTimePreKeys: 0,
       },
     });
     const second = await t.call('GET', '/v1/keys/bundle/bundle_user');
@@ -113,6 +115,8 @@ describe('GET /v1/keys/verify/:userId', () => {
         registeredAt: registered.body.data.registeredAt,
         lastRotatedAt: null,
         oneTimePreKeysRemaining: 15,
+        pqOneTimePreKeysRemaining: 0,
+        pqLastResortPreKeyAvailable: false,
         deviceName: 'iPhone 15',
       },
     });
@@ -143,7 +147,10 @@ describe('GET /v1/keys/list', () => {
     expect(page3.body.data).toHaveLength(5);
     expect(page3.body.pagination.hasNextPage).toBe(false);
     expect(Object.keys(page1.body.data[0]).sort()).toEqual(
-      ['userId', 'deviceId', 'identityKeyFingerprint', 'status', 'oneTimePreKeysRemaining', 'registeredAt', 'lastRotatedAt', 'deviceName'].sort(),
+      [
+        'userId', 'deviceId', 'identityKeyFingerprint', 'status', 'oneTimePreKeysRemaining', 'pqOneTimePreKeysRemaining',
+        'pqLastResortPreKeyAvailable', 'registeredAt', 'lastRotatedAt', 'deviceName',
+      ].sort(),
     );
   });
 

@@ -150,7 +150,8 @@ describe('two users through a real server', () => {
     const alice = clientFor(aliceKey);
     const bob = clientFor(bobKey);
     const aliceKeys = await registered(alice, 'alice_lrk');
-    const generated = bob.keys.generateKeySet(1, { lastResort: true });
+    // X3DH's DH4 is what this test checks (PQXDH has its own tests): no ML-KEM keys.
+    const generated = bob.keys.generateKeySet(1, { lastResort: true, postQuantum: false });
     await bob.keys.registerKeys('bob_lrk', generated.registrationPayload);
     const bobKeys = generated.privateKeys;
     const lastResortId = bobKeys.lastResortPreKey!.keyId;

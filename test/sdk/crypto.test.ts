@@ -1,4 +1,5 @@
 /** Key generation, message encryption and backup encryption of the SDK, without a server. */
+import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
@@ -35,7 +36,7 @@ describe('generateKeySet', () => {
   it('makes a payload the server schema accepts and private keys that match it', () => {
     const { registrationPayload: payload, privateKeys } = generateKeySet(20, { lastResort: true });
     expect(registerBody.safeParse({ userId: 'user_a', ...payload, deviceId: 'phone', deviceName: 'Phone' }).success).toBe(true);
-    expect(Object.keys(payload).sort()).toEqual(['identityKey', 'lastResortPreKey', 'oneTimePreKeys', 'signedPreKey']);
+    expect(Object.keys(payload).sort()).toEqual(['identityKey', 'lastResortPreKey', 'oneTimePreKeys', 'pqLastResortPreKey', 'pqOneTimePreKeys', 'signedPreKey']);
     expect(payload.oneTimePreKeys).toHaveLength(20);
     expect(new Set(payload.oneTimePreKeys.map((key) => key.keyId)).size).toBe(20);
 
@@ -50,8 +51,22 @@ describe('generateKeySet', () => {
     for (const preKey of payload.oneTimePreKeys) {
       expect(bytesToHex(x25519.getPublicKey(hexToBytes(privateKeys.oneTimePreKeys[preKey.keyId]!)))).toBe(preKey.publicKey);
     }
+    // ML-KEM-1024 keys (postQuantum, the default): one per EC one-time key and a last-resort one, signed over 0x0A ‖ key, kept as seeds.
+    expect(payload.pqOneTimePreKeys).toHaveLength(20);
+    for (const pq of [...payload.pqOneTimePreKeys!, payload.pqLastResortPreKey!]) {
+      expect(ed25519.verify(hexToBytes(pq.signature), Uint8Array.of(0x0a, ...hexToBytes(pq.publicKey)), hexToBytes(payload.identityKey))).toBe(true);
+    }
+    for (const pq of payload.pqOneTimePreKeys!) {
+      expect(bytesToHex(ml_kem1024.keygen(hexToBytes(privateKeys.pqOneTimePreKeys![pq.keyId]!)).publicKey)).toBe(pq.publicKey);
+    }
+    expect(privateKeys.pqLastResortPreKey).toMatchObject({ keyId: payload.pqLastResortPreKey!.keyId, publicKey: payload.pqLastResortPreKey!.publicKey });
+    expect(bytesToHex(ml_kem1024.keygen(hexToBytes(privateKeys.pqLastResortPreKey!.privateKey)).publicKey)).toBe(payload.pqLastResortPreKey!.publicKey);
     // Private keys are JSON as they are (for storage and backups).
     expect(JSON.parse(JSON.stringify(privateKeys))).toEqual(privateKeys);
+    // postQuantum: false leaves them out.
+    const classic = generateKeySet(2, { postQuantum: false });
+    expect(classic.registrationPayload.pqOneTimePreKeys).toBeUndefined();
+    expect(classic.privateKeys.pqLastResortPreKey).toBeUndefined();
   });
 
   it('leaves out the last-resort key unless asked, and checks the count', async () => {

@@ -88,7 +88,7 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       const inserted = await run((tx) => tx.keySets.insert(keySet('alice', { deviceName: 'phone', registrationId: 42, lastResortPreKey: { keyId: 'lr', publicKey: 'lrpub', signature: null } })));
       expect(inserted).toMatchObject({
         keyFormat: 'v1', projectId: 'p1', userId: 'alice', deviceId: 'default', deviceName: 'phone', registrationId: 42,
-        status: 'active', statusReason: null, oneTimePreKeyCount: 0, lastRotatedAt: null, revokedAt: null,
+        status: 'active', statusReason: null, oneTimePreKeyCount: 0, pqOneTimePreKeyCount: 0, lastRotatedAt: null, revokedAt: null,
         signedPreKey: { keyId: 'spk1', publicKey: 'spk_alice', signature: 'sig' },
         lastResortPreKey: { keyId: 'lr', publicKey: 'lrpub', signature: null }, pqLastResortPreKey: null,
       });
@@ -217,7 +217,7 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       });
       expect(await run((tx) => tx.oneTimePreKeys.count(id, 'ec'))).toBe(250);
       expect(await run((tx) => tx.oneTimePreKeys.count(id, 'kyber'))).toBe(3);
-      expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(250);
+      expect(await run((tx) => tx.keySets.get(id))).toMatchObject({ oneTimePreKeyCount: 250, pqOneTimePreKeyCount: 3 });
       const existing = await run((tx) => tx.oneTimePreKeys.existingKeyIds(id, 'ec', ['k0', 'k249', 'k250', 'zz']));
       expect(existing.sort()).toEqual(['k0', 'k249']);
       expect(await run((tx) => tx.oneTimePreKeys.existingKeyIds(id, 'ec', []))).toEqual([]);
@@ -236,7 +236,7 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(await run((tx) => tx.oneTimePreKeys.takeOldest(id, 'ec'))).toEqual({ keyId: 'first0', publicKey: 'pub_first0', signature: null });
       expect(await run((tx) => tx.oneTimePreKeys.takeOldest(id, 'kyber'))).toEqual({ keyId: 'pq0', publicKey: 'pqpub', signature: 'pqsig' });
       expect(await run((tx) => tx.oneTimePreKeys.takeOldest(id, 'kyber'))).toBeUndefined();
-      expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(2); // kyber never moves it
+      expect(await run((tx) => tx.keySets.get(id))).toMatchObject({ oneTimePreKeyCount: 2, pqOneTimePreKeyCount: 0 }); // each kind moves its own counter
       expect((await run((tx) => tx.oneTimePreKeys.takeOldest(id, 'ec')))!.keyId).toBe('first1');
       expect((await run((tx) => tx.oneTimePreKeys.takeOldest(id, 'ec')))!.keyId).toBe('second0');
       expect(await run((tx) => tx.oneTimePreKeys.takeOldest(id, 'ec'))).toBeUndefined();
@@ -256,14 +256,14 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(1);
     });
 
-    it('deleteAll empties one kind and resets the EC counter', async () => {
+    it('deleteAll empties one kind and resets its counter', async () => {
       const { id } = await run((tx) => tx.keySets.insert(keySet('iris')));
       await run(async (tx) => {
         await tx.oneTimePreKeys.insertMany(id, 'ec', preKeys(4), 'x');
         await tx.oneTimePreKeys.insertMany(id, 'kyber', preKeys(2), 'x');
       });
       await run((tx) => tx.oneTimePreKeys.deleteAll(id, 'kyber'));
-      expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(4);
+      expect(await run((tx) => tx.keySets.get(id))).toMatchObject({ oneTimePreKeyCount: 4, pqOneTimePreKeyCount: 0 });
       await run((tx) => tx.oneTimePreKeys.deleteAll(id, 'ec'));
       expect(await run((tx) => tx.oneTimePreKeys.count(id, 'ec'))).toBe(0);
       expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(0);
@@ -303,9 +303,14 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       ]);
       const counts = await run(async (tx) => Promise.all(ids.map(async (id) => (await tx.keySets.get(id))!.oneTimePreKeyCount)));
       expect(counts).toEqual([1, 0, 0]);
+      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.pqOneTimePreKeyCount).toBe(1);
       const pq = await run((tx) => tx.oneTimePreKeys.takeOldestOfEach(ids, 'kyber'));
       expect([...pq.values()]).toEqual([{ keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' }]);
-      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.oneTimePreKeyCount).toBe(0); // kyber never moves it
+      // each kind moves its own counter: the ML-KEM one of the key set it came from, never the EC one
+      const pqCounts = await run(async (tx) => Promise.all(ids.map(async (id) => (await tx.keySets.get(id))!.pqOneTimePreKeyCount)));
+      expect(pqCounts).toEqual([0, 0, 0]);
+      expect(await run((tx) => tx.keySets.get(ids[0]!))).toMatchObject({ oneTimePreKeyCount: 1 });
+      expect((await run((tx) => tx.keySets.get(ids[1]!)))!.oneTimePreKeyCount).toBe(0);
       expect((await run((tx) => tx.oneTimePreKeys.takeOldestOfEach([], 'ec'))).size).toBe(0);
     });
 
@@ -387,7 +392,8 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
     const session = (sessionId: string, initiator: string, responder: string, expiresAt: string) => ({
       sessionId, projectId: 'p1', initiatorUserId: initiator, responderUserId: responder, responderDeviceId: 'default',
       initiatorIdentityKey: 'ik', initiatorEphemeralKey: 'ek', signedPreKeyId: 'spk', oneTimePreKeyId: null as string | null,
-      lastResortPreKeyId: null as string | null, status: 'pending' as const, createdAt: '2024-01-01T00:00:00.000Z', expiresAt, completedAt: null,
+      lastResortPreKeyId: null as string | null, pqPreKeyId: null as string | null, pqPreKeyLastResort: false, kemCiphertext: null as string | null,
+      status: 'pending' as const, createdAt: '2024-01-01T00:00:00.000Z', expiresAt, completedAt: null,
     });
 
     it('insert, get, complete, peersOf (either side, unexpired, not self) and deleteExpired', async () => {
@@ -424,6 +430,21 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect((await run((tx) => tx.sessions.get('p1', 'lr3')))!.lastResortPreKeyId).toBeNull();
       await run((tx) => tx.sessions.complete('p1', 'lr1', '2024-01-01T12:00:00.000Z'));
       expect(await run((tx) => tx.sessions.get('p1', 'lr1'))).toEqual({ ...lastResort, status: 'completed', completedAt: '2024-01-01T12:00:00.000Z' });
+    });
+
+    it('keeps the ML-KEM pre-key used (one-time or last resort) and stores the ciphertext sent later, per project', async () => {
+      const oneTime = { ...session('pq1', 'kai', 'lou', '2024-01-03T00:00:00.000Z'), pqPreKeyId: 'pqk_1' };
+      const lastResort = { ...session('pq2', 'kai', 'lou', '2024-01-03T00:00:00.000Z'), pqPreKeyId: 'pqlr_1', pqPreKeyLastResort: true };
+      await run(async (tx) => {
+        await tx.sessions.insert(oneTime);
+        await tx.sessions.insert(lastResort);
+      });
+      expect(await run((tx) => tx.sessions.get('p1', 'pq1'))).toEqual(oneTime);
+      expect(await run((tx) => tx.sessions.get('p1', 'pq2'))).toEqual(lastResort);
+      await run((tx) => tx.sessions.setKemCiphertext('p2', 'pq1', 'elsewhere'));
+      expect((await run((tx) => tx.sessions.get('p1', 'pq1')))!.kemCiphertext).toBeNull();
+      await run((tx) => tx.sessions.setKemCiphertext('p1', 'pq1', 'ab'.repeat(1568)));
+      expect(await run((tx) => tx.sessions.get('p1', 'pq1'))).toEqual({ ...oneTime, kemCiphertext: 'ab'.repeat(1568) });
     });
   });
 

@@ -12,6 +12,7 @@ export interface DeviceSummary {
   signedPreKeyExpiresAt: string | null;
   revokedAt: string | null;
   oneTimePreKeysRemaining: number;
+  pqOneTimePreKeysRemaining: number;
 }
 
 export interface DeviceList {

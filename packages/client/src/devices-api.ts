@@ -11,7 +11,8 @@
 import type { DeviceBundles, DeviceFailure, DeviceList } from './device-types.ts';
 import { PrekeydError } from './errors.ts';
 import type { Transport } from './http.ts';
-import { type EstablishedSession, establishSharedSecret, type IdentityKeyInput } from './sessions.ts';
+import { verifyPqPreKey } from './pqxdh.ts';
+import { type EstablishedSession, type EstablishOptions, establishSharedSecret, type IdentityKeyInput } from './sessions.ts';
 import type { RevokeResult, SuspensionResult } from './types.ts';
 import { verifyBundle } from './x3dh.ts';
 
@@ -19,7 +20,7 @@ export interface DeviceSession extends EstablishedSession {
   responderDeviceId: string;
 }
 
-export interface EstablishSessionsOptions {
+export interface EstablishSessionsOptions extends Pick<EstablishOptions, 'postQuantum' | 'requirePostQuantum'> {
   /** Only these devices (default: every active device of the responder). */
   deviceIds?: string[];
   /** Sessions started at once (default 8). */
@@ -64,8 +65,9 @@ export class DevicesApi {
 
   /**
    * `GET /v1/keys/bundles/:userId`: a bundle of every active device (or of `deviceIds`) in one
-   * call, each consuming a one-time pre-key. A bundle whose signatures do not verify is moved to
-   * `failures` as BUNDLE_SIGNATURE_INVALID, never returned.
+   * call, each consuming a one-time pre-key (and an ML-KEM one). A bundle whose signatures (the
+   * ML-KEM key's included) do not verify is moved to `failures` as BUNDLE_SIGNATURE_INVALID,
+   * never returned.
    */
   async getBundles(userId: string, options: { deviceIds?: string[] } = {}): Promise<DeviceBundles> {
     const query = options.deviceIds ? { deviceIds: options.deviceIds.join(',') } : {};
@@ -74,6 +76,7 @@ export class DevicesApi {
     const devices = answer.devices.filter((bundle) => {
       try {
         verifyBundle(bundle);
+        if (bundle.pqPreKey) verifyPqPreKey(bundle.identityKey, bundle.pqPreKey);
         return true;
       } catch (error) {
         failures[bundle.deviceId] = failureOf(error);
@@ -84,7 +87,7 @@ export class DevicesApi {
   }
 
   /**
-   * X3DH with every active device of `responderUserId` (or the given ones): one server-assisted
+   * PQXDH (X3DH for a device without ML-KEM pre-keys, unless `requirePostQuantum`) with every active device of `responderUserId` (or the given ones): one server-assisted
    * session per device (`/v1/keys/shared-secret` with `responderDeviceId`), so each device learns
    * of its session through `session.initiated` and accepts it with `keys.acceptSharedSecret`.
    * A device that cannot be reached is reported in `failures`; the others still get sessions.
@@ -109,7 +112,9 @@ export class DevicesApi {
     }
     const outcomes = await mapLimited(targets, options.concurrency ?? 8, async (deviceId) => {
       try {
-        const session = await establishSharedSecret(this.transport, initiatorUserId, responderUserId, initiatorKeys, { responderDeviceId: deviceId });
+        const { postQuantum, requirePostQuantum } = options;
+        const sessionOptions = { responderDeviceId: deviceId, postQuantum, requirePostQuantum };
+        const session = await establishSharedSecret(this.transport, initiatorUserId, responderUserId, initiatorKeys, sessionOptions);
         return { ...session, responderDeviceId: deviceId };
       } catch (error) {
         failures[deviceId] = failureOf(error);

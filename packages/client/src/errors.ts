@@ -39,6 +39,10 @@ export type ClientErrorCode =
   | 'MISSING_PRIVATE_KEY'
   /** An argument the SDK cannot use (bad hex, wrong length, n out of range). */
   | 'INVALID_ARGUMENT'
+  /** `requirePostQuantum`: the responder has no ML-KEM pre-key to hand out (no session was started). */
+  | 'POST_QUANTUM_UNAVAILABLE'
+  /** A PQXDH session whose initiator has not sent its KEM ciphertext yet. */
+  | 'SESSION_NOT_READY'
   /** fetch failed: no connection, DNS, TLS, aborted. */
   | 'NETWORK_ERROR'
   /** The server answered something that is not prekeyd's JSON envelope. */

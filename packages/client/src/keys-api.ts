@@ -1,7 +1,15 @@
 /** `client.keys`: the `/v1/keys/*` API, with key generation, X3DH and backups done client-side. */
 import { decryptBackup, type DecryptBackupOptions, encryptBackup, type EncryptBackupOptions } from './backup.ts';
 import type { Query, Transport } from './http.ts';
-import { type GenerateKeySetOptions, generateKeySet, generateOneTimePreKeys, generateSignedPreKey } from './keygen.ts';
+import {
+  type GenerateKeySetOptions,
+  generateKeySet,
+  generateOneTimePreKeys,
+  generatePqLastResortPreKey,
+  generatePqOneTimePreKeys,
+  generateSignedPreKey,
+} from './keygen.ts';
+import { verifyPqPreKey } from './pqxdh.ts';
 import {
   type AcceptOptions,
   acceptSharedSecret,
@@ -55,9 +63,21 @@ export interface ReplenishResult {
   oneTimePreKeys: Record<string, string>;
 }
 
+export interface ReplenishPqOptions extends DeviceOption {
+  /** Called with the new ML-KEM seeds BEFORE they are uploaded: persist them (merge into pqOneTimePreKeys). */
+  store?: (pqOneTimePreKeys: Record<string, string>) => void | Promise<void>;
+}
+
+export interface ReplenishPqResult {
+  result: RotateResult;
+  pqOneTimePreKeys: Record<string, string>;
+}
+
 export interface RotateSignedPreKeyOptions extends DeviceOption {
   /** Also replace the last-resort pre-key. */
   lastResort?: boolean;
+  /** Also replace the ML-KEM last-resort pre-key (the old one is kept in previousPqLastResortPreKeys). */
+  pqLastResort?: boolean;
   /** Also upload this many new one-time pre-keys. */
   oneTimePreKeys?: number;
 }
@@ -87,7 +107,7 @@ export class KeysApi {
     private readonly transparency?: TransparencyVerifier,
   ) {}
 
-  /** Ed25519 identity key, signed X25519 pre-key, `count` one-time pre-keys (1-100), optional last-resort key. */
+  /** Ed25519 identity key, signed X25519 pre-key, `count` one-time pre-keys (1-100), optional last-resort key; ML-KEM-1024 pre-keys unless `postQuantum: false`. */
   generateKeySet(count = 20, options: GenerateKeySetOptions = {}): GeneratedKeySet {
     return generateKeySet(count, options);
   }
@@ -102,11 +122,13 @@ export class KeysApi {
     return this.transport.request('POST', '/v1/keys/register', { body });
   }
 
-  /** Fetches a bundle (consuming a one-time pre-key) and refuses it unless its signatures verify. */
+  /** Fetches a bundle (consuming a one-time pre-key of each kind) and refuses it unless its signatures verify. */
   async getBundle(userId: string, options: DeviceOption = {}): Promise<KeyBundle> {
     const bundle = await this.transport.request<KeyBundle>('GET', userPath('/v1/keys/bundle', userId), { query: { ...options } });
     verifyBundle(bundle);
+    // The log first: a key set the log never published is reported as such, whatever else it fails.
     await this.transparency?.checkKeys(bundle.transparency, { ...bundle, deviceId: bundle.deviceId });
+    if (bundle.pqPreKey) verifyPqPreKey(bundle.identityKey, bundle.pqPreKey);
     return bundle;
   }
 
@@ -123,17 +145,27 @@ export class KeysApi {
     return { result, oneTimePreKeys: privateKeys };
   }
 
+  /** Generates, signs and uploads `count` new ML-KEM-1024 one-time pre-keys (1-100); signing needs the identity private key. */
+  async replenishPq(userId: string, count: number, identityPrivateKey: string, options: ReplenishPqOptions = {}): Promise<ReplenishPqResult> {
+    const { pqPreKeys, privateKeys } = generatePqOneTimePreKeys(identityPrivateKey, count);
+    await options.store?.(privateKeys);
+    const result = await this.rotate({ userId, ...deviceOf(options), newPqOneTimePreKeys: pqPreKeys });
+    return { result, pqOneTimePreKeys: privateKeys };
+  }
+
   /** Generates a new signed pre-key (and optionally last-resort and one-time pre-keys), signs and uploads it. */
   async rotateSignedPreKey(userId: string, privateKeys: PrivateKeys, options: RotateSignedPreKeyOptions = {}): Promise<SignedPreKeyRotation> {
     const signed = generateSignedPreKey(privateKeys.identityKey);
     const lastResort = options.lastResort ? generateSignedPreKey(privateKeys.identityKey, 'lrk') : undefined;
     const oneTime = options.oneTimePreKeys ? generateOneTimePreKeys(options.oneTimePreKeys) : undefined;
+    const pqLastResort = options.pqLastResort ? generatePqLastResortPreKey(privateKeys.identityKey) : undefined;
     const result = await this.rotate({
       userId,
       ...deviceOf(options),
       newSignedPreKey: signed.signedPreKey,
       ...(oneTime && { newOneTimePreKeys: oneTime.preKeys }),
       ...(lastResort && { newLastResortPreKey: lastResort.signedPreKey }),
+      ...(pqLastResort && { newPqLastResortPreKey: pqLastResort.pqPreKey }),
     });
     const updated: PrivateKeys = {
       ...privateKeys,
@@ -145,6 +177,13 @@ export class KeysApi {
         previousLastResortPreKeys: [
           ...(privateKeys.lastResortPreKey ? [privateKeys.lastResortPreKey] : []),
           ...(privateKeys.previousLastResortPreKeys ?? []),
+        ],
+      }),
+      ...(pqLastResort && {
+        pqLastResortPreKey: pqLastResort.keyPair,
+        previousPqLastResortPreKeys: [
+          ...(privateKeys.pqLastResortPreKey ? [privateKeys.pqLastResortPreKey] : []),
+          ...(privateKeys.previousPqLastResortPreKeys ?? []),
         ],
       }),
     };

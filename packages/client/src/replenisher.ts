@@ -1,8 +1,10 @@
 /**
  * `autoReplenish`: on `prekeys.low` / `prekeys.exhausted` for one of the app's devices, make
- * fresh one-time pre-keys, hand their secrets to the app's store, then upload them. Events are
- * handled one at a time, and the server's current count is checked first, so a burst of alerts
- * (one per consumed key) leads to one upload, not one per alert.
+ * fresh one-time pre-keys, hand their secrets to the app's store, then upload them; on
+ * `pqprekeys.low` / `pqprekeys.exhausted` the same with ML-KEM-1024 pre-keys (signed, so they
+ * need the device's identity key: `identityKey`). Events are handled one at a time, and the
+ * server's current count is checked first, so a burst of alerts (one per consumed key) leads to
+ * one upload, not one per alert.
  */
 import { PrekeydError } from './errors.ts';
 import type { KeysApi } from './keys-api.ts';
@@ -18,7 +20,12 @@ export interface AutoReplenishOptions {
    * Persist the new secrets. Called BEFORE the upload; if it throws, nothing is uploaded. Merge
    * `oneTimePreKeys` into the device's stored private keys.
    */
-  store: (update: { userId: string; deviceId: string; oneTimePreKeys: Record<string, string> }) => void | Promise<void>;
+  store: (update: { userId: string; deviceId: string; oneTimePreKeys: Record<string, string>; pqOneTimePreKeys?: Record<string, string> }) => void | Promise<void>;
+  /**
+   * The device's Ed25519 identity private key (hex), to sign new ML-KEM pre-keys. Without it
+   * `pqprekeys.*` alerts are not answered.
+   */
+  identityKey?: (device: { userId: string; deviceId: string }) => string | Promise<string>;
   onReplenished?: (info: { userId: string; deviceId: string; result: RotateResult }) => void;
 }
 
@@ -35,30 +42,45 @@ export function createReplenisher(keys: KeysApi, options: AutoReplenishOptions) 
   }
   let lowThreshold = defaultLowThreshold;
 
-  /** The stored count now, from the server; the alert's own figure if this key may not read it. */
-  async function currentCount(userId: string, deviceId: string, reported: number): Promise<number> {
+  /** The stored count of one kind now, from the server; the alert's own figure if this key may not read it. */
+  async function currentCount(userId: string, deviceId: string, reported: number, postQuantum: boolean): Promise<number> {
     try {
-      return (await keys.verify(userId, { deviceId })).oneTimePreKeysRemaining;
+      const status = await keys.verify(userId, { deviceId });
+      return postQuantum ? status.pqOneTimePreKeysRemaining : status.oneTimePreKeysRemaining;
     } catch (error) {
       if (error instanceof PrekeydError && error.errorCode === 'FORBIDDEN') return reported;
       throw error;
     }
   }
 
-  return async function onEvent(event: PrekeydEvent): Promise<void> {
-    if (event.event !== 'prekeys.low' && event.event !== 'prekeys.exhausted') return;
-    // Kyber pre-keys belong to Signal clients on /v2; this SDK makes X25519 one-time pre-keys.
-    if (event.data.kind === 'kyber') return;
-    const deviceId = event.data.deviceId ?? 'default';
-    if (options.deviceIds && !options.deviceIds.includes(deviceId)) return;
-    if (event.event === 'prekeys.low' && Number.isInteger(event.data.threshold)) lowThreshold = event.data.threshold;
+  const alerts = new Set(['prekeys.low', 'prekeys.exhausted', 'pqprekeys.low', 'pqprekeys.exhausted']);
 
-    const reported = event.event === 'prekeys.low' ? event.data.remaining : 0;
-    const remaining = await currentCount(event.userId, deviceId, reported);
+  return async function onEvent(event: PrekeydEvent): Promise<void> {
+    if (!alerts.has(event.event)) return;
+    const data = event.data as { deviceId?: string; remaining?: number; threshold?: number; kind?: string };
+    // Kyber pre-keys with `kind` belong to Signal clients on /v2; this SDK's PQ keys raise pqprekeys.*.
+    if (data.kind === 'kyber') return;
+    const postQuantum = event.event.startsWith('pq');
+    if (postQuantum && !options.identityKey) return;
+    const deviceId = data.deviceId ?? 'default';
+    if (options.deviceIds && !options.deviceIds.includes(deviceId)) return;
+    if (event.event.endsWith('.low') && Number.isInteger(data.threshold)) lowThreshold = data.threshold!;
+
+    const reported = event.event.endsWith('.low') ? (data.remaining ?? 0) : 0;
+    const remaining = await currentCount(event.userId, deviceId, reported, postQuantum);
     // An alert that predates an upload we already made: the device is stocked again.
     if (remaining >= lowThreshold) return;
     const count = Math.min(maxPreKeysPerCall, target - remaining);
     if (count <= 0) return;
+    if (postQuantum) {
+      const identityKey = await options.identityKey!({ userId: event.userId, deviceId });
+      const { result } = await keys.replenishPq(event.userId, count, identityKey, {
+        deviceId,
+        store: (pqOneTimePreKeys) => options.store({ userId: event.userId, deviceId, oneTimePreKeys: {}, pqOneTimePreKeys }),
+      });
+      options.onReplenished?.({ userId: event.userId, deviceId, result });
+      return;
+    }
     const { result } = await keys.replenish(event.userId, count, {
       deviceId,
       store: (oneTimePreKeys) => options.store({ userId: event.userId, deviceId, oneTimePreKeys }),

@@ -18,6 +18,22 @@ export interface SignedPreKey extends PreKey {
   signature: string;
 }
 
+/** An ML-KEM-1024 pre-key as published: the encapsulation key and the identity key's signature. */
+export interface PqPreKey extends PreKey {
+  /** 1,568-byte ML-KEM-1024 encapsulation key, hex. */
+  publicKey: string;
+  /** 64-byte Ed25519 signature by the identity key over 0x0A ‖ publicKey (1,569 bytes), hex. */
+  signature: string;
+}
+
+/** A bundle's ML-KEM pre-key: one-time, or the last-resort one (never consumed). */
+export interface BundlePqPreKey {
+  keyId: string;
+  publicKey: string;
+  signature: string;
+  lastResort: boolean;
+}
+
 /** An X25519 key pair the client keeps: the public half was published under `keyId`. */
 export interface PreKeyPair {
   keyId: string;
@@ -43,6 +59,11 @@ export interface PrivateKeys {
   lastResortPreKey?: PreKeyPair;
   /** Last-resort pre-keys replaced by a rotation; keep them as long as previousSignedPreKeys. */
   previousLastResortPreKeys?: PreKeyPair[];
+  /** ML-KEM-1024 one-time pre-key secrets (the 64-byte seed d ‖ z), hex, by keyId. Delete each once a session has used it. */
+  pqOneTimePreKeys?: Record<string, string>;
+  /** The ML-KEM-1024 last-resort pre-key (privateKey: the 64-byte seed, hex; publicKey: the encapsulation key). */
+  pqLastResortPreKey?: PreKeyPair;
+  previousPqLastResortPreKeys?: PreKeyPair[];
 }
 
 /** Exactly the `/v1/keys/register` body without `userId`, `deviceId` and `deviceName`. */
@@ -51,6 +72,8 @@ export interface RegistrationPayload {
   signedPreKey: SignedPreKey;
   oneTimePreKeys: PreKey[];
   lastResortPreKey?: SignedPreKey;
+  pqOneTimePreKeys?: PqPreKey[];
+  pqLastResortPreKey?: PqPreKey;
 }
 
 export interface GeneratedKeySet {
@@ -74,6 +97,7 @@ export interface RegisterResult {
   identityKeyFingerprint: string;
   signedPreKeyId: string;
   oneTimePreKeysCount: number;
+  pqOneTimePreKeysCount: number;
   status: 'active';
   registeredAt: string;
 }
@@ -85,8 +109,11 @@ export interface KeyBundle {
   signedPreKey: SignedPreKey;
   oneTimePreKey: PreKey | null;
   lastResortPreKey?: SignedPreKey;
+  /** Null when the key set has no ML-KEM pre-keys. */
+  pqPreKey: BundlePqPreKey | null;
   remainingOneTimePreKeys: number;
-  /** Present when no one-time pre-key was handed out: forward secrecy is reduced. */
+  remainingPqOneTimePreKeys: number;
+  /** Present when no one-time pre-key (or only the last-resort ML-KEM one) was handed out. */
   warning?: string;
   /** From a `--transparency` server: the proof that the log published these keys. */
   transparency?: TransparencyProof;
@@ -98,6 +125,8 @@ export interface RotateRequest {
   newSignedPreKey?: SignedPreKey;
   newOneTimePreKeys?: PreKey[];
   newLastResortPreKey?: SignedPreKey;
+  newPqOneTimePreKeys?: PqPreKey[];
+  newPqLastResortPreKey?: PqPreKey;
 }
 
 export interface RotateResult {
@@ -105,6 +134,8 @@ export interface RotateResult {
   newSignedPreKeyId: string | null;
   oneTimePreKeysAdded: number;
   totalOneTimePreKeysAvailable: number;
+  pqOneTimePreKeysAdded: number;
+  totalPqOneTimePreKeysAvailable: number;
   rotatedAt: string;
 }
 
@@ -129,6 +160,8 @@ export interface KeySetSummary {
   identityKeyFingerprint: string;
   status: KeySetStatus;
   oneTimePreKeysRemaining: number;
+  pqOneTimePreKeysRemaining: number;
+  pqLastResortPreKeyAvailable: boolean;
   registeredAt: string;
   lastRotatedAt: string | null;
   deviceName: string | null;
@@ -211,6 +244,10 @@ export interface SharedSecretRequest {
   initiatorEphemeralKey: string;
   initiatorIdentityKey?: string;
   responderDeviceId?: string;
+  /** PQXDH: also hand out the responder's ML-KEM pre-key; the session then waits for the KEM ciphertext. */
+  postQuantum?: boolean;
+  /** Refuse (409, nothing consumed) when the responder has no ML-KEM pre-key to hand out. */
+  requirePostQuantum?: boolean;
 }
 
 export interface SharedSecretResponse {
@@ -220,9 +257,12 @@ export interface SharedSecretResponse {
     signedPreKey: SignedPreKey;
     oneTimePreKey: PreKey | null;
     lastResortPreKey?: SignedPreKey;
+    /** With `postQuantum: true` only; null when the responder has no ML-KEM pre-keys. */
+    pqPreKey?: BundlePqPreKey | null;
     warning?: string;
     transparency?: TransparencyProof;
   };
+  remainingPqOneTimePreKeys?: number;
   expiresAt: string;
 }
 
@@ -236,6 +276,11 @@ export interface SessionView {
   oneTimePreKeyId: string | null;
   /** The last-resort pre-key the initiator used for DH4 (no one-time pre-key was left), else null. */
   lastResortPreKeyId: string | null;
+  /** PQXDH: the responder's ML-KEM pre-key the initiator encapsulated to (one-time, or the last-resort one), else null. */
+  pqPreKeyId: string | null;
+  pqPreKeyLastResort: boolean;
+  /** The initiator's ML-KEM-1024 ciphertext, hex; null until it is sent. */
+  kemCiphertext: string | null;
   status: 'pending' | 'completed';
   createdAt: string;
   expiresAt: string;
@@ -259,6 +304,7 @@ export type AuditAction =
   | 'BACKUP_RECOVERED'
   | 'SHARED_SECRET_INITIATED'
   | 'SHARED_SECRET_COMPLETED'
+  | 'SHARED_SECRET_CIPHERTEXT_SENT'
   | 'KEY_VERIFIED'
   | 'PREKEY_CONSUMED'
   | 'PREKEYS_REPLENISHED'
@@ -345,11 +391,14 @@ export interface PrekeydEventData {
   'keys.rotated': Record<string, unknown>;
   'prekeys.replenished': { added: number; remaining: number } & Record<string, unknown>;
   'keys.revoked': { reason: string | null; revokedAt: string } & Record<string, unknown>;
-  /** `deviceId`: the responder device the session is for. */
-  'session.initiated': { sessionId: string; initiatorUserId: string; deviceId?: string } & Record<string, unknown>;
+  /** `deviceId`: the responder device the session is for; `postQuantum`: a PQXDH session (its ciphertext is stored). */
+  'session.initiated': { sessionId: string; initiatorUserId: string; deviceId?: string; postQuantum?: boolean } & Record<string, unknown>;
   'peer.keys.revoked': { peerUserId: string; peerDeviceIds?: string[] } & Record<string, unknown>;
   /** `userId`'s device list changed (pushed to the user and to users holding a session with them). */
   'devices.changed': { userId: string; deviceListVersion: number; added: string[]; removed: string[]; changed: string[] };
+  /** The `/v1` ML-KEM one-time pre-keys of a device (same rules as `prekeys.*`). */
+  'pqprekeys.low': { deviceId: string; remaining: number; threshold: number };
+  'pqprekeys.exhausted': { deviceId: string; lastResortAvailable: boolean };
 }
 
 export type PrekeydEventName = keyof PrekeydEventData;

@@ -127,8 +127,18 @@ export function x3dhKdf(dhOutputs: Uint8Array[]): Uint8Array {
   return hkdf(sha256, ikm, new Uint8Array(32), utf8(x3dhInfo), 32);
 }
 
-/** The initiator's side (Alice): derives SK from her identity key, a fresh ephemeral key and Bob's verified bundle. */
-export function x3dhInitiate(input: InitiatorInput): InitiatorResult {
+/** DH1‖DH2‖DH3(‖DH4) of the initiator and what goes with them; the caller derives SK and wipes the outputs. */
+export interface InitiatorDh {
+  outputs: Uint8Array[];
+  identityPublic: Uint8Array;
+  responderIdentity: Uint8Array;
+  ephemeralSecret: Uint8Array;
+  oneTimePreKeyId: string | null;
+  lastResortPreKeyId: string | null;
+}
+
+/** The initiator's DH steps against a verified bundle (shared by X3DH and PQXDH). */
+export function initiatorDhOutputs(input: InitiatorInput): InitiatorDh {
   verifyBundle(input.bundle);
   const identitySecret = keyBytes(input.identityPrivateKey, 'identity private key');
   const identityPublic = ed25519.getPublicKey(identitySecret);
@@ -149,18 +159,30 @@ export function x3dhInitiate(input: InitiatorInput): InitiatorResult {
   else if (lastResortPreKey) {
     outputs.push(dh(ephemeralSecret, hexBytes(lastResortPreKey.publicKey, 'last-resort pre-key', 32), "The responder's last-resort pre-key"));
   }
-
-  const result: InitiatorResult = {
-    sharedSecret: x3dhKdf(outputs),
-    associatedData: concatBytes(identityPublic, responderIdentity),
-    ephemeralPublicKey: encodeHex(x25519.getPublicKey(ephemeralSecret)),
-    signedPreKeyId: input.bundle.signedPreKey.keyId,
+  return {
+    outputs,
+    identityPublic,
+    responderIdentity,
+    ephemeralSecret,
     oneTimePreKeyId: oneTimePreKey?.keyId ?? null,
     lastResortPreKeyId: lastResortPreKey?.keyId ?? null,
   };
+}
+
+/** The initiator's side (Alice): derives SK from her identity key, a fresh ephemeral key and Bob's verified bundle. */
+export function x3dhInitiate(input: InitiatorInput): InitiatorResult {
+  const derived = initiatorDhOutputs(input);
+  const result: InitiatorResult = {
+    sharedSecret: x3dhKdf(derived.outputs),
+    associatedData: concatBytes(derived.identityPublic, derived.responderIdentity),
+    ephemeralPublicKey: encodeHex(x25519.getPublicKey(derived.ephemeralSecret)),
+    signedPreKeyId: input.bundle.signedPreKey.keyId,
+    oneTimePreKeyId: derived.oneTimePreKeyId,
+    lastResortPreKeyId: derived.lastResortPreKeyId,
+  };
   // The spec: delete the ephemeral secret and the DH outputs once SK is computed (a caller's own buffer is left alone).
-  if (!input.ephemeralPrivateKey) ephemeralSecret.fill(0);
-  for (const output of outputs) output.fill(0);
+  if (!input.ephemeralPrivateKey) derived.ephemeralSecret.fill(0);
+  for (const output of derived.outputs) output.fill(0);
   return result;
 }
 
@@ -174,8 +196,8 @@ function dh4SecretOf(input: ResponderInput): Uint8Array | null {
   return null;
 }
 
-/** The responder's side (Bob): the same SK from his private keys and Alice's identity and ephemeral keys. */
-export function x3dhRespond(input: ResponderInput): X3dhSecret {
+/** The responder's DH steps (shared by X3DH and PQXDH): the outputs, AD = IK_A ‖ IK_B. */
+export function responderDhOutputs(input: ResponderInput): { outputs: Uint8Array[]; associatedData: Uint8Array } {
   const identitySecret = keyBytes(input.identityPrivateKey, 'identity private key');
   const signedPreKeySecret = keyBytes(input.signedPreKeyPrivateKey, 'signed pre-key private key');
   const initiatorIdentity = hexBytes(input.initiatorIdentityKey, 'initiator identity key', 32);
@@ -188,10 +210,13 @@ export function x3dhRespond(input: ResponderInput): X3dhSecret {
   ];
   const dh4Secret = dh4SecretOf(input);
   if (dh4Secret) outputs.push(dh(dh4Secret, initiatorEphemeral, "The initiator's ephemeral key"));
-  const result = {
-    sharedSecret: x3dhKdf(outputs),
-    associatedData: concatBytes(initiatorIdentity, ed25519.getPublicKey(identitySecret)),
-  };
+  return { outputs, associatedData: concatBytes(initiatorIdentity, ed25519.getPublicKey(identitySecret)) };
+}
+
+/** The responder's side (Bob): the same SK from his private keys and Alice's identity and ephemeral keys. */
+export function x3dhRespond(input: ResponderInput): X3dhSecret {
+  const { outputs, associatedData } = responderDhOutputs(input);
+  const result = { sharedSecret: x3dhKdf(outputs), associatedData };
   for (const output of outputs) output.fill(0);
   return result;
 }

@@ -23,7 +23,7 @@ const base64Field = (decode: (text: string) => Decoded, example: string, descrip
     .openapi({ example, description });
 
 const ecKey = base64Field((text) => decodeSignalKey(text, 'ec'), signalKeys.identityKey, 'Curve25519 key: 33 bytes, type byte 0x05, base64');
-const kyberKey = base64Field((text) => decodeSignalKey(text, 'kyber'), `CA${'A'.repeat(2090)}`, 'Kyber1024 key: 1569 bytes, type byte 0x08, base64');
+const kyberKey = base64Field((text) => decodeSignalKey(text, 'kyber'), `CA${'A'.repeat(2090)}`, 'Kyber1024 (type byte 0x08) or ML-KEM-1024 (0x0A) key: 1569 bytes, base64');
 const signature = base64Field(decodeSignature, signalKeys.signedPreKey.signature, 'XEdDSA signature by the identity key over the serialized key: 64 bytes, base64');
 
 const keyId = z.number().int().min(0).max(2 ** 31 - 1).openapi({ example: 1 });

@@ -13,7 +13,7 @@ const claim = defineRoute('bundles.fetch', {
   tags: ['Keys'],
   summary: 'Claim a bundle of every active device of a user (or of the named devices), in one transaction',
   description:
-    'Each served device consumes one one-time pre-key, exactly as `GET /v1/keys/bundle/:userId` does (the same bundle shape, warning and last-resort pre-key). Suspended, expired, revoked and unknown devices are named in `failures` with their status and error rather than failing the claim. At most `--max-devices-per-claim` devices (default 100) per claim; the drain limit and the bundle rate limit count one per pre-key consumed. `deviceListVersion` is the version of the device list the claim was served from.',
+    'Each served device consumes one one-time pre-key and one ML-KEM pre-key when it has them, exactly as `GET /v1/keys/bundle/:userId` does (the same bundle shape, `pqPreKey`, warning and last-resort pre-keys). Suspended, expired, revoked and unknown devices are named in `failures` with their status and error rather than failing the claim. At most `--max-devices-per-claim` devices (default 100) per claim; the drain limit counts one per pre-key consumed (EC and ML-KEM alike), the bundle rate limit one per bundle that consumed one. `deviceListVersion` is the version of the device list the claim was served from.',
   request: { params: userParam, query: deviceBundlesQuery },
   responses: {
     200: jsonResponse(success(deviceBundlesResult), 'A bundle per servable device, and the reason for each other one'),
@@ -39,7 +39,8 @@ export function deviceRoutes(deps: Deps) {
   return createRouter()
     .openapi(claim, async (c) => {
       const data = await claimDeviceBundles(deps, c.get('caller'), c.req.valid('param').userId, c.req.valid('query').deviceIds);
-      const consumed = data.devices.filter((bundle) => bundle.oneTimePreKey !== null).length;
+      // A bundle that consumed a one-time pre-key of either kind is a fetch.
+      const consumed = data.devices.filter((bundle) => bundle.oneTimePreKey !== null || bundle.pqPreKey?.lastResort === false).length;
       c.set('extraPreKeysConsumed', consumed - 1); // the rate limit counted one up front
       return c.json({ success: true as const, data }, 200);
     })

@@ -53,7 +53,9 @@ export const deviceBundlesResult = withExample(
         identityKey: v1Keys.identityKey,
         signedPreKey,
         oneTimePreKey: { keyId: 'opk_001', publicKey: oneTimePreKeys.opk_001 },
+        pqPreKey: null,
         remainingOneTimePreKeys: 14,
+        remainingPqOneTimePreKeys: 0,
       },
       {
         userId: 'user_abc123',
@@ -61,7 +63,9 @@ export const deviceBundlesResult = withExample(
         identityKey: v1Keys.identityKey,
         signedPreKey,
         oneTimePreKey: { keyId: 'opk_002', publicKey: oneTimePreKeys.opk_002 },
+        pqPreKey: null,
         remainingOneTimePreKeys: 3,
+        remainingPqOneTimePreKeys: 0,
       },
     ],
     failures: {
@@ -81,6 +85,7 @@ const deviceExample = {
   signedPreKeyExpiresAt: '2026-04-07T12:00:00.000Z',
   revokedAt: null,
   oneTimePreKeysRemaining: 15,
+  pqOneTimePreKeysRemaining: 0,
 } as const;
 
 export const deviceSummary = z
@@ -94,6 +99,7 @@ export const deviceSummary = z
     signedPreKeyExpiresAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
     oneTimePreKeysRemaining: z.number().int(),
+    pqOneTimePreKeysRemaining: z.number().int(),
   })
   .openapi('Device', { example: deviceExample });
 
@@ -104,7 +110,7 @@ export const deviceListResult = withExample(
     deviceListVersion: 7,
     devices: [
       deviceExample,
-      { ...deviceExample, deviceId: 'old-laptop', status: 'revoked', deviceName: null, signedPreKeyExpiresAt: null, revokedAt: '2026-03-09T08:00:00.000Z', oneTimePreKeysRemaining: 0 },
+      { ...deviceExample, deviceId: 'old-laptop', status: 'revoked', deviceName: null, signedPreKeyExpiresAt: null, revokedAt: '2026-03-09T08:00:00.000Z', oneTimePreKeysRemaining: 0, pqOneTimePreKeysRemaining: 0 },
     ],
   },
 );

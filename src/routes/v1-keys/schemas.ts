@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { v1Keys } from '../examples.ts';
 import { deviceId, hex, keyId, pageLimit, pageNumber, paginationSchema, userId, withExample } from '../schemas.ts';
 import { transparencyProofSchema } from '../transparency/schemas.ts';
+import { bundlePqPreKeySchema, pqPreKeyList, pqPreKeySchema } from './pq-schemas.ts';
 
 const { signedPreKey, rotatedSignedPreKey, oneTimePreKeys } = v1Keys;
 
@@ -27,6 +28,8 @@ export const registerBody = z
     signedPreKey: signedPreKeySchema,
     oneTimePreKeys: preKeyList(1),
     lastResortPreKey: signedPreKeySchema.optional(),
+    pqOneTimePreKeys: pqPreKeyList.optional(),
+    pqLastResortPreKey: pqPreKeySchema.optional(),
     deviceId: deviceId.optional(),
     deviceName: z.string().min(1).max(128).optional().openapi({ example: 'iPhone 15' }),
   })
@@ -52,6 +55,7 @@ export const registerResult = withExample(
     identityKeyFingerprint: z.string(),
     signedPreKeyId: z.string(),
     oneTimePreKeysCount: z.number().int(),
+    pqOneTimePreKeysCount: z.number().int(),
     status: z.literal('active'),
     registeredAt: z.string(),
   }),
@@ -61,6 +65,7 @@ export const registerResult = withExample(
     identityKeyFingerprint: v1Keys.identityKeyFingerprint,
     signedPreKeyId: signedPreKey.keyId,
     oneTimePreKeysCount: 2,
+    pqOneTimePreKeysCount: 0,
     status: 'active',
     registeredAt: '2026-03-08T10:00:00.000Z',
   },
@@ -78,7 +83,9 @@ export const bundleResult = withExample(
       signedPreKey: signedPreKeySchema,
       oneTimePreKey: preKeySchema.nullable(),
       lastResortPreKey: signedPreKeySchema.optional(),
+      pqPreKey: bundlePqPreKeySchema.nullable(),
       remainingOneTimePreKeys: z.number().int(),
+      remainingPqOneTimePreKeys: z.number().int(),
       warning: z.string().optional(),
       transparency: transparencyProofSchema.optional().openapi({ description: 'With --transparency: proof that the log published these keys' }),
     })
@@ -89,7 +96,9 @@ export const bundleResult = withExample(
     identityKey: v1Keys.identityKey,
     signedPreKey,
     oneTimePreKey: { keyId: 'opk_001', publicKey: oneTimePreKeys.opk_001 },
+    pqPreKey: null,
     remainingOneTimePreKeys: 1,
+    remainingPqOneTimePreKeys: 0,
   },
 );
 
@@ -100,6 +109,8 @@ export const rotateBody = z
     newSignedPreKey: signedPreKeySchema.optional(),
     newOneTimePreKeys: preKeyList(0).optional(),
     newLastResortPreKey: signedPreKeySchema.optional(),
+    newPqOneTimePreKeys: pqPreKeyList.optional(),
+    newPqLastResortPreKey: pqPreKeySchema.optional(),
   })
   .strict()
   .openapi('RotateKeysRequest', {
@@ -116,6 +127,8 @@ export const rotateResult = withExample(
     newSignedPreKeyId: z.string().nullable(),
     oneTimePreKeysAdded: z.number().int(),
     totalOneTimePreKeysAvailable: z.number().int(),
+    pqOneTimePreKeysAdded: z.number().int(),
+    totalPqOneTimePreKeysAvailable: z.number().int(),
     rotatedAt: z.string(),
   }),
   {
@@ -123,6 +136,8 @@ export const rotateResult = withExample(
     newSignedPreKeyId: rotatedSignedPreKey.keyId,
     oneTimePreKeysAdded: 1,
     totalOneTimePreKeysAvailable: 16,
+    pqOneTimePreKeysAdded: 0,
+    totalPqOneTimePreKeysAvailable: 0,
     rotatedAt: '2026-03-08T12:00:00.000Z',
   },
 );
@@ -184,6 +199,8 @@ const keySetSummaryExample = {
   identityKeyFingerprint: v1Keys.identityKeyFingerprint,
   status: 'active',
   oneTimePreKeysRemaining: 15,
+  pqOneTimePreKeysRemaining: 0,
+  pqLastResortPreKeyAvailable: false,
   registeredAt: '2026-03-08T10:00:00.000Z',
   lastRotatedAt: '2026-03-08T12:00:00.000Z',
   deviceName: 'iPhone 15',
@@ -196,6 +213,8 @@ export const keySetSummary = z
     identityKeyFingerprint: z.string(),
     status,
     oneTimePreKeysRemaining: z.number().int(),
+    pqOneTimePreKeysRemaining: z.number().int(),
+    pqLastResortPreKeyAvailable: z.boolean(),
     registeredAt: z.string(),
     lastRotatedAt: z.string().nullable(),
     deviceName: z.string().nullable(),

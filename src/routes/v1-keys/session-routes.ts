@@ -1,9 +1,9 @@
-/** /v1/keys/shared-secret: server-assisted X3DH sessions (initiate, read, complete). */
+/** /v1/keys/shared-secret: server-assisted X3DH / PQXDH sessions (initiate, send the KEM ciphertext, read, complete). */
 import type { Deps } from '../../domain/deps.ts';
-import { completeSession, initiateSession, readSession } from '../../domain/sessions.ts';
+import { completeSession, initiateSession, readSession, submitKemCiphertext } from '../../domain/sessions.ts';
 import { createRouter, defineRoute, errorResponses, jsonBody, jsonResponse } from '../../http/openapi.ts';
 import { success } from '../schemas.ts';
-import { completedSession, sessionParam, sessionView, sharedSecretBody, sharedSecretResult } from './session-schemas.ts';
+import { completedSession, kemCiphertextBody, sessionParam, sessionView, sharedSecretBody, sharedSecretResult } from './session-schemas.ts';
 
 const initiate = defineRoute('bundles.fetch', {
   method: 'post',
@@ -16,6 +16,20 @@ const initiate = defineRoute('bundles.fetch', {
   responses: {
     200: jsonResponse(success(sharedSecretResult), 'Session started'),
     ...errorResponses(400, 403, 404, 409, 410),
+  },
+});
+
+const sendKemCiphertext = defineRoute('bundles.fetch', {
+  method: 'post',
+  path: '/v1/keys/shared-secret/{sessionId}/kem-ciphertext',
+  tags: ['Sessions'],
+  summary: "PQXDH: send the ML-KEM ciphertext for the session's post-quantum pre-key, as its initiator",
+  description:
+    'For sessions started with `postQuantum: true` that handed out a `pqPreKey`. Stores `kemCiphertext` (1,568 bytes, hex or base64) and only then tells the responder (`session.initiated`). The same ciphertext again answers the same; another one is 409.',
+  request: { params: sessionParam, body: jsonBody(kemCiphertextBody) },
+  responses: {
+    200: jsonResponse(success(sessionView), 'The session, ready for the responder'),
+    ...errorResponses(400, 403, 404, 409),
   },
 });
 
@@ -39,7 +53,7 @@ const complete = defineRoute('bundles.fetch', {
   request: { params: sessionParam },
   responses: {
     200: jsonResponse(success(completedSession, 'Session completed'), 'The completed session'),
-    ...errorResponses(400, 403, 404),
+    ...errorResponses(400, 403, 404, 409),
   },
 });
 
@@ -47,6 +61,10 @@ export function sessionRoutes(deps: Deps) {
   return createRouter()
     .openapi(initiate, async (c) => {
       const data = await initiateSession(deps, c.get('caller'), c.req.valid('json'));
+      return c.json({ success: true as const, data }, 200);
+    })
+    .openapi(sendKemCiphertext, async (c) => {
+      const data = await submitKemCiphertext(deps, c.get('caller'), c.req.valid('param').sessionId, c.req.valid('json').kemCiphertext);
       return c.json({ success: true as const, data }, 200);
     })
     .openapi(read, async (c) => {

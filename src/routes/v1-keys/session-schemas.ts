@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { v1Keys } from '../examples.ts';
 import { deviceId, hex, userId, withExample } from '../schemas.ts';
+import { bundlePqPreKeySchema, kemCiphertext } from './pq-schemas.ts';
 import { preKeySchema, signedPreKeySchema } from './schemas.ts';
 import { transparencyProofSchema } from '../transparency/schemas.ts';
 
@@ -12,6 +13,12 @@ export const sharedSecretBody = z
     initiatorEphemeralKey: hex(32, v1Keys.initiatorEphemeralKey),
     initiatorIdentityKey: hex(32, v1Keys.initiatorIdentityKey).optional().openapi({ description: "Must equal the initiator's registered identity key when given" }),
     responderDeviceId: deviceId.optional(),
+    postQuantum: z.boolean().optional().openapi({
+      description: "PQXDH: also hand out the responder's ML-KEM pre-key; send the ciphertext to …/kem-ciphertext, then the responder is told",
+    }),
+    requirePostQuantum: z.boolean().optional().openapi({
+      description: 'With postQuantum: refuse (409, details field requirePostQuantum; nothing consumed) a responder without ML-KEM pre-keys',
+    }),
   })
   .strict()
   .openapi('SharedSecretRequest', {
@@ -27,9 +34,11 @@ export const sharedSecretResult = withExample(
         signedPreKey: signedPreKeySchema,
         oneTimePreKey: preKeySchema.nullable(),
         lastResortPreKey: signedPreKeySchema.optional(),
+        pqPreKey: bundlePqPreKeySchema.nullable().optional().openapi({ description: 'With postQuantum: true only' }),
         warning: z.string().optional(),
         transparency: transparencyProofSchema.optional(),
       }),
+      remainingPqOneTimePreKeys: z.number().int().optional(),
       expiresAt: z.string(),
     })
     .openapi('SharedSecretSession'),
@@ -60,6 +69,9 @@ const sessionExample = {
   signedPreKeyId: 'spk_001',
   oneTimePreKeyId: 'opk_003',
   lastResortPreKeyId: null,
+  pqPreKeyId: null,
+  pqPreKeyLastResort: false,
+  kemCiphertext: null,
   status: 'pending',
   createdAt: '2026-03-08T10:00:00.000Z',
   expiresAt: '2026-03-09T10:00:00.000Z',
@@ -79,6 +91,9 @@ export const sessionView = withExample(
         .string()
         .nullable()
         .openapi({ description: 'The last-resort pre-key handed out instead of a one-time pre-key (the DH4 key), else null' }),
+      pqPreKeyId: z.string().nullable().openapi({ description: 'PQXDH: the ML-KEM pre-key handed out, else null' }),
+      pqPreKeyLastResort: z.boolean().openapi({ description: 'Whether pqPreKeyId is the last-resort ML-KEM pre-key' }),
+      kemCiphertext: z.string().nullable().openapi({ description: "PQXDH: the initiator's ML-KEM-1024 ciphertext, hex; null until sent" }),
       status: z.enum(['pending', 'completed']),
       createdAt: z.string(),
       expiresAt: z.string(),
@@ -91,3 +106,8 @@ export const completedSession = withExample(
   sessionView.extend({ completedAt: z.string().nullable() }).openapi('CompletedSession'),
   { ...sessionExample, status: 'completed', completedAt: '2026-03-08T10:05:00.000Z' },
 );
+
+export const kemCiphertextBody = z
+  .object({ kemCiphertext })
+  .strict()
+  .openapi('KemCiphertextRequest', { example: { kemCiphertext: 'c7'.repeat(1568) } });

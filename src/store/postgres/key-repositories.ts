@@ -129,13 +129,18 @@ export class PgKeySets implements KeySetRepository {
   }
 }
 
-/** EC one-time pre-keys also move the key set's denormalised counter, which lists sort by. */
+/** The key set's denormalised counter of each kind (lists sort by the EC one; bundles report both). */
+const countColumn = (kind: PreKeyKind): string => (kind === 'ec' ? 'one_time_pre_key_count' : 'pq_one_time_pre_key_count');
+
+/** One-time pre-keys also move the key set's counter of their kind. */
 export class PgOneTimePreKeys implements OneTimePreKeyRepository {
   constructor(private readonly ctx: TxContext) {}
 
-  private async adjustCount(keySetId: number, kind: PreKeyKind, expression: string, params: SqlValue[] = []): Promise<void> {
-    if (kind !== 'ec') return;
-    await this.ctx.client.query(`UPDATE key_sets SET one_time_pre_key_count = ${expression} WHERE id = $1`, [keySetId, ...params]);
+  /** `delta` adds to the counter; null resets it to zero. */
+  private async adjustCount(keySetId: number, kind: PreKeyKind, delta: number | null): Promise<void> {
+    const column = countColumn(kind);
+    const assignment = delta === null ? '0' : `${column} + $2`;
+    await this.ctx.client.query(`UPDATE key_sets SET ${column} = ${assignment} WHERE id = $1`, delta === null ? [keySetId] : [keySetId, delta]);
   }
 
   async insertMany(keySetId: number, kind: PreKeyKind, keys: Array<PreKey & { signature?: string | null }>, createdAt: string) {
@@ -145,7 +150,7 @@ export class PgOneTimePreKeys implements OneTimePreKeyRepository {
       const params = chunk.flatMap((key) => [keySetId, kind, key.keyId, key.publicKey, key.signature ?? null, createdAt]);
       await this.ctx.client.query(`INSERT INTO one_time_pre_keys (key_set_id, kind, key_id, public_key, signature, created_at) VALUES ${values}`, params);
     }
-    await this.adjustCount(keySetId, kind, 'one_time_pre_key_count + $2', [keys.length]);
+    await this.adjustCount(keySetId, kind, keys.length);
   }
 
   /**
@@ -153,6 +158,7 @@ export class PgOneTimePreKeys implements OneTimePreKeyRepository {
    * instead of queueing behind it; the counter update rides along in the same round trip.
    */
   async takeOldest(keySetId: number, kind: PreKeyKind) {
+    const column = countColumn(kind);
     const row = await first(
       this.ctx.client,
       `WITH taken AS (
@@ -160,8 +166,8 @@ export class PgOneTimePreKeys implements OneTimePreKeyRepository {
            SELECT id FROM one_time_pre_keys WHERE key_set_id = $1 AND kind = $2 ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1
          ) RETURNING key_id, public_key, signature
        ), counted AS (
-         UPDATE key_sets SET one_time_pre_key_count = one_time_pre_key_count - 1
-         WHERE id = $1 AND $2 = 'ec' AND EXISTS (SELECT 1 FROM taken)
+         UPDATE key_sets SET ${column} = ${column} - 1
+         WHERE id = $1 AND EXISTS (SELECT 1 FROM taken)
        )
        SELECT key_id, public_key, signature FROM taken`,
       [keySetId, kind],
@@ -179,6 +185,7 @@ export class PgOneTimePreKeys implements OneTimePreKeyRepository {
     const ids = [...new Set(keySetIds)];
     if (ids.length === 0) return taken;
     const targets = ids.map((_, index) => `($${index + 2}::bigint)`).join(', ');
+    const column = countColumn(kind);
     const found = await rows(
       this.ctx.client,
       `WITH picked AS (
@@ -190,8 +197,8 @@ export class PgOneTimePreKeys implements OneTimePreKeyRepository {
        ), taken AS (
          DELETE FROM one_time_pre_keys WHERE id IN (SELECT id FROM picked) RETURNING key_set_id, key_id, public_key, signature
        ), counted AS (
-         UPDATE key_sets SET one_time_pre_key_count = one_time_pre_key_count - 1
-         WHERE $1 = 'ec' AND id IN (SELECT key_set_id FROM taken)
+         UPDATE key_sets SET ${column} = ${column} - 1
+         WHERE id IN (SELECT key_set_id FROM taken)
        )
        SELECT key_set_id, key_id, public_key, signature FROM taken`,
       [kind, ...ids],
@@ -219,6 +226,6 @@ export class PgOneTimePreKeys implements OneTimePreKeyRepository {
 
   async deleteAll(keySetId: number, kind: PreKeyKind): Promise<void> {
     await this.ctx.client.query('DELETE FROM one_time_pre_keys WHERE key_set_id = $1 AND kind = $2', [keySetId, kind]);
-    await this.adjustCount(keySetId, kind, '0');
+    await this.adjustCount(keySetId, kind, null);
   }
 }

@@ -91,12 +91,14 @@ export class PgSessions implements SessionRepository {
   async insert(session: SessionRecord) {
     await this.ctx.client.query(
       `INSERT INTO sessions (session_id, project_id, initiator_user_id, responder_user_id, responder_device_id, initiator_identity_key,
-        initiator_ephemeral_key, signed_pre_key_id, one_time_pre_key_id, last_resort_pre_key_id, status, created_at, expires_at, completed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        initiator_ephemeral_key, signed_pre_key_id, one_time_pre_key_id, last_resort_pre_key_id, pq_pre_key_id, pq_pre_key_last_resort,
+        kem_ciphertext, status, created_at, expires_at, completed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
       [
         session.sessionId, session.projectId, session.initiatorUserId, session.responderUserId, session.responderDeviceId,
         session.initiatorIdentityKey, session.initiatorEphemeralKey, session.signedPreKeyId, session.oneTimePreKeyId,
-        session.lastResortPreKeyId, session.status, session.createdAt, session.expiresAt, session.completedAt,
+        session.lastResortPreKeyId, session.pqPreKeyId, session.pqPreKeyLastResort ? 1 : 0, session.kemCiphertext, session.status,
+        session.createdAt, session.expiresAt, session.completedAt,
       ],
     );
   }
@@ -110,6 +112,10 @@ export class PgSessions implements SessionRepository {
     await this.ctx.client.query(`UPDATE sessions SET status = 'completed', completed_at = $1 WHERE project_id = $2 AND session_id = $3`, [
       completedAt, projectId, sessionId,
     ]);
+  }
+
+  async setKemCiphertext(projectId: string, sessionId: string, kemCiphertext: string) {
+    await this.ctx.client.query('UPDATE sessions SET kem_ciphertext = $1 WHERE project_id = $2 AND session_id = $3', [kemCiphertext, projectId, sessionId]);
   }
 
   async peersOf(projectId: string, userId: string, now: string) {

@@ -209,6 +209,14 @@ export const migrations: string[][] = [
       PRIMARY KEY (project_id, level, tile_index)
     )`,
   ],
+  // Post-quantum pre-keys: their count beside the EC one, and PQXDH sessions (the ML-KEM key used, the initiator's ciphertext).
+  [
+    'ALTER TABLE key_sets ADD COLUMN pq_one_time_pre_key_count INTEGER NOT NULL DEFAULT 0',
+    `UPDATE key_sets SET pq_one_time_pre_key_count = (SELECT COUNT(*) FROM one_time_pre_keys WHERE key_set_id = key_sets.id AND kind = 'kyber')`,
+    `ALTER TABLE sessions ADD COLUMN pq_pre_key_id ${text}`,
+    'ALTER TABLE sessions ADD COLUMN pq_pre_key_last_resort INTEGER NOT NULL DEFAULT 0',
+    `ALTER TABLE sessions ADD COLUMN kem_ciphertext ${text}`,
+  ],
 ];
 
 /** Tables holding prekeyd data, in an order safe for copying (no foreign keys are declared). */

@@ -121,12 +121,17 @@ export class SqlJsKeySets implements KeySetRepository {
   }
 }
 
-/** EC one-time pre-keys also move the key set's denormalised counter, which lists sort by. */
+/** The key set's denormalised counter of each kind (lists sort by the EC one; bundles report both). */
+const countColumn = (kind: PreKeyKind): string => (kind === 'ec' ? 'one_time_pre_key_count' : 'pq_one_time_pre_key_count');
+
+/** One-time pre-keys also move the key set's counter of their kind. */
 export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
   constructor(private readonly sql: SqlTx) {}
 
-  private adjustCount(keySetId: number, kind: PreKeyKind, delta: string): void {
-    if (kind === 'ec') this.sql.run(`UPDATE key_sets SET one_time_pre_key_count = ${delta} WHERE id = ?`, [keySetId]);
+  /** `delta` adds to the counter; null resets it to zero. */
+  private adjustCount(keySetId: number, kind: PreKeyKind, delta: number | null): void {
+    const column = countColumn(kind);
+    this.sql.run(`UPDATE key_sets SET ${column} = ${delta === null ? '0' : `${column} + ?`} WHERE id = ?`, delta === null ? [keySetId] : [delta, keySetId]);
   }
 
   async insertMany(keySetId: number, kind: PreKeyKind, keys: Array<PreKey & { signature?: string | null }>, createdAt: string) {
@@ -136,7 +141,7 @@ export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
       const params = chunk.flatMap((key) => [keySetId, kind, key.keyId, key.publicKey, key.signature ?? null, createdAt]);
       this.sql.run(`INSERT INTO one_time_pre_keys (key_set_id, kind, key_id, public_key, signature, created_at) VALUES ${values}`, params);
     }
-    this.adjustCount(keySetId, kind, `one_time_pre_key_count + ${keys.length}`);
+    this.adjustCount(keySetId, kind, keys.length);
   }
 
   async takeOldest(keySetId: number, kind: PreKeyKind) {
@@ -146,7 +151,7 @@ export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
     );
     if (!row) return undefined;
     this.sql.run('DELETE FROM one_time_pre_keys WHERE id = ?', [row.id!]);
-    this.adjustCount(keySetId, kind, 'one_time_pre_key_count - 1');
+    this.adjustCount(keySetId, kind, -1);
     return { keyId: String(row.key_id), publicKey: String(row.public_key), signature: row.signature === null ? null : String(row.signature) };
   }
 
@@ -165,9 +170,10 @@ export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
     for (const row of rows) {
       taken.set(Number(row.key_set_id), { keyId: String(row.key_id), publicKey: String(row.public_key), signature: row.signature === null ? null : String(row.signature) });
     }
-    if (kind === 'ec' && taken.size > 0) {
+    if (taken.size > 0) {
       const takenIds = [...taken.keys()];
-      this.sql.run(`UPDATE key_sets SET one_time_pre_key_count = one_time_pre_key_count - 1 WHERE id IN (${takenIds.map(() => '?').join(', ')})`, takenIds);
+      const column = countColumn(kind);
+      this.sql.run(`UPDATE key_sets SET ${column} = ${column} - 1 WHERE id IN (${takenIds.map(() => '?').join(', ')})`, takenIds);
     }
     return taken;
   }
@@ -187,6 +193,6 @@ export class SqlJsOneTimePreKeys implements OneTimePreKeyRepository {
 
   async deleteAll(keySetId: number, kind: PreKeyKind): Promise<void> {
     this.sql.run('DELETE FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ?', [keySetId, kind]);
-    this.adjustCount(keySetId, kind, '0');
+    this.adjustCount(keySetId, kind, null);
   }
 }

@@ -81,12 +81,14 @@ export class SqlJsSessions implements SessionRepository {
   async insert(session: SessionRecord) {
     this.sql.run(
       `INSERT INTO sessions (session_id, project_id, initiator_user_id, responder_user_id, responder_device_id, initiator_identity_key,
-        initiator_ephemeral_key, signed_pre_key_id, one_time_pre_key_id, last_resort_pre_key_id, status, created_at, expires_at, completed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        initiator_ephemeral_key, signed_pre_key_id, one_time_pre_key_id, last_resort_pre_key_id, pq_pre_key_id, pq_pre_key_last_resort,
+        kem_ciphertext, status, created_at, expires_at, completed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         session.sessionId, session.projectId, session.initiatorUserId, session.responderUserId, session.responderDeviceId,
         session.initiatorIdentityKey, session.initiatorEphemeralKey, session.signedPreKeyId, session.oneTimePreKeyId,
-        session.lastResortPreKeyId, session.status, session.createdAt, session.expiresAt, session.completedAt,
+        session.lastResortPreKeyId, session.pqPreKeyId, session.pqPreKeyLastResort ? 1 : 0, session.kemCiphertext, session.status,
+        session.createdAt, session.expiresAt, session.completedAt,
       ],
     );
   }
@@ -98,6 +100,10 @@ export class SqlJsSessions implements SessionRepository {
 
   async complete(projectId: string, sessionId: string, completedAt: string) {
     this.sql.run(`UPDATE sessions SET status = 'completed', completed_at = ? WHERE project_id = ? AND session_id = ?`, [completedAt, projectId, sessionId]);
+  }
+
+  async setKemCiphertext(projectId: string, sessionId: string, kemCiphertext: string) {
+    this.sql.run('UPDATE sessions SET kem_ciphertext = ? WHERE project_id = ? AND session_id = ?', [kemCiphertext, projectId, sessionId]);
   }
 
   async peersOf(projectId: string, userId: string, now: string): Promise<string[]> {
