@@ -45,6 +45,16 @@ async function startWitness(args: string[]) {
   return { url, key, stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
 }
 
+/** The project's verifier key, once its first checkpoint exists (404 before, within the interval). */
+async function logKeyOf(url: string, projectId: string): Promise<string> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const response = await fetch(`${url}/v1/transparency/${projectId}/key`);
+    if (response.ok) return (await response.text()).trim();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no verifier key for ${projectId}`);
+}
+
 /** A port free now, for a witness that starts after the server that calls it. */
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
@@ -69,12 +79,11 @@ describe('prekeyd witness', () => {
     try {
       // The witness is not running yet: the change and the bundle go through, uncosigned.
       expect((await post(server.url, '/v1/keys/register', registration('w_alice', 2).body)).status).toBe(201);
-      const logKey = (await text(`${server.url}/v1/transparency/default/key`).catch(() => '')).trim() || undefined;
       const plain = new PrekeydClient({ baseURL: server.url, apiKey: masterKey, transparency: { required: true } });
       const started = Date.now();
       expect((await plain.keys.getBundle('w_alice')).transparency?.checkpoint).not.toContain('witness.e2e');
       expect(Date.now() - started).toBeLessThan(10_000);
-      const vkey = logKey ?? (await text(`${server.url}/v1/transparency/default/key`)).trim();
+      const vkey = await logKeyOf(server.url, 'default');
 
       const port = new URL(witnessUrl).port;
       witness = await startWitness(['--name', 'witness.e2e/w1', '--key-file', join(dir, 'w1.key'), '--state', join(dir, 'w1.json'), '--log', vkey, '--port', port]);
@@ -119,7 +128,7 @@ describe('prekeyd transparency monitor', () => {
       await post(server.url, '/v1/keys/register', alice.body);
       await post(server.url, '/v1/keys/register', registration('m_other', 2).body);
       await fetch(`${server.url}/v1/keys/verify/m_alice`, { headers: { authorization: `Bearer ${masterKey}` } }); // waits for the checkpoint
-      logKey = (await text(`${server.url}/v1/transparency/default/key`)).trim();
+      logKey = await logKeyOf(server.url, 'default');
       const log = `${server.url}/v1/transparency/default`;
       const firstRun = await monitorHere(log, logKey, ['--watch', 'm_alice', '--api-key', masterKey]);
       expect(firstRun.code).toBe(0);
@@ -183,7 +192,7 @@ describe('kill -9 while checkpointing', () => {
         while (!enough()) {
           const note = await text(`${server.url}/v1/transparency/default/checkpoint`).catch(() => '');
           if (!note.includes('\n\n')) continue;
-          logKey ??= (await text(`${server.url}/v1/transparency/default/key`)).trim();
+          logKey ??= await logKeyOf(server.url, 'default');
           const checkpoint = parseCheckpoint(openNote(note, [parseVerifierKey(logKey)]).text);
           seen.set(`${checkpoint.size}`, { ...checkpoint, note });
         }
