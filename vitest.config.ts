@@ -4,8 +4,9 @@ import { defineConfig } from 'vitest/config';
  * The backend matrix (see test/helpers/backend.ts):
  * - `sqljs`: every test on the embedded store. The store tests in it (test/store/store-contract,
  *   postgres-instances, migrate-embedded) also exercise PGlite.
- * - `pglite`: the app.request-level suite again on PostgreSQL compiled to WebAssembly, in process,
- *   so `npm test` covers the PostgreSQL backend's SQL on any machine.
+ * - `pglite` (`npm run test:pglite`): the app.request-level suite again on PostgreSQL compiled to
+ *   WebAssembly, in process, so the PostgreSQL backend's SQL can be tested on any machine. Not in
+ *   `npm test` (it would add a third to its time); CI runs the same suite on a real server instead.
  * - `postgres` (only with PREKEYD_TEST_PG_URL): the same suite and the store tests on a real
  *   server, plus test/postgres (two server processes on one database, connection loss).
  * Tests that spawn servers or administer the embedded database file run on sqljs only.
