@@ -18,10 +18,19 @@ export async function runServe(argv: string[]): Promise<number> {
     logger.error('unhandled rejection', { error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) });
   });
   // Installed before the start: a SIGTERM right after the "listening" line (or during the start)
-  // must stop the server gracefully, not kill it with Node's default action.
+  // must stop the server gracefully, not kill it with Node's default action. Kept installed while
+  // stopping: Ctrl-C under `npm start` delivers SIGINT twice (to the process group, and relayed by
+  // tsx), and the second must not kill a server that is closing its database. The stop is bounded
+  // by the grace period anyway.
   const signalled = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    let received: string | undefined;
+    const onSignal = (signal: string) => {
+      if (received) return;
+      received = signal;
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   const server = await startServer(config, logger, (line) => console.log(line));
   const signal = await signalled;

@@ -1,4 +1,6 @@
 /** SIGTERM: stop accepting, finish what is in flight, flush, exit 0 — and every answered write is there after a restart. */
+import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { afterAll, expect, it } from 'vitest';
 import { masterKey } from '../helpers/app.ts';
 import { registration } from '../helpers/keys.ts';
@@ -37,4 +39,24 @@ it('finishes in-flight requests on SIGTERM and keeps every answered write', asyn
   } finally {
     await restarted.stop();
   }
+});
+
+it('stops gracefully when Ctrl-C arrives twice (the process group and tsx both deliver SIGINT)', async () => {
+  const server = await startServerProcess({ dbPath });
+  expect((await fetch(`${server.url}/v1/keys/register`, { method: 'POST', headers, body: JSON.stringify(registration('ctrl_c_twice', 20).body) })).status).toBe(201);
+  // A request still being sent keeps the server in its graceful stop while the second signal lands.
+  const inFlight = request(`${server.url}/v1/keys/register`, { method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } });
+  inFlight.on('error', () => {});
+  inFlight.write('{"userId":');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  server.kill('SIGINT');
+  await server.waitForLine(/shutting down/);
+  server.kill('SIGINT');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  inFlight.end('"late"}');
+  const exit = await server.exited;
+  // Node's default action for the second signal is death by SIGINT, leaving the lock behind.
+  expect(exit.signal).toBeNull();
+  expect(exit.code).toBe(0);
+  expect(existsSync(`${dbPath}.lock`)).toBe(false);
 });
