@@ -27,7 +27,8 @@ it('copies a running server consistently, with every acknowledged write', async 
       if (response.status === 201) acknowledged.push(userId);
     }
   });
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  // Enough writes first (counted, not timed: a loaded machine is slower), then the copy beside more.
+  for (const deadline = Date.now() + 20_000; acknowledged.length <= 20 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
   const before = [...acknowledged];
   const out = join(dir, 'copy.db');
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'snapshot', '--db', dbPath, '--out', out], { cwd: repoRoot });
@@ -37,6 +38,7 @@ it('copies a running server consistently, with every acknowledged write', async 
   await Promise.all(writers);
   await server.stop();
   expect(before.length).toBeGreaterThan(20);
+  expect(acknowledged.length).toBeGreaterThan(before.length); // the server kept writing during the copy
 
   const restored = await startServerProcess({ dbPath: out });
   try {
