@@ -3,9 +3,10 @@
  * older versions, self-contained snapshots) out to files at start, sweeping unreferenced files now
  * and then, and self-contained copies for the snapshot download.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { decodeBase64, encodeBase64 } from '../../crypto/encoding.ts';
 import type { BlobFiles } from './blob-files.ts';
+import { readWholeFile } from './journal.ts';
 import type { DurableDatabase, SqlParam } from './durable-database.ts';
 import { loadSqlJs } from './load-sqljs.ts';
 
@@ -51,7 +52,7 @@ export function startBlobSweeps(database: DurableDatabase, blobs: BlobFiles, eve
 /** Rewrites a snapshot file so that it carries its blobs inline (one file to download and restore). */
 export async function inlineBlobs(imagePath: string, blobs: BlobFiles): Promise<void> {
   const SQL = await loadSqlJs();
-  const db = new SQL.Database(await readFile(imagePath));
+  const db = new SQL.Database(await readWholeFile(imagePath));
   try {
     const rows = db.exec(referencedBlobs)[0]?.values ?? [];
     const update = db.prepare(`UPDATE backups SET encrypted_bundle = ?, blob_checksum = NULL WHERE blob_checksum = ?`);

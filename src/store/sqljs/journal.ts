@@ -93,12 +93,36 @@ export async function listJournalGenerations(dbPath: string): Promise<number[]> 
 }
 
 /** pwrite until every byte is written (a single write may legally be short). */
+/**
+ * Files are read and written in chunks of this size: one call is limited to 2 GiB (readFile refuses
+ * larger files outright), and a database image may be larger.
+ */
+export const fileChunkBytes = 64 * 1024 * 1024;
+
 export async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
   let done = 0;
   while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    const { bytesWritten } = await handle.write(data, done, Math.min(fileChunkBytes, data.length - done), position + done);
     if (bytesWritten <= 0) throw new Error('write made no progress');
     done += bytesWritten;
+  }
+}
+
+/** The whole file in one buffer, read in chunks (no 2 GiB limit); `chunkBytes` is for tests. */
+export async function readWholeFile(path: string, chunkBytes = fileChunkBytes): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await handle.read(bytes, done, Math.min(chunkBytes, size - done), done);
+      if (bytesRead === 0) break; // truncated while reading: what was there
+      done += bytesRead;
+    }
+    return done === size ? bytes : bytes.subarray(0, done);
+  } finally {
+    await handle.close();
   }
 }
 

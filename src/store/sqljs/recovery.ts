@@ -1,13 +1,13 @@
 // Loading the files at open (and after a storage failure): the snapshot, then every journal record
 // with a greater LSN, in LSN order. A torn or corrupt tail is cut off; files after a gap are set aside.
 import type { Buffer } from 'node:buffer';
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { privateFileMode } from './file-modes.ts';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
 import { SqliteConnection } from './connection.ts';
-import { decodeRecords, fsyncDirectory, journalPath, listJournalGenerations } from './journal.ts';
+import { decodeRecords, fsyncDirectory, journalPath, listJournalGenerations, readWholeFile } from './journal.ts';
 import type { JournalRecord } from './journal.ts';
 
 /** Table inside the database holding its LSN (for a snapshot) and its schema version. */
@@ -45,7 +45,7 @@ export async function loadFromDisk(SQL: SqlJsStatic, path: string): Promise<Disk
         await rename(file, `${file}.discarded`);
         continue;
       }
-      const bytes = await readFile(file);
+      const bytes = await readWholeFile(file);
       let end = 0;
       for (const { record, end: recordEnd } of decodeRecords(bytes)) {
         if (record.lsn > applied) {
@@ -117,7 +117,7 @@ function replay(conn: SqliteConnection, record: JournalRecord): void {
 
 async function readIfExists(file: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(file);
+    return await readWholeFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
