@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signNextCheckpoint } from '../src/domain/transparency/checkpointer.ts';
 import { keySetLeaf } from '../src/domain/transparency/leaves.ts';
-import { encodeBase64, encodeHex } from '../src/crypto/encoding.ts';
+import { encodeBase64, encodeHex } from '../packages/client/src/core/encoding.ts';
 import { openSqlJsStore } from '../src/store/sqljs/sqljs-store.ts';
 import { encodeLeaf } from '../packages/client/src/transparency/leaf.ts';
 import { consistencyProof, inclusionProof, leafHash } from '../packages/client/src/transparency/merkle.ts';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import process from 'node:process';
 import { Hono } from 'hono';
-import { decodeHex, encodeHex } from '../crypto/encoding.ts';
+import { decodeHex, encodeHex } from '../../packages/client/src/core/encoding.ts';
 import { startHttpServer } from '../runtime/http-server.ts';
 import { cosignerFromSeed } from '../../packages/client/src/transparency/cosignature.ts';
 import { parseVerifierKey, type VerifierKey } from '../../packages/client/src/transparency/note.ts';

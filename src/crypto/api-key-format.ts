@@ -10,7 +10,7 @@
  * hasValidApiKeyChecksum(key); // true
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { utf8 } from './encoding.ts';
+import { utf8 } from '../../packages/client/src/core/encoding.ts';
 
 export const apiKeyMarker = 'pkd_';
 

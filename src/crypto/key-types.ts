@@ -15,10 +15,17 @@
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { isValidEd25519PublicKey, isValidX25519PublicKey } from './keys.ts';
+import {
+  isCanonicalX25519Encoding,
+  isValidEd25519PublicKey,
+  isValidX25519PublicKey,
+  publicKeyTypeNames,
+  type PublicKeyTypeName,
+} from '../../packages/client/src/core/keys.ts';
 
-export const keyTypeNames = ['ecdsa', 'ed25519', 'x25519', 'secp256k1'] as const;
-export type KeyTypeName = (typeof keyTypeNames)[number];
+// The names are shared with the SDK; the checks of the two 25519 types too.
+export const keyTypeNames = publicKeyTypeNames;
+export type KeyTypeName = PublicKeyTypeName;
 
 /** Why a public key was refused; the message completes "publicKey …". */
 export class InvalidPublicKey extends Error {}
@@ -74,21 +81,13 @@ const edwards25519: KeyType = {
   },
 };
 
-const p25519 = 2n ** 255n - 19n;
-
-function isCanonicalX25519(bytes: Uint8Array): boolean {
-  let u = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) u = (u << 8n) | BigInt(bytes[i]!);
-  return u < p25519;
-}
-
 const montgomery25519: KeyType = {
   canonicalize(bytes) {
     if (bytes.length !== 32) throw new InvalidPublicKey(`must be 32 bytes for x25519, got ${bytes.length}`);
     // A low-order u makes every shared secret predictable (RFC 7748 §6.1).
     if (!isValidX25519PublicKey(bytes)) throw new InvalidPublicKey('is a low-order x25519 point');
     // RFC 7748 decoders mask the top bit and reduce mod p; the directory keeps the one canonical spelling.
-    if (!isCanonicalX25519(bytes)) throw new InvalidPublicKey('is not a canonical x25519 encoding (top bit set or u ≥ 2^255-19)');
+    if (!isCanonicalX25519Encoding(bytes)) throw new InvalidPublicKey('is not a canonical x25519 encoding (top bit set or u ≥ 2^255-19)');
     return bytes;
   },
   generate() {

@@ -8,8 +8,8 @@
  * @example
  * decodeSignalKey('BQ…', 'ec') // { ok: true, bytes } (33 bytes, bytes[0] === 0x05)
  */
-import { decodeBase64 } from './encoding.ts';
-import { isValidX25519PublicKey } from './keys.ts';
+import { decodeBase64 } from '../../packages/client/src/core/encoding.ts';
+import { isValidX25519PublicKey } from '../../packages/client/src/core/keys.ts';
 import { hasReducedCoefficients, mlKem1024TypeByte } from '../../packages/client/src/ml-kem.ts';
 
 export type SignalKeyType = 'ec' | 'kyber';

@@ -3,7 +3,7 @@
  * opaque here: it is checked against its checksum and size, stored, and handed back as sent.
  * It never appears in audit details or logs.
  */
-import { decodeBase64 } from '../crypto/encoding.ts';
+import { decodeBase64 } from '../../packages/client/src/core/encoding.ts';
 import { sha256Hex } from '../crypto/keys.ts';
 import type { BackupRecord } from '../store/types.ts';
 import { appendAudit, type AuditAction, audited } from './audit.ts';

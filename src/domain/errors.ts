@@ -2,26 +2,12 @@
  * The one error type of prekeyd. Domain code throws `AppError`; the HTTP layer maps
  * `code` to a status and the `{success:false, error, errorCode, details?}` envelope.
  */
-export const errorStatus = {
-  VALIDATION_ERROR: 400,
-  INVALID_SIGNATURE: 400,
-  CHECKSUM_MISMATCH: 400,
-  IMMUTABLE_FIELD: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  KEYS_SUSPENDED: 403,
-  QUOTA_EXCEEDED: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  KEYS_REVOKED: 410,
-  KEYS_EXPIRED: 410,
-  PAYLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  INTERNAL_ERROR: 500,
-  UNAVAILABLE: 503,
-} as const;
+import { errorStatus, type ServerErrorCode } from '../../packages/client/src/core/error-codes.ts';
 
-export type ErrorCode = keyof typeof errorStatus;
+// The code list is shared with the SDK (packages/client/src/core), which must know every code.
+export { errorStatus };
+
+export type ErrorCode = ServerErrorCode;
 
 export interface ErrorDetail {
   field: string;

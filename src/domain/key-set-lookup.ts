@@ -1,6 +1,6 @@
 /** Finding the key set a request is about, and the status clients see. */
-import { decodeBase64, decodeHex } from '../crypto/encoding.ts';
-import { fingerprint } from '../crypto/keys.ts';
+import { decodeBase64, decodeHex } from '../../packages/client/src/core/encoding.ts';
+import { fingerprint } from '../../packages/client/src/core/keys.ts';
 import type { KeyFormat, KeySetRecord, StoreTx, VisibleKeySetStatus } from '../store/types.ts';
 import type { DomainSettings } from './deps.ts';
 import { AppError } from './errors.ts';

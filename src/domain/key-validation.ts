@@ -1,6 +1,7 @@
 /** Cryptographic checks of `/v1` key material (shapes and hex are checked by the route schemas). */
-import { decodeHex } from '../crypto/encoding.ts';
-import { isValidEd25519PublicKey, isValidX25519PublicKey, verifyEd25519 } from '../crypto/keys.ts';
+import { decodeHex } from '../../packages/client/src/core/encoding.ts';
+import { verifyEd25519 } from '../crypto/keys.ts';
+import { isValidEd25519PublicKey, isValidX25519PublicKey } from '../../packages/client/src/core/keys.ts';
 import { isValidMlKem1024PublicKey, mlKemSignedMessage } from '../../packages/client/src/ml-kem.ts';
 import type { PreKey, SignedKey } from '../store/types.ts';
 import { AppError, type ErrorDetail } from './errors.ts';

@@ -2,7 +2,7 @@
  * The master key (SPEC §1): required and strong in production; in development generated on
  * first start, printed once, and from then on known only by its hash.
  */
-import { encodeBase64 } from '../crypto/encoding.ts';
+import { encodeBase64 } from '../../packages/client/src/core/encoding.ts';
 import type { Store } from '../store/types.ts';
 import { hashToken } from './authentication.ts';
 

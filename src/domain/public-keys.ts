@@ -3,7 +3,7 @@
  * keys, IoT gateways, document signing — beside the pre-key bundles. Reads are open to any key
  * with `publicKeys.read`; writes are limited to the owners the caller may act as.
  */
-import { decodeHex, encodeHex } from '../crypto/encoding.ts';
+import { decodeHex, encodeHex } from '../../packages/client/src/core/encoding.ts';
 import { InvalidPublicKey, type KeyTypeName, publicKeyTypes } from '../crypto/key-types.ts';
 import type { PublicKeyRecord, StoreTx } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';

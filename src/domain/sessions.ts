@@ -11,8 +11,8 @@
  * sends the KEM ciphertext in a second call (`submitKemCiphertext`); the responder is told of
  * the session (`session.initiated`) once the ciphertext is stored, never before.
  */
-import { decodeHex, encodeHex } from '../crypto/encoding.ts';
-import { isValidX25519PublicKey } from '../crypto/keys.ts';
+import { decodeHex, encodeHex } from '../../packages/client/src/core/encoding.ts';
+import { isValidX25519PublicKey } from '../../packages/client/src/core/keys.ts';
 import type { KeySetRecord, SessionRecord, StoreTx } from '../store/types.ts';
 import { mlKem1024CiphertextLength } from '../../packages/client/src/ml-kem.ts';
 import { appendAudit, audited } from './audit.ts';

@@ -1,7 +1,7 @@
 /** What a Signal device asks about its own keys: how many pre-keys are left, and whether its repeated-use keys match. */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
-import { decodeBase64 } from '../crypto/encoding.ts';
+import { decodeBase64 } from '../../packages/client/src/core/encoding.ts';
 import type { KeySetRecord } from '../store/types.ts';
 import type { Deps } from './deps.ts';
 import { conflict } from './errors.ts';

@@ -4,7 +4,7 @@
  * and an absent field leaves it alone. Keys arrive checked for encoding (base64, length, type
  * byte) and normalised to padded base64; signatures are checked here.
  */
-import { decodeBase64 } from '../crypto/encoding.ts';
+import { decodeBase64 } from '../../packages/client/src/core/encoding.ts';
 import { xeddsaVerifier } from '../crypto/xeddsa.ts';
 import type { KeySetRecord, LastResortKey, PreKeyKind, SignedKey, StoreTx } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';

@@ -5,7 +5,7 @@
  * watched users. A rollback, a fork (same size, another root) or an inconsistent tree is an
  * error carrying both checkpoints.
  */
-import { decodeBase64, encodeBase64 } from '../crypto/encoding.ts';
+import { decodeBase64, encodeBase64 } from '../../packages/client/src/core/encoding.ts';
 import { type Checkpoint, parseCheckpoint } from '../../packages/client/src/transparency/checkpoint.ts';
 import { decodeEntryBundle } from './entry-bundle.ts';
 import { decodeLeaf, type Leaf } from '../../packages/client/src/transparency/leaf.ts';

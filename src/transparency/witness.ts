@@ -4,7 +4,7 @@
  * and answers a cosignature/v1 line. The caller persists the new state before answering and
  * runs requests one at a time (check and update must be atomic, tlog-witness §add-checkpoint).
  */
-import { decodeBase64, encodeBase64 } from '../crypto/encoding.ts';
+import { decodeBase64, encodeBase64 } from '../../packages/client/src/core/encoding.ts';
 import { parseCheckpoint } from '../../packages/client/src/transparency/checkpoint.ts';
 import type { Cosigner } from '../../packages/client/src/transparency/cosignature.ts';
 import { ProofError, sameHash, verifyConsistency } from '../../packages/client/src/transparency/merkle.ts';

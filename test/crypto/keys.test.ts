@@ -1,6 +1,6 @@
 import { x25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
-import { isValidX25519PublicKey } from '../../src/crypto/keys.ts';
+import { isValidX25519PublicKey } from '../../packages/client/src/core/keys.ts';
 
 const p = 2n ** 255n - 19n;
 const encode = (u: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((u >> BigInt(8 * i)) & 0xffn));

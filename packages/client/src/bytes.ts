@@ -1,33 +1,11 @@
 /**
- * Byte helpers of the SDK; bad input is an INVALID_ARGUMENT. The codec is the SDK's own (same
- * rules as the server's src/crypto/encoding.ts: hex in either case, standard base64 padded or
- * not) so that @prekeyd/client depends on no server code.
+ * Byte helpers of the SDK; bad input is an INVALID_ARGUMENT. The codec itself is core/encoding.ts,
+ * the one the server uses too (hex in either case, standard base64 padded or not).
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { decodeBase64, decodeHex, encodeHex } from './core/encoding.ts';
 import { PrekeydError } from './errors.ts';
 
-const hexPattern = /^(?:[0-9a-fA-F]{2})*$/;
-const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
-
-export const decodeHex = (text: string): Uint8Array | undefined => (hexPattern.test(text) ? hexToBytes(text) : undefined);
-
-export const encodeHex = (bytes: Uint8Array): string => bytesToHex(bytes);
-
-export function decodeBase64(text: string): Uint8Array | undefined {
-  if (!base64Pattern.test(text) || text.length % 4 === 1) return undefined;
-  const unpadded = text.replace(/=+$/, '');
-  if (text.length % 4 !== 0 && text.length !== unpadded.length) return undefined;
-  const binary = atob(unpadded + '='.repeat((4 - (unpadded.length % 4)) % 4));
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-}
-
-export function encodeBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+export { decodeBase64, decodeHex, encodeBase64, encodeHex, utf8 } from './core/encoding.ts';
 
 /** Hex of exactly `length` bytes (any length when omitted). */
 export function hexBytes(text: string, what: string, length?: number): Uint8Array {

@@ -3,25 +3,10 @@
  * `details`; failures detected on the client (a forged bundle, a wrong backup password, a
  * tampered message) carry a client code and `status` 0.
  */
+import type { ServerErrorCode } from './core/error-codes.ts';
 
-/** Codes the server answers with (SPEC §6). */
-export type ServerErrorCode =
-  | 'VALIDATION_ERROR'
-  | 'INVALID_SIGNATURE'
-  | 'CHECKSUM_MISMATCH'
-  | 'IMMUTABLE_FIELD'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'KEYS_SUSPENDED'
-  | 'QUOTA_EXCEEDED'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'KEYS_REVOKED'
-  | 'KEYS_EXPIRED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'RATE_LIMITED'
-  | 'INTERNAL_ERROR'
-  | 'UNAVAILABLE';
+/** Codes the server answers with (SPEC §6): the list the server itself uses (core/error-codes.ts). */
+export type { ServerErrorCode };
 
 /** Codes raised by the SDK itself, before or after talking to the server. */
 export type ClientErrorCode =
@@ -59,6 +44,27 @@ export type ClientErrorCode =
   | 'TRANSPARENCY_MISMATCH'
   /** A checkpoint inconsistent with one this client verified before: the log forked or rolled back. */
   | 'TRANSPARENCY_INCONSISTENT';
+
+/** Every client code, at run time (the `Record` makes the compiler keep it complete). */
+export const clientErrorCodes = Object.keys({
+  BUNDLE_SIGNATURE_INVALID: true,
+  INVALID_PEER_KEY: true,
+  DECRYPTION_FAILED: true,
+  WRONG_PASSWORD: true,
+  UNSUPPORTED_BACKUP: true,
+  MISSING_PRIVATE_KEY: true,
+  INVALID_ARGUMENT: true,
+  POST_QUANTUM_UNAVAILABLE: true,
+  SESSION_NOT_READY: true,
+  NETWORK_ERROR: true,
+  INVALID_RESPONSE: true,
+  EVENT_HANDLER_FAILED: true,
+  WEBSOCKET_UNAVAILABLE: true,
+  TRANSPARENCY_MISSING: true,
+  TRANSPARENCY_INVALID: true,
+  TRANSPARENCY_MISMATCH: true,
+  TRANSPARENCY_INCONSISTENT: true,
+} satisfies Record<ClientErrorCode, true>) as ClientErrorCode[];
 
 export type PrekeydErrorCode = ServerErrorCode | ClientErrorCode;
 

@@ -123,7 +123,7 @@ function errorFromResponse(response: Response, body: unknown, method: string, pa
 }
 
 /** For answers without the envelope (a proxy's error page, say). */
-function fallbackCode(status: number): PrekeydErrorCode {
+export function fallbackCode(status: number): PrekeydErrorCode {
   const byStatus: Record<number, PrekeydErrorCode> = {
     400: 'VALIDATION_ERROR',
     401: 'UNAUTHORIZED',

@@ -14,11 +14,12 @@
  * EncodeKEM(PQPK_B). CT goes to the responder (prekeyd's `kem-ciphertext` step).
  */
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
-import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { isValidMlKem1024PublicKey, mlKem1024CiphertextLength, mlKemSignedMessage } from './ml-kem.ts';
-import { concatBytes, encodeHex, hexBytes, utf8 } from './bytes.ts';
+import { concatBytes, decodeHex, encodeHex, hexBytes, utf8 } from './bytes.ts';
+import { verifyEd25519Strict } from './core/keys.ts';
 import { PrekeydError } from './errors.ts';
 import type { BundlePqPreKey } from './types.ts';
 import { type InitiatorInput, type InitiatorResult, initiatorDhOutputs, type ResponderInput, responderDhOutputs, type X3dhBundle, type X3dhSecret } from './x3dh.ts';
@@ -60,19 +61,14 @@ export function pqxdhKdf(dhOutputs: Uint8Array[], kemSharedSecret: Uint8Array): 
 /** Refuses (BUNDLE_SIGNATURE_INVALID) an ML-KEM pre-key that is malformed or not signed by the bundle's identity key. */
 export function verifyPqPreKey(identityKeyHex: string, pqPreKey: BundlePqPreKey): Uint8Array {
   const invalid = (message: string) => new PrekeydError('BUNDLE_SIGNATURE_INVALID', message);
-  let publicKey: Uint8Array;
-  let valid = false;
-  try {
-    publicKey = hexBytes(pqPreKey.publicKey, 'post-quantum pre-key');
-    if (!isValidMlKem1024PublicKey(publicKey)) throw invalid("The bundle's post-quantum pre-key is not a valid ML-KEM-1024 key");
-    const signature = hexBytes(pqPreKey.signature, 'post-quantum pre-key signature', 64);
-    valid = ed25519.verify(signature, mlKemSignedMessage(publicKey), hexBytes(identityKeyHex, 'identity key', 32), { zip215: false });
-  } catch (error) {
-    if (error instanceof PrekeydError && error.errorCode === 'BUNDLE_SIGNATURE_INVALID') throw error;
-    valid = false;
+  const hex = (text: unknown) => (typeof text === 'string' && decodeHex(text)) || new Uint8Array();
+  const publicKey = hex(pqPreKey?.publicKey);
+  if (!isValidMlKem1024PublicKey(publicKey)) throw invalid("The bundle's post-quantum pre-key is not a valid ML-KEM-1024 key");
+  // The server's own check of an upload (core/keys.ts), so both accept the same signatures.
+  if (!verifyEd25519Strict(hex(pqPreKey.signature), mlKemSignedMessage(publicKey), hex(identityKeyHex))) {
+    throw invalid("The post-quantum pre-key signature does not verify under the bundle's identity key: refusing the bundle");
   }
-  if (!valid) throw invalid("The post-quantum pre-key signature does not verify under the bundle's identity key: refusing the bundle");
-  return publicKey!;
+  return publicKey;
 }
 
 /** The initiator's side (Alice): X3DH's DH steps, then ML-KEM encapsulation to Bob's verified PQ pre-key. */

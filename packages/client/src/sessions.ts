@@ -5,8 +5,8 @@
  * responder reads the session and derives the same SK.
  */
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { encodeHex, hexBytes, keyBytes } from './bytes.ts';
+import { fingerprint } from './core/keys.ts';
 import { PrekeydError } from './errors.ts';
 import type { Transport } from './http.ts';
 import { pqxdhInitiate, pqxdhRespond } from './pqxdh.ts';
@@ -87,8 +87,7 @@ export interface AcceptOptions {
 }
 
 /** First 16 hex characters of SHA-256 of the identity key bytes (SPEC §3). */
-export const identityKeyFingerprint = (identityKey: string): string =>
-  encodeHex(sha256(hexBytes(identityKey, 'identity key', 32))).slice(0, 16);
+export const identityKeyFingerprint = (identityKey: string): string => fingerprint(hexBytes(identityKey, 'identity key', 32));
 
 function identitySecretOf(keys: IdentityKeyInput): Uint8Array {
   if (typeof keys === 'string' || keys instanceof Uint8Array) return keyBytes(keys, 'identity private key');

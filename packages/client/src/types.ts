@@ -3,6 +3,7 @@
  * material. Keys on the wire are lowercase hex; private keys are kept as hex too, so that a
  * key set serialises to JSON as is (for secure storage and backups).
  */
+import type { PublicKeyTypeName } from './core/keys.ts';
 import type { TransparencyProof } from './transparency-types.ts';
 
 // ---------------------------------------------------------------- key material
@@ -350,7 +351,8 @@ export interface AuditChainReport {
 
 // ---------------------------------------------------------------- public-key directory (seed 002)
 
-export type PublicKeyType = 'ecdsa' | 'ed25519' | 'x25519' | 'secp256k1';
+/** The directory's key types: the server's own list (core/keys.ts). */
+export type PublicKeyType = PublicKeyTypeName;
 
 export interface PublicKeyRecord {
   id: string;

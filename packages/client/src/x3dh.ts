@@ -17,7 +17,8 @@
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, encodeHex, hexBytes, keyBytes, utf8 } from './bytes.ts';
+import { concatBytes, decodeHex, encodeHex, hexBytes, keyBytes, utf8 } from './bytes.ts';
+import { isValidEd25519PublicKey, isValidX25519PublicKey, verifyEd25519Strict } from './core/keys.ts';
 import { PrekeydError } from './errors.ts';
 import type { PreKey, SignedPreKey } from './types.ts';
 
@@ -84,19 +85,15 @@ function bundleKey(hex: string, what: string): Uint8Array {
 
 function verifySigned(identityKey: Uint8Array, key: SignedPreKey, what: string): void {
   const publicKey = bundleKey(key.publicKey, `${what} public key`);
-  let valid = false;
-  try {
-    valid = ed25519.verify(hexBytes(key.signature, `${what} signature`, 64), publicKey, identityKey, { zip215: false });
-  } catch {
-    valid = false;
-  }
-  if (!valid) throw invalidBundle(`The ${what} signature does not verify under the bundle's identity key: refusing the bundle`);
+  const signature = (typeof key.signature === 'string' && decodeHex(key.signature)) || new Uint8Array();
+  // The server's own check of an upload (core/keys.ts): strict RFC 8032, so both accept the same signatures.
+  if (!verifyEd25519Strict(signature, publicKey, identityKey)) throw invalidBundle(`The ${what} signature does not verify under the bundle's identity key: refusing the bundle`);
 }
 
 /** Refuses (throws BUNDLE_SIGNATURE_INVALID) a bundle whose signatures or keys do not check out. */
 export function verifyBundle(bundle: X3dhBundle): void {
   const identityKey = bundleKey(bundle.identityKey, 'identity key');
-  if (!ed25519.utils.isValidPublicKey(identityKey, false) || ed25519.Point.fromBytes(identityKey).isSmallOrder()) {
+  if (!isValidEd25519PublicKey(identityKey)) {
     throw invalidBundle("The bundle's identity key is not a valid Ed25519 public key");
   }
   verifySigned(identityKey, bundle.signedPreKey, 'signed pre-key');
@@ -106,6 +103,8 @@ export function verifyBundle(bundle: X3dhBundle): void {
 
 /** X25519; noble refuses low-order public keys (an all-zero result), which we report as such. */
 function dh(secret: Uint8Array, publicKey: Uint8Array, what: string): Uint8Array {
+  // The server refuses the same keys on upload (core/keys.ts); noble would refuse them here too.
+  if (!isValidX25519PublicKey(publicKey)) throw new PrekeydError('INVALID_PEER_KEY', `${what} is not a usable X25519 public key (low-order point)`);
   try {
     return x25519.getSharedSecret(secret, publicKey);
   } catch (cause) {

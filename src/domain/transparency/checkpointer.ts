@@ -5,7 +5,7 @@
  * checkpoint extends the stored tiles, so no crash, restart or second instance can ever
  * publish two checkpoints that are inconsistent with each other.
  */
-import { decodeBase64, decodeHex, encodeBase64 } from '../../crypto/encoding.ts';
+import { decodeBase64, decodeHex, encodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import type { Store, StoreTx } from '../../store/types.ts';
 import { formatCheckpoint } from '../../../packages/client/src/transparency/checkpoint.ts';
 import { leafHash, treeHash } from '../../../packages/client/src/transparency/merkle.ts';

@@ -4,7 +4,7 @@
  * signed-pre-key or last-resort change (rotate), and revocation (a device removed); an anchor
  * leaf for every anchored hash.
  */
-import { decodeBase64, decodeHex, encodeBase64, encodeHex } from '../../crypto/encoding.ts';
+import { decodeBase64, decodeHex, encodeBase64, encodeHex } from '../../../packages/client/src/core/encoding.ts';
 import type { KeySetRecord, LastResortKey, LogLeafRecord, SignedKey, StoreTx } from '../../store/types.ts';
 import { encodeLeaf, keyHash, type KeyRef, type KeySetEvent, type Leaf } from '../../../packages/client/src/transparency/leaf.ts';
 import { leafHash } from '../../../packages/client/src/transparency/merkle.ts';

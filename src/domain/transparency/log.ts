@@ -10,7 +10,7 @@
  * const proof = await log.prove(projectId, leaf); // waits for a checkpoint covering the leaf
  * ```
  */
-import { encodeBase64 } from '../../crypto/encoding.ts';
+import { encodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import type { Logger } from '../../log.ts';
 import type { LogLeafRecord, Store } from '../../store/types.ts';
 import { parseCheckpoint } from '../../../packages/client/src/transparency/checkpoint.ts';

@@ -3,7 +3,7 @@
  * never changes, and a partial one only grows (its first hashes stay), so a cached tile serves
  * every request that needs no more hashes than it holds.
  */
-import { decodeBase64 } from '../../crypto/encoding.ts';
+import { decodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import type { Store } from '../../store/types.ts';
 import { consistencyProof, inclusionProof, type NodeHashes, treeHash } from '../../../packages/client/src/transparency/merkle.ts';
 import { hashesIn, nodesFromTiles, tileLevels, tilesRead, tileWidth } from '../../transparency/tiles.ts';

@@ -3,7 +3,7 @@
  * witness that is down, slow or refusing costs a log line, never a failed or blocked request:
  * every call has a timeout and its failure is only reported.
  */
-import { encodeBase64 } from '../../crypto/encoding.ts';
+import { encodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 
 export interface WitnessAnswer {
   /** Cosignature lines (`— name base64\n`…), on success. */

@@ -6,7 +6,7 @@
  * // Authorization: Basic base64("+16044401234.2:pkd_…") → token pkd_…, account +16044401234 device 2
  */
 import type { Context } from 'hono';
-import { decodeBase64 } from '../../crypto/encoding.ts';
+import { decodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import { bearerToken, type TokenExtractor } from '../../http/auth.ts';
 import { parseSignalAccount, type SignalAccount } from '../../domain/signal-account.ts';
 

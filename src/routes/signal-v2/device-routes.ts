@@ -1,5 +1,5 @@
 /** PUT /v2/keys, GET /v2/keys, POST /v2/keys/check: a Signal device managing its own keys. */
-import { decodeBase64 } from '../../crypto/encoding.ts';
+import { decodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import type { Deps } from '../../domain/deps.ts';
 import { checkSignalKeys, countSignalPreKeys } from '../../domain/signal-key-status.ts';
 import { uploadSignalKeys } from '../../domain/signal-keys.ts';

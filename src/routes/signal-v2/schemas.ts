@@ -4,7 +4,7 @@
  * normalised to padded base64; unknown fields are ignored, as Signal-Server does.
  */
 import { z } from '@hono/zod-openapi';
-import { encodeBase64 } from '../../crypto/encoding.ts';
+import { encodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import { type Decoded, decodeFixedBytes, decodeSignalKey, decodeSignature } from '../../crypto/signal-encoding.ts';
 import { maxSignalDeviceId, parseDeviceId, signalIdentifierPattern } from '../../domain/signal-account.ts';
 import { signalKeys } from '../examples.ts';

@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { encodeBase64 } from '../../crypto/encoding.ts';
+import { encodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import { AppError, invalid } from '../../domain/errors.ts';
 import type { AppEnv } from '../../http/env.ts';
 import { logOf, type TransparencyRouteDeps } from './index.ts';

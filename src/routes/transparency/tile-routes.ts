@@ -1,6 +1,6 @@
 /** `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]` of C2SP tlog-tiles. */
 import { Hono } from 'hono';
-import { decodeBase64 } from '../../crypto/encoding.ts';
+import { decodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { AppEnv } from '../../http/env.ts';
 import { encodeEntryBundle } from '../../transparency/entry-bundle.ts';

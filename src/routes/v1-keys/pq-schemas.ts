@@ -4,7 +4,7 @@
  * always answered as lowercase hex.
  */
 import { z } from '@hono/zod-openapi';
-import { decodeBase64, encodeHex } from '../../crypto/encoding.ts';
+import { decodeBase64, encodeHex } from '../../../packages/client/src/core/encoding.ts';
 import { mlKem1024CiphertextLength, mlKem1024PublicKeyLength } from '../../../packages/client/src/ml-kem.ts';
 import { hex, keyId } from '../schemas.ts';
 

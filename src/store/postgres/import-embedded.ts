@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditChainReport, verifyAuditChain } from '../../domain/audit.ts';
 import { defaultDomainSettings, systemClock } from '../../domain/deps.ts';
-import { encodeBase64 } from '../../crypto/encoding.ts';
+import { encodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import { decodedBase64Length } from '../rows.ts';
 import { blobDirectory } from '../sqljs/blob-files.ts';
 import { DurableDatabase, type SqlParam, type SqlTx } from '../sqljs/durable-database.ts';

@@ -4,7 +4,7 @@
  * and then, and self-contained copies for the snapshot download.
  */
 import { writeFile } from 'node:fs/promises';
-import { decodeBase64, encodeBase64 } from '../../crypto/encoding.ts';
+import { decodeBase64, encodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import type { BlobFiles } from './blob-files.ts';
 import { readWholeFile } from './journal.ts';
 import type { DurableDatabase, SqlParam } from './durable-database.ts';

@@ -5,6 +5,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { encodeHex, utf8 } from '../bytes.ts';
+import { verifyEd25519Strict } from '../core/keys.ts';
 import { keyId, type NoteSignature, NoteError, signatureLine, signatureTypes, type VerifierKey, formatVerifierKey, isValidKeyName } from './note.ts';
 
 export const cosignedMessage = (text: string, timestamp: number): Uint8Array => utf8(`cosignature/v1\ntime ${timestamp}\n${text}`);
@@ -39,9 +40,5 @@ export function verifyCosignature(witness: VerifierKey, text: string, signature:
   if (signature.signature.length !== 72) return undefined;
   const timestamp = new DataView(signature.signature.buffer, signature.signature.byteOffset).getBigUint64(0);
   if (timestamp > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-  try {
-    return ed25519.verify(signature.signature.slice(8), cosignedMessage(text, Number(timestamp)), witness.publicKey) ? Number(timestamp) : undefined;
-  } catch {
-    return undefined;
-  }
+  return verifyEd25519Strict(signature.signature.slice(8), cosignedMessage(text, Number(timestamp)), witness.publicKey) ? Number(timestamp) : undefined;
 }

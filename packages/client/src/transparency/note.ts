@@ -14,6 +14,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeBase64, encodeBase64, encodeHex, utf8 } from '../bytes.ts';
+import { verifyEd25519Strict } from '../core/keys.ts';
 
 /** Signature types of the key ID preimage: 0x01 Ed25519 note signatures, 0x04 Ed25519 cosignature/v1. */
 export const signatureTypes = { ed25519: 0x01, cosignatureV1: 0x04 } as const;
@@ -179,11 +180,7 @@ export function parseNote(note: string): ParsedNote {
 export function verifiesNoteText(verifier: VerifierKey, text: string, signature: NoteSignature): boolean {
   if (verifier.type !== signatureTypes.ed25519 || signature.name !== verifier.name || signature.keyId !== encodeHex(verifier.keyId)) return false;
   if (signature.signature.length !== 64) return false;
-  try {
-    return ed25519.verify(signature.signature, utf8(text), verifier.publicKey);
-  } catch {
-    return false;
-  }
+  return verifyEd25519Strict(signature.signature, utf8(text), verifier.publicKey);
 }
 
 /**

@@ -1,4 +1,8 @@
-/** The one hex/base64 codec of prekeyd. Hex is accepted in either case and written lowercase. */
+/**
+ * The one hex/base64 codec of prekeyd, shared by the server and the SDK (the server imports it
+ * from here). Hex is accepted in either case and written lowercase; base64 is the standard
+ * alphabet, padded or not.
+ */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 
 const hexPattern = /^(?:[0-9a-fA-F]{2})*$/;
