@@ -9,6 +9,7 @@ import { runApiKeys } from '../src/cli/api-keys.ts';
 import { hashToken } from '../src/domain/authentication.ts';
 import { createTestApp } from './helpers/app.ts';
 import { registration } from './helpers/keys.ts';
+import { expectError } from './helpers/errors.ts';
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -53,7 +54,7 @@ describe('prekeyd api-keys (in process)', () => {
       const allowed = await t.call('POST', '/v1/keys/register', registration('user_b7', 1).body, { token: created.key });
       expect(allowed.status).toBe(201);
       const denied = await t.call('POST', '/v1/keys/register', registration('user_c', 1).body, { token: created.key });
-      expect(denied.status).toBe(403);
+      await expectError(denied, 403, 'FORBIDDEN');
       const audit = await t.store.transaction((tx) => tx.audit.query({ projectId: 'app1', offset: 0, limit: 100 }));
       const entry = audit.items.find((item) => item.details.uid === created.uid);
       expect(entry).toMatchObject({ action: 'API_KEY_CREATED', actor: 'master', ipAddress: null, resource: 'API_KEY' });
@@ -87,7 +88,7 @@ describe('prekeyd api-keys (in process)', () => {
     expect(res.out[0]).toBe(`Revoked API key ${created.uid} (${created.prefix}) of project app3`);
     const t = await createTestApp({ dbPath: db });
     try {
-      expect((await t.call('GET', '/v1/keys/list', undefined, { token: created.key })).status).toBe(401);
+      await expectError(await t.call('GET', '/v1/keys/list', undefined, { token: created.key }), 401, 'UNAUTHORIZED');
       const entries = await t.store.transaction((tx) => tx.audit.query({ projectId: 'app3', offset: 0, limit: 100 }));
       expect(entries.items.map((entry) => entry.action)).toContain('API_KEY_UPDATED');
     } finally {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupBody } from './helpers/backup-body.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { makeSignedPreKey, registration, type TestIdentity } from './helpers/keys.ts';
+import { expectError } from './helpers/errors.ts';
 
 let t: TestApp;
 const projects = { a: 'iso_a', b: 'iso_b' } as const;
@@ -58,8 +59,8 @@ describe('reads', () => {
       expect(res.status).toBe(200);
       expect(res.body.data.identityKey).toBe(identities[side].alice!.identityKey);
     }
-    expect((await as('a').call('GET', '/v1/keys/bundle/carol_b')).status).toBe(404);
-    expect((await as('b').call('GET', '/v1/keys/bundle/carol_a')).status).toBe(404);
+    await expectError(await as('a').call('GET', '/v1/keys/bundle/carol_b'), 404, 'NOT_FOUND');
+    await expectError(await as('b').call('GET', '/v1/keys/bundle/carol_a'), 404, 'NOT_FOUND');
   });
 
   it('bundle: consuming pre-keys in A leaves B’s count alone', async () => {
@@ -73,7 +74,7 @@ describe('reads', () => {
     const fingerprint = (identity: TestIdentity) => createHash('sha256').update(Buffer.from(identity.identityKey, 'hex')).digest('hex').slice(0, 16);
     const res = await as('a').call('GET', '/v1/keys/verify/alice');
     expect(res.body.data.identityKeyFingerprint).toBe(fingerprint(identities.a.alice!));
-    expect((await as('a').call('GET', '/v1/keys/verify/carol_b')).status).toBe(404);
+    await expectError(await as('a').call('GET', '/v1/keys/verify/carol_b'), 404, 'NOT_FOUND');
   });
 
   it('list: only the project’s own key sets', async () => {
@@ -111,7 +112,7 @@ describe('reads', () => {
 describe('changes', () => {
   it('rotate: the other project’s users are 404, and rotating alice in A leaves B’s alice alone', async () => {
     const foreign = await as('a').call('POST', '/v1/keys/rotate', { userId: 'carol_b', newOneTimePreKeys: registration('x', 1).body.oneTimePreKeys });
-    expect(foreign.status).toBe(404);
+    await expectError(foreign, 404, 'NOT_FOUND');
     const beforeB = (await as('b').call('GET', '/v1/keys/bundle/alice')).body.data.signedPreKey;
     const newSignedPreKey = makeSignedPreKey(identities.a.alice!);
     expect((await as('a').call('POST', '/v1/keys/rotate', { userId: 'alice', newSignedPreKey })).status).toBe(200);
@@ -130,7 +131,7 @@ describe('changes', () => {
   });
 
   it('backup and recover: B’s backup of alice is not in A, and A’s backup does not touch B’s', async () => {
-    expect((await as('a').call('POST', '/v1/keys/recover', { userId: 'alice' })).status).toBe(404);
+    await expectError(await as('a').call('POST', '/v1/keys/recover', { userId: 'alice' }), 404, 'NOT_FOUND');
     const stored = await as('a').call('POST', '/v1/keys/backup', backupBody('alice', 'backup of alice in A'));
     expect(stored.status).toBe(200);
     expect(stored.body.data.version).toBe(1);
@@ -146,9 +147,9 @@ describe('changes', () => {
       responderUserId: 'carol_b',
       initiatorEphemeralKey: ephemeralKey(),
     });
-    expect(foreign.status).toBe(404);
-    expect((await as('a').call('GET', `/v1/keys/shared-secret/${sessionInB}`)).status).toBe(404);
-    expect((await as('a').call('POST', `/v1/keys/shared-secret/${sessionInB}/complete`)).status).toBe(404);
+    await expectError(foreign, 404, 'NOT_FOUND');
+    await expectError(await as('a').call('GET', `/v1/keys/shared-secret/${sessionInB}`), 404, 'NOT_FOUND');
+    await expectError(await as('a').call('POST', `/v1/keys/shared-secret/${sessionInB}/complete`), 404, 'NOT_FOUND');
     const inB = await as('b').call('GET', `/v1/keys/shared-secret/${sessionInB}`);
     expect(inB.body.data).toMatchObject({ sessionId: sessionInB, status: 'pending' });
   });
@@ -167,8 +168,8 @@ describe('public keys', () => {
     const listedInB = await as('b').call('GET', '/v1/public-keys?ownerId=alice');
     expect(listedInB.status).toBe(200);
     expect(listedInB.body.data).toEqual([]);
-    expect((await as('b').call('GET', `/v1/public-keys/${id}`)).status).toBe(404);
-    expect((await as('b').call('DELETE', `/v1/public-keys/${id}`)).status).toBe(404);
+    await expectError(await as('b').call('GET', `/v1/public-keys/${id}`), 404, 'NOT_FOUND');
+    await expectError(await as('b').call('DELETE', `/v1/public-keys/${id}`), 404, 'NOT_FOUND');
     expect((await as('a').call('GET', `/v1/public-keys/${id}`)).status).toBe(200);
   });
 });
@@ -177,16 +178,16 @@ describe('API keys', () => {
   it('list and get: only the project’s own keys; the other’s uid is 404', async () => {
     const listed = await as('a').call('GET', '/v1/api-keys?limit=100');
     expect(listed.body.data.map((key: { uid: string }) => key.uid)).toEqual([keys.a.uid]);
-    expect((await as('a').call('GET', `/v1/api-keys?projectId=${projects.b}`)).status).toBe(403);
-    expect((await as('a').call('GET', `/v1/api-keys/${keys.b.uid}`)).status).toBe(404);
+    await expectError(await as('a').call('GET', `/v1/api-keys?projectId=${projects.b}`), 403, 'FORBIDDEN');
+    await expectError(await as('a').call('GET', `/v1/api-keys/${keys.b.uid}`), 404, 'NOT_FOUND');
     expect((await as('a').call('GET', `/v1/api-keys/${keys.a.uid}`)).status).toBe(200);
   });
 
   it('update, delete and create: nothing of the other project can be changed', async () => {
-    expect((await as('a').call('PATCH', `/v1/api-keys/${keys.b.uid}`, { revoked: true })).status).toBe(404);
-    expect((await as('a').call('PUT', `/v1/api-keys/${keys.b.uid}`, { description: 'hijacked' })).status).toBe(404);
-    expect((await as('a').call('DELETE', `/v1/api-keys/${keys.b.uid}`)).status).toBe(404);
-    expect((await as('a').call('POST', '/v1/api-keys', { projectId: projects.b, acl: ['*'] })).status).toBe(403);
+    await expectError(await as('a').call('PATCH', `/v1/api-keys/${keys.b.uid}`, { revoked: true }), 404, 'NOT_FOUND');
+    await expectError(await as('a').call('PUT', `/v1/api-keys/${keys.b.uid}`, { description: 'hijacked' }), 404, 'NOT_FOUND');
+    await expectError(await as('a').call('DELETE', `/v1/api-keys/${keys.b.uid}`), 404, 'NOT_FOUND');
+    await expectError(await as('a').call('POST', '/v1/api-keys', { projectId: projects.b, acl: ['*'] }), 403, 'FORBIDDEN');
     const b = await as('b').call('GET', `/v1/api-keys/${keys.b.uid}`);
     expect(b.body.data).toMatchObject({ revoked: false, description: 'project b' });
   });
@@ -197,8 +198,8 @@ describe('the master key', () => {
     const inB = await t.call('GET', '/v1/keys/bundle/carol_b', undefined, { headers: { 'x-project-id': projects.b } });
     expect(inB.status).toBe(200);
     expect(inB.body.data.identityKey).toBe(identities.b.carol_b!.identityKey);
-    expect((await t.call('GET', '/v1/keys/bundle/carol_b', undefined, { headers: { 'x-project-id': projects.a } })).status).toBe(404);
-    expect((await t.call('GET', '/v1/keys/bundle/alice')).status).toBe(404);
+    await expectError(await t.call('GET', '/v1/keys/bundle/carol_b', undefined, { headers: { 'x-project-id': projects.a } }), 404, 'NOT_FOUND');
+    await expectError(await t.call('GET', '/v1/keys/bundle/alice'), 404, 'NOT_FOUND');
   });
 
   it('refuses a malformed X-Project-Id with 400', async () => {
@@ -209,6 +210,6 @@ describe('the master key', () => {
 
   it('ignores X-Project-Id from an API key: a key stays in its own project', async () => {
     const res = await t.call('GET', '/v1/keys/bundle/carol_b', undefined, { token: keys.a.key, headers: { 'x-project-id': projects.b } });
-    expect(res.status).toBe(404);
+    await expectError(res, 404, 'NOT_FOUND');
   });
 });

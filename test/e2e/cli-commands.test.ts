@@ -9,6 +9,7 @@ import process from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, runCommand } from './cli-run.ts';
 import { repoRoot, startServerProcess, temporaryDirectory } from './server-process.ts';
+import { expectError } from '../helpers/errors.ts';
 
 let bundle: string;
 let dir: string;
@@ -85,7 +86,7 @@ describe('prekeyd CLI', () => {
     try {
       expect(server.output()).not.toContain(key);
       expect((await fetch(`${server.url}/v1/keys/list`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
-      expect((await fetch(`${server.url}/v1/keys/list`, { headers: { authorization: 'Bearer pkd_master_wrong' } })).status).toBe(401);
+      await expectError(await fetch(`${server.url}/v1/keys/list`, { headers: { authorization: 'Bearer pkd_master_wrong' } }), 401, 'UNAUTHORIZED');
     } finally {
       expect(await server.stop()).toBe(0);
     }

@@ -10,6 +10,7 @@ import { openSqlJsStore } from '../../src/store/sqljs/sqljs-store.ts';
 import type { Store } from '../../src/store/types.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makePreKeys, registration } from '../helpers/keys.ts';
+import { expectError } from '../helpers/errors.ts';
 
 const diskFull = () => Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
 
@@ -56,7 +57,7 @@ describe('a failing disk', () => {
     expect(next.status).toBe(200);
     expect(next.body.data.oneTimePreKey.keyId).toBe(body.oneTimePreKeys[1]!.keyId);
     expect(next.body.data.remainingOneTimePreKeys).toBe(3);
-    expect((await t.call('GET', `/v1/keys/verify/${userId}_new`)).status).toBe(404);
+    await expectError(await t.call('GET', `/v1/keys/verify/${userId}_new`), 404, 'NOT_FOUND');
     expect((await t.call('POST', '/v1/keys/register', registration(`${userId}_new`, 1).body)).status).toBe(201);
 
     const chain = await t.call('GET', '/v1/keys/audit/verify');

@@ -8,6 +8,7 @@ import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';
 import { backupBody } from '../helpers/backup-body.ts';
 import { makeSignedPreKey, registration } from '../helpers/keys.ts';
 import { SignalDevice } from '../signal/libsignal-device.ts';
+import { expectError } from '../helpers/errors.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -75,7 +76,7 @@ describe('quotas', () => {
     const blob = (fill: number) => new Uint8Array(1000).fill(fill);
     for (let i = 1; i <= 5; i++) expect((await t.call('POST', '/v1/keys/backup', backupBody('bk_a', blob(i)))).status).toBe(200);
     const recover = (userId: string, version?: number) => t.call('POST', '/v1/keys/recover', { userId, ...(version && { version }) });
-    expect((await recover('bk_a', 3)).status).toBe(404);
+    await expectError(await recover('bk_a', 3), 404, 'NOT_FOUND');
     expect((await recover('bk_a', 4)).status).toBe(200);
     expect((await recover('bk_a')).body.data.version).toBe(5);
 

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { masterKey } from '../helpers/app.ts';
 import { registration } from '../helpers/keys.ts';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
+import { expectError } from '../helpers/errors.ts';
 
 let server: ServerProcess;
 let metricsUrl: string;
@@ -43,5 +44,5 @@ it('counts what happened and reads the store figures, without auth on the metric
   expect(value(text, 'prekeyd_http_requests_total{method="GET",route="/v1/keys/bundle/:userId",status="200"}')).toBe(2);
   socket.close();
   // the main port still wants a key
-  expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+  await expectError(await fetch(`${server.url}/metrics`), 401, 'UNAUTHORIZED');
 });

@@ -7,6 +7,7 @@ import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';
 import { registration } from '../helpers/keys.ts';
 import { backupBody } from '../helpers/backup-body.ts';
+import { expectError } from '../helpers/errors.ts';
 
 let t: TestApp;
 let app: ReturnType<typeof createApp>;
@@ -36,7 +37,7 @@ describe('request logs', () => {
   it('writes one JSON line per request with method, route pattern, status, latency, request id, project and actor', async () => {
     lines.length = 0;
     const response = await call('/v1/keys/verify/nobody', { headers: { 'x-request-id': 'req-123' } });
-    expect(response.status).toBe(404);
+    await expectError(response, 404, 'NOT_FOUND');
     expect(response.headers.get('x-request-id')).toBe('req-123');
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!);
@@ -100,9 +101,9 @@ describe('GET /metrics', () => {
   });
 
   it('needs the master key or metrics.read', async () => {
-    expect((await call('/metrics', { token: null })).status).toBe(401);
+    await expectError(await call('/metrics', { token: null }), 401, 'UNAUTHORIZED');
     const { token: without } = await insertApiKey(t.store, { acl: ['keys.read'] });
-    expect((await call('/metrics', { token: without })).status).toBe(403);
+    await expectError(await call('/metrics', { token: without }), 403, 'FORBIDDEN');
     const { token: reader } = await insertApiKey(t.store, { acl: ['metrics.read'] });
     expect((await call('/metrics', { token: reader })).status).toBe(200);
   });
@@ -188,6 +189,6 @@ describe('POST /v1/admin/snapshot', () => {
 
   it('is for the master key only', async () => {
     const { token } = await insertApiKey(t.store, { acl: ['*'] });
-    expect((await call('/v1/admin/snapshot', { method: 'POST', token })).status).toBe(403);
+    await expectError(await call('/v1/admin/snapshot', { method: 'POST', token }), 403, 'FORBIDDEN');
   });
 });

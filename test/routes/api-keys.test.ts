@@ -9,6 +9,7 @@ import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';
+import { expectError } from '../helpers/errors.ts';
 
 /** A clock the tests move forward, shared by the domain and the authenticator. */
 const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };
@@ -75,7 +76,7 @@ describe('POST /v1/api-keys', () => {
     const last = key.at(-1) === 'a' ? 'b' : 'a';
     const typo = key.slice(0, -1) + last;
     expect(hasValidApiKeyChecksum(typo)).toBe(false);
-    expect((await t.call('GET', '/v1/keys/list', undefined, { token: typo })).status).toBe(401);
+    await expectError(await t.call('GET', '/v1/keys/list', undefined, { token: typo }), 401, 'UNAUTHORIZED');
   });
 
   it('accepts expiresAt as RFC 3339 with an offset, unix seconds, or null', async () => {
@@ -117,7 +118,7 @@ describe('POST /v1/api-keys', () => {
 
   it('refuses a body that is not JSON with 400', async () => {
     const res = await t.call('POST', '/v1/api-keys', '{"projectId":');
-    expect(res.status).toBe(400);
+    await expectError(res, 400, 'VALIDATION_ERROR');
   });
 });
 
@@ -228,7 +229,7 @@ describe('PATCH and PUT /v1/api-keys/:uid', () => {
     const stored = await t.call('GET', `/v1/api-keys/${created.uid}`);
     expect(stored.body.data.acl).toEqual(['bundles.fetch']);
     // the new ACL applies to the key at once
-    expect((await t.call('GET', '/v1/keys/list', undefined, { token: created.key })).status).toBe(403);
+    await expectError(await t.call('GET', '/v1/keys/list', undefined, { token: created.key }), 403, 'FORBIDDEN');
   });
 
   it.each([
@@ -258,7 +259,7 @@ describe('PATCH and PUT /v1/api-keys/:uid', () => {
   });
 
   it('answers 404 for an unknown uid', async () => {
-    expect((await t.call('PATCH', '/v1/api-keys/key_nope', { description: 'x' })).status).toBe(404);
+    await expectError(await t.call('PATCH', '/v1/api-keys/key_nope', { description: 'x' }), 404, 'NOT_FOUND');
   });
 
   it('revokes a key for the very next request, and revoked:false restores it', async () => {
@@ -276,7 +277,7 @@ describe('PATCH and PUT /v1/api-keys/:uid', () => {
   it('lets a key revoke itself', async () => {
     const { uid, key } = await createKey({ projectId: 'revoke_p', acl: ['apiKeys.manage'] });
     expect((await t.call('PATCH', `/v1/api-keys/${uid}`, { revoked: true }, { token: key })).status).toBe(200);
-    expect((await t.call('GET', `/v1/api-keys/${uid}`, undefined, { token: key })).status).toBe(401);
+    await expectError(await t.call('GET', `/v1/api-keys/${uid}`, undefined, { token: key }), 401, 'UNAUTHORIZED');
   });
 });
 
@@ -286,9 +287,9 @@ describe('DELETE /v1/api-keys/:uid', () => {
     const res = await t.call('DELETE', `/v1/api-keys/${uid}`);
     expect(res.status).toBe(204);
     expect(res.body).toBeUndefined();
-    expect((await t.call('GET', `/v1/api-keys/${uid}`)).status).toBe(404);
-    expect((await t.call('GET', '/v1/keys/list', undefined, { token: key })).status).toBe(401);
-    expect((await t.call('DELETE', `/v1/api-keys/${uid}`)).status).toBe(404);
+    await expectError(await t.call('GET', `/v1/api-keys/${uid}`), 404, 'NOT_FOUND');
+    await expectError(await t.call('GET', '/v1/keys/list', undefined, { token: key }), 401, 'UNAUTHORIZED');
+    await expectError(await t.call('DELETE', `/v1/api-keys/${uid}`), 404, 'NOT_FOUND');
   });
 });
 
@@ -340,7 +341,7 @@ describe('managing keys with an API key', () => {
     expect(res.body.data.length).toBeGreaterThan(0);
     expect(res.body.data.every((key: { projectId: string }) => key.projectId === 'scope_a')).toBe(true);
     expect((await t.call('GET', '/v1/api-keys?projectId=scope_a', undefined, { token: manager.key })).status).toBe(200);
-    expect((await t.call('GET', '/v1/api-keys?projectId=scope_b', undefined, { token: manager.key })).status).toBe(403);
+    await expectError(await t.call('GET', '/v1/api-keys?projectId=scope_b', undefined, { token: manager.key }), 403, 'FORBIDDEN');
   });
 
   it('sees another project’s keys as missing (404) for get, update and delete', async () => {
@@ -372,8 +373,8 @@ describe('managing keys with an API key', () => {
 
   it('cannot raise a key above itself, nor change or delete a stronger key', async () => {
     const weak = await createKey({ projectId: 'scope_a', acl: ['keys.read'], userIds: ['team_1'] }, manager.key);
-    expect((await t.call('PATCH', `/v1/api-keys/${weak.uid}`, { acl: ['keys.register'] }, { token: manager.key })).status).toBe(403);
-    expect((await t.call('PATCH', `/v1/api-keys/${weak.uid}`, { userIds: ['*'] }, { token: manager.key })).status).toBe(403);
+    await expectError(await t.call('PATCH', `/v1/api-keys/${weak.uid}`, { acl: ['keys.register'] }, { token: manager.key }), 403, 'FORBIDDEN');
+    await expectError(await t.call('PATCH', `/v1/api-keys/${weak.uid}`, { userIds: ['*'] }, { token: manager.key }), 403, 'FORBIDDEN');
     expect((await t.call('PATCH', `/v1/api-keys/${weak.uid}`, { acl: ['bundles.fetch'] }, { token: manager.key })).status).toBe(200);
 
     const admin = await createKey({ projectId: 'scope_a', acl: ['*'] });
@@ -389,7 +390,7 @@ describe('managing keys with an API key', () => {
   it('lets a key with `*` grant anything in its project', async () => {
     const admin = await createKey({ projectId: 'scope_a', acl: ['*'] });
     expect((await create({ projectId: 'scope_a', acl: ['*'] }, admin.key)).status).toBe(201);
-    expect((await create({ projectId: 'scope_b', acl: ['keys.read'] }, admin.key)).status).toBe(403);
+    await expectError(await create({ projectId: 'scope_b', acl: ['keys.read'] }, admin.key), 403, 'FORBIDDEN');
   });
 });
 
@@ -440,11 +441,11 @@ describe('the secret in logs and on disk', () => {
       const { uid, key } = (await created.json()).data as { uid: string; key: string };
       expect((await call('GET', '/v1/keys/list', key)).status).toBe(200);
       expect((await call('GET', '/v1/api-keys', key)).status).toBe(200);
-      expect((await call('POST', '/v1/api-keys', key, { projectId: 'disk_p', acl: ['*'] })).status).toBe(403);
-      expect((await call('PATCH', `/v1/api-keys/${uid}`, key, { key })).status).toBe(400);
-      expect((await call('GET', '/v1/keys/list', key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a'))).status).toBe(401);
+      await expectError(await call('POST', '/v1/api-keys', key, { projectId: 'disk_p', acl: ['*'] }), 403, 'FORBIDDEN');
+      await expectError(await call('PATCH', `/v1/api-keys/${uid}`, key, { key }), 400, 'VALIDATION_ERROR');
+      await expectError(await call('GET', '/v1/keys/list', key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a')), 401, 'UNAUTHORIZED');
       expect((await call('PATCH', `/v1/api-keys/${uid}`, masterKey, { revoked: true })).status).toBe(200);
-      expect((await call('GET', '/v1/keys/list', key)).status).toBe(401);
+      await expectError(await call('GET', '/v1/keys/list', key), 401, 'UNAUTHORIZED');
       await (local.deps.authenticator as { flushUsage?: () => Promise<void> }).flushUsage?.();
       await local.close();
       await store.close();

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/log.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';
 import { storedContents } from '../helpers/backend.ts';
+import { expectError } from '../helpers/errors.ts';
 
 type KeyTypeName = 'ecdsa' | 'ed25519' | 'x25519' | 'secp256k1';
 const keyTypes: KeyTypeName[] = ['ecdsa', 'ed25519', 'x25519', 'secp256k1'];
@@ -118,7 +119,7 @@ describe.each(keyTypes)('%s keys: import, get, list, delete', (keyType) => {
   it('refuses text that is not hex with 400', async () => {
     for (const publicKey of ['zz'.repeat(32), 'abc', '']) {
       const res = await importKey({ ownerId, name: 'nothex', keyType, publicKey });
-      expect(res.status).toBe(400);
+      await expectError(res, 400, 'VALIDATION_ERROR');
       expect(res.body.details[0].field).toBe('publicKey');
     }
   });
@@ -183,7 +184,7 @@ describe('point validation', () => {
 
   it('refuses an unknown key type with 400 naming keyType', async () => {
     const res = await importKey({ ownerId: 'points', name: 'rsa', keyType: 'rsa', publicKey: clientPublicKey('ecdsa') });
-    expect(res.status).toBe(400);
+    await expectError(res, 400, 'VALIDATION_ERROR');
     expect(res.body.details.map((detail: { field: string }) => detail.field)).toEqual(['keyType']);
   });
 
@@ -254,8 +255,8 @@ describe('GET /v1/public-keys: listing', () => {
 
 describe('auth, scoping, isolation and audit', () => {
   it('needs a key (401)', async () => {
-    expect((await t.call('GET', '/v1/public-keys', undefined, { token: null })).status).toBe(401);
-    expect((await importKey({ ownerId: 'a', name: 'a', keyType: 'ed25519', publicKey: clientPublicKey('ed25519') }, { token: 'wrong' })).status).toBe(401);
+    await expectError(await t.call('GET', '/v1/public-keys', undefined, { token: null }), 401, 'UNAUTHORIZED');
+    await expectError(await importKey({ ownerId: 'a', name: 'a', keyType: 'ed25519', publicKey: clientPublicKey('ed25519') }, { token: 'wrong' }), 401, 'UNAUTHORIZED');
   });
 
   it('reads need publicKeys.read; import and delete need publicKeys.write', async () => {
@@ -268,10 +269,10 @@ describe('auth, scoping, isolation and audit', () => {
     const created = await importKey(body, { token: writer.token });
     expect(created.status).toBe(201);
     const id = created.body.data.id;
-    expect((await t.call('GET', `/v1/public-keys/${id}`, undefined, { token: writer.token })).status).toBe(403);
-    expect((await t.call('GET', '/v1/public-keys', undefined, { token: writer.token })).status).toBe(403);
+    await expectError(await t.call('GET', `/v1/public-keys/${id}`, undefined, { token: writer.token }), 403, 'FORBIDDEN');
+    await expectError(await t.call('GET', '/v1/public-keys', undefined, { token: writer.token }), 403, 'FORBIDDEN');
     expect((await t.call('GET', `/v1/public-keys/${id}`, undefined, { token: reader.token })).status).toBe(200);
-    expect((await t.call('DELETE', `/v1/public-keys/${id}`, undefined, { token: reader.token })).status).toBe(403);
+    await expectError(await t.call('DELETE', `/v1/public-keys/${id}`, undefined, { token: reader.token }), 403, 'FORBIDDEN');
     expect((await t.call('DELETE', `/v1/public-keys/${id}`, undefined, { token: writer.token })).status).toBe(204);
   });
 
@@ -280,13 +281,13 @@ describe('auth, scoping, isolation and audit', () => {
     const own = await importKey({ ownerId: 'alice_phone', name: 'k', keyType: 'ecdsa', publicKey: clientPublicKey('ecdsa') }, { token: device.token });
     expect(own.status).toBe(201);
     const foreign = await importKey({ ownerId: 'bob', name: 'k', keyType: 'ecdsa', publicKey: clientPublicKey('ecdsa') }, { token: device.token });
-    expect(foreign.status).toBe(403);
+    await expectError(foreign, 403, 'FORBIDDEN');
     expect(foreign.body.error).toBe('This key may not act as user bob');
 
     const bobs = await importKey({ ownerId: 'bob', name: 'k', keyType: 'ecdsa', publicKey: clientPublicKey('ecdsa') });
     expect((await t.call('GET', `/v1/public-keys/${bobs.body.data.id}`, undefined, { token: device.token })).status).toBe(200);
     expect((await t.call('GET', '/v1/public-keys?ownerId=bob', undefined, { token: device.token })).body.data).toHaveLength(1);
-    expect((await t.call('DELETE', `/v1/public-keys/${bobs.body.data.id}`, undefined, { token: device.token })).status).toBe(403);
+    await expectError(await t.call('DELETE', `/v1/public-keys/${bobs.body.data.id}`, undefined, { token: device.token }), 403, 'FORBIDDEN');
     expect((await t.call('GET', `/v1/public-keys/${bobs.body.data.id}`)).status).toBe(200);
     expect((await t.call('DELETE', `/v1/public-keys/${own.body.data.id}`, undefined, { token: device.token })).status).toBe(204);
   });
@@ -296,11 +297,11 @@ describe('auth, scoping, isolation and audit', () => {
     const theirs = await importKey({ ownerId: 'iso_owner', name: 'k', keyType: 'x25519', publicKey: clientPublicKey('x25519') }, other);
     expect(theirs.status).toBe(201);
     const id = theirs.body.data.id;
-    expect((await t.call('GET', `/v1/public-keys/${id}`)).status).toBe(404);
-    expect((await t.call('DELETE', `/v1/public-keys/${id}`)).status).toBe(404);
+    await expectError(await t.call('GET', `/v1/public-keys/${id}`), 404, 'NOT_FOUND');
+    await expectError(await t.call('DELETE', `/v1/public-keys/${id}`), 404, 'NOT_FOUND');
     expect((await t.call('GET', '/v1/public-keys?ownerId=iso_owner')).body.data).toEqual([]);
     const projectKey = await insertApiKey(t.store, { projectId: 'default', acl: ['*'] });
-    expect((await t.call('GET', `/v1/public-keys/${id}`, undefined, { token: projectKey.token })).status).toBe(404);
+    await expectError(await t.call('GET', `/v1/public-keys/${id}`, undefined, { token: projectKey.token }), 404, 'NOT_FOUND');
     expect((await t.call('GET', `/v1/public-keys/${id}`, undefined, other)).status).toBe(200);
     // the same owner and name in two projects do not clash
     expect((await importKey({ ownerId: 'iso_owner', name: 'k', keyType: 'x25519', publicKey: clientPublicKey('x25519') })).status).toBe(201);
@@ -409,15 +410,15 @@ describe('POST /v1/public-keys/generate', () => {
   it('refuses a taken name (409), an unknown key type (400) and a foreign owner (403)', async () => {
     await k.call('POST', '/v1/public-keys/generate', { ownerId: 'gen_dup', name: 'k', keyType: 'x25519' });
     const clash = await k.call('POST', '/v1/public-keys/generate', { ownerId: 'gen_dup', name: 'k', keyType: 'x25519' });
-    expect(clash.status).toBe(409);
+    await expectError(clash, 409, 'CONFLICT');
     expect(clash.body.result).toBeUndefined();
     expect(JSON.stringify(clash.body)).not.toMatch(/privateKey/);
     const unknown = await k.call('POST', '/v1/public-keys/generate', { ownerId: 'gen_dup', name: 'r', keyType: 'rsa' });
-    expect(unknown.status).toBe(400);
+    await expectError(unknown, 400, 'VALIDATION_ERROR');
     expect(unknown.body.details[0].field).toBe('keyType');
     const device = await insertApiKey(k.store, { acl: ['publicKeys.generate'], userIds: ['carol'] });
     const foreign = await k.call('POST', '/v1/public-keys/generate', { ownerId: 'dave', name: 'k', keyType: 'ecdsa' }, { token: device.token });
-    expect(foreign.status).toBe(403);
+    await expectError(foreign, 403, 'FORBIDDEN');
     const own = await k.call('POST', '/v1/public-keys/generate', { ownerId: 'carol', name: 'k', keyType: 'ecdsa' }, { token: device.token });
     expect(own.status).toBe(201);
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { registration } from '../helpers/keys.ts';
+import { expectError } from '../helpers/errors.ts';
 
 function fakeClock(start: string) {
   let now = Date.parse(start);
@@ -71,7 +72,7 @@ describe('request rate limits per API key (SPEC §3)', () => {
     expect(header(limited, 'RateLimit-Limit')).toBe('200');
     expect(header(limited, 'Retry-After')).toBe('60');
     const bundle = await t.call('GET', '/v1/keys/bundle/rl_target', undefined, { token });
-    expect(bundle.status).toBe(429);
+    await expectError(bundle, 429, 'RATE_LIMITED');
     clock.advance(minuteMs);
     expect((await t.call('GET', '/v1/keys/list', undefined, { token })).status).toBe(200);
   });
@@ -80,9 +81,9 @@ describe('request rate limits per API key (SPEC §3)', () => {
     clock.advance(minuteMs);
     const { token } = await insertApiKey(t.store, { acl: ['bundles.fetch'] });
     for (let i = 0; i < 100; i++) await t.call('GET', '/v1/keys/bundle/rl_target', undefined, { token });
-    for (let i = 0; i < 3; i++) expect((await t.call('GET', '/v1/keys/bundle/rl_target', undefined, { token })).status).toBe(429);
+    for (let i = 0; i < 3; i++) await expectError(await t.call('GET', '/v1/keys/bundle/rl_target', undefined, { token }), 429, 'RATE_LIMITED');
     clock.advance(59_999);
-    expect((await t.call('GET', '/v1/keys/bundle/rl_target', undefined, { token })).status).toBe(429);
+    await expectError(await t.call('GET', '/v1/keys/bundle/rl_target', undefined, { token }), 429, 'RATE_LIMITED');
     clock.advance(1);
     expect((await t.call('GET', '/v1/keys/bundle/rl_target', undefined, { token })).status).toBe(200);
   });

@@ -11,6 +11,7 @@ import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { alterStoredData } from '../helpers/backend.ts';
 import { makePreKeys, makeSignedPreKey, registration } from '../helpers/keys.ts';
+import { expectError } from '../helpers/errors.ts';
 
 function fakeClock(start: string) {
   let now = Date.parse(start);
@@ -115,7 +116,7 @@ describe('GET /v1/keys/audit: the actions of the seed', () => {
   it('lists only the actions it knows and rejects others with 400', async () => {
     expect(auditActions).toEqual(expect.arrayContaining(['KEYS_REGISTERED', 'PREKEYS_REPLENISHED', 'SHARED_SECRET_COMPLETED']));
     const res = await t.call('GET', '/v1/keys/audit?action=KEYS_DELETED');
-    expect(res.status).toBe(400);
+    await expectError(res, 400, 'VALIDATION_ERROR');
     expect(res.body.details[0].field).toBe('action');
   });
 });
@@ -182,7 +183,7 @@ describe('GET /v1/keys/audit: filters and pagination', () => {
     expect(res.body.pagination).toMatchObject({ page: 1, limit: 50 });
     expect(res.body.data.length).toBe(Math.min(50, res.body.pagination.total));
     for (const bad of ['limit=101', 'limit=0', 'page=0', 'page=x']) {
-      expect((await t.call('GET', `/v1/keys/audit?${bad}`)).status).toBe(400);
+      await expectError(await t.call('GET', `/v1/keys/audit?${bad}`), 400, 'VALIDATION_ERROR');
     }
   });
 });
@@ -210,9 +211,9 @@ describe('audit caller, IP and access', () => {
 
   it('needs audit.read, and shows only the caller project', async () => {
     const { token: noRead } = await insertApiKey(t.store, { acl: ['keys.read'] });
-    expect((await t.call('GET', '/v1/keys/audit', undefined, { token: noRead })).status).toBe(403);
-    expect((await t.call('GET', '/v1/keys/audit/verify', undefined, { token: noRead })).status).toBe(403);
-    expect((await t.call('GET', '/v1/keys/audit', undefined, { token: null })).status).toBe(401);
+    await expectError(await t.call('GET', '/v1/keys/audit', undefined, { token: noRead }), 403, 'FORBIDDEN');
+    await expectError(await t.call('GET', '/v1/keys/audit/verify', undefined, { token: noRead }), 403, 'FORBIDDEN');
+    await expectError(await t.call('GET', '/v1/keys/audit', undefined, { token: null }), 401, 'UNAUTHORIZED');
 
     const { token: other } = await insertApiKey(t.store, { projectId: 'audit_other', acl: ['*'] });
     await t.call('POST', '/v1/keys/register', registration('au_elsewhere', 1).body, { token: other });

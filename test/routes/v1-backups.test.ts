@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupBody, encryptionMetadata } from '../helpers/backup-body.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { expectError } from '../helpers/errors.ts';
 
 const maxBackupBytes = 4096;
 let t: TestApp;
@@ -62,7 +63,7 @@ describe('POST /v1/keys/backup', () => {
 
   it('refuses expectedVersion other than 0 when no backup exists', async () => {
     const res = await t.call('POST', '/v1/keys/backup', backupBody('bk_none_yet', randomBytes(10), { expectedVersion: 1 }));
-    expect(res.status).toBe(409);
+    await expectError(res, 409, 'CONFLICT');
   });
 
   it('refuses a wrong checksum with 400 CHECKSUM_MISMATCH and records the failure', async () => {
@@ -112,7 +113,7 @@ describe('POST /v1/keys/backup', () => {
 
   it('answers malformed JSON with 400', async () => {
     const res = await t.call('POST', '/v1/keys/backup', '{"userId": ');
-    expect(res.status).toBe(400);
+    await expectError(res, 400, 'VALIDATION_ERROR');
     expect(res.body.success).toBe(false);
   });
 });
@@ -165,8 +166,8 @@ describe('POST /v1/keys/recover', () => {
 describe('backup auth', () => {
   it('needs a key', async () => {
     const res = await t.call('POST', '/v1/keys/backup', backupBody('bk_auth', randomBytes(5)), { token: null });
-    expect(res.status).toBe(401);
-    expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_auth' }, { token: 'wrong' })).status).toBe(401);
+    await expectError(res, 401, 'UNAUTHORIZED');
+    await expectError(await t.call('POST', '/v1/keys/recover', { userId: 'bk_auth' }, { token: 'wrong' }), 401, 'UNAUTHORIZED');
   });
 
   it('needs backups.write to store and backups.read to recover', async () => {
@@ -183,16 +184,16 @@ describe('backup auth', () => {
   it('lets a key back up and recover only the users it may act as', async () => {
     const { token } = await insertApiKey(t.store, { acl: ['backups.write', 'backups.read'], userIds: ['bk_own*'] });
     expect((await t.call('POST', '/v1/keys/backup', backupBody('bk_own_1', randomBytes(5)), { token })).status).toBe(200);
-    expect((await t.call('POST', '/v1/keys/backup', backupBody('bk_other', randomBytes(5)), { token })).status).toBe(403);
+    await expectError(await t.call('POST', '/v1/keys/backup', backupBody('bk_other', randomBytes(5)), { token }), 403, 'FORBIDDEN');
     await t.call('POST', '/v1/keys/backup', backupBody('bk_other', randomBytes(5)));
-    expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_other' }, { token })).status).toBe(403);
+    await expectError(await t.call('POST', '/v1/keys/recover', { userId: 'bk_other' }, { token }), 403, 'FORBIDDEN');
   });
 
   it("never shows another project's backups", async () => {
     await t.call('POST', '/v1/keys/backup', backupBody('bk_project', randomBytes(5)));
     await t.call('POST', '/v1/keys/backup', backupBody('bk_project', randomBytes(5)));
     const { token } = await insertApiKey(t.store, { projectId: 'other_project' });
-    expect((await t.call('POST', '/v1/keys/recover', { userId: 'bk_project' }, { token })).status).toBe(404);
+    await expectError(await t.call('POST', '/v1/keys/recover', { userId: 'bk_project' }, { token }), 404, 'NOT_FOUND');
     const mine = await t.call('POST', '/v1/keys/backup', backupBody('bk_project', randomBytes(5)), { token });
     expect(mine.body.data.version).toBe(1);
     // the master key acting on the other project sees that project's version only

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeIdentity, makePreKeys, makeSignedPreKey, registration, type TestIdentity } from '../helpers/keys.ts';
+import { expectError } from '../helpers/errors.ts';
 
 const dayMs = 86_400_000;
 let now = Date.parse('2026-03-08T10:00:00.000Z');
@@ -167,8 +168,8 @@ describe('GET /v1/keys/bundles/:userId', () => {
   it("does not see another project's devices", async () => {
     const other = await insertApiKey(t.store, { projectId: 'md_other_project' });
     const res = await claim('md_alice', '', other.token);
-    expect(res.status).toBe(404);
-    expect((await t.call('GET', '/v1/keys/devices/md_alice', undefined, { token: other.token })).status).toBe(404);
+    await expectError(res, 404, 'NOT_FOUND');
+    await expectError(await t.call('GET', '/v1/keys/devices/md_alice', undefined, { token: other.token }), 404, 'NOT_FOUND');
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeIdentity, makePreKeys, makeSignedPreKey, registration } from '../helpers/keys.ts';
+import { expectError } from '../helpers/errors.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -95,7 +96,7 @@ describe('POST /v1/keys/register', () => {
     // y = 2 does not decode to a curve point
     const notAPoint = '02' + '00'.repeat(31);
     const bad = await t.call('POST', '/v1/keys/register', { ...body, identityKey: notAPoint });
-    expect(bad.status).toBe(400);
+    await expectError(bad, 400, 'VALIDATION_ERROR');
     expect(bad.body.details[0].field).toBe('identityKey');
   });
 
@@ -130,7 +131,7 @@ describe('POST /v1/keys/register', () => {
 
   it('names each bad field in details', async () => {
     const res = await t.call('POST', '/v1/keys/register', { userId: '', identityKey: 'xyz' });
-    expect(res.status).toBe(400);
+    await expectError(res, 400, 'VALIDATION_ERROR');
     const fields = res.body.details.map((detail: { field: string }) => detail.field);
     expect(fields).toEqual(expect.arrayContaining(['userId', 'identityKey', 'signedPreKey', 'oneTimePreKeys']));
   });
@@ -186,7 +187,7 @@ describe('POST /v1/keys/rotate', () => {
   });
 
   it('answers 404 without a key set, 410 after revocation, 409 for a stored keyId, 400 past 1,000', async () => {
-    expect((await t.call('POST', '/v1/keys/rotate', { userId: 'rot_nobody', newOneTimePreKeys: makePreKeys(1) })).status).toBe(404);
+    await expectError(await t.call('POST', '/v1/keys/rotate', { userId: 'rot_nobody', newOneTimePreKeys: makePreKeys(1) }), 404, 'NOT_FOUND');
 
     const { body, identity } = registration('rot_errors', 100);
     await t.call('POST', '/v1/keys/register', body);
@@ -213,14 +214,14 @@ describe('POST /v1/keys/rotate', () => {
 
   it('needs something to rotate', async () => {
     const res = await t.call('POST', '/v1/keys/rotate', { userId: 'rot_user' });
-    expect(res.status).toBe(400);
+    await expectError(res, 400, 'VALIDATION_ERROR');
   });
 
   it('asks for deviceId when the user has several devices', async () => {
     await t.call('POST', '/v1/keys/register', registration('rot_multi', 1, { deviceId: 'a' }).body);
     await t.call('POST', '/v1/keys/register', registration('rot_multi', 1, { deviceId: 'b' }).body);
     const ambiguous = await t.call('POST', '/v1/keys/rotate', { userId: 'rot_multi', newOneTimePreKeys: makePreKeys(1) });
-    expect(ambiguous.status).toBe(400);
+    await expectError(ambiguous, 400, 'VALIDATION_ERROR');
     const precise = await t.call('POST', '/v1/keys/rotate', { userId: 'rot_multi', deviceId: 'b', newOneTimePreKeys: makePreKeys(1) });
     expect(precise.body.data.totalOneTimePreKeysAvailable).toBe(2);
   });
@@ -255,7 +256,7 @@ describe('POST /v1/keys/revoke, suspend, unsuspend', () => {
     expect(one.body.data.deviceIds).toEqual(['phone']);
     const rest = await t.call('POST', '/v1/keys/revoke', { userId: 'rev_multi' });
     expect(rest.body.data.deviceIds.sort()).toEqual(['laptop', 'tablet']);
-    expect((await t.call('GET', '/v1/keys/bundle/rev_multi')).status).toBe(410);
+    await expectError(await t.call('GET', '/v1/keys/bundle/rev_multi'), 410, 'KEYS_REVOKED');
   });
 
   it('suspends (bundle 403 KEYS_SUSPENDED) and unsuspends', async () => {
@@ -268,6 +269,6 @@ describe('POST /v1/keys/revoke, suspend, unsuspend', () => {
     expect((await t.call('GET', '/v1/keys/verify/sus_user')).body.data).toMatchObject({ status: 'suspended', isValid: false });
     await t.call('POST', '/v1/keys/unsuspend', { userId: 'sus_user' });
     expect((await t.call('GET', '/v1/keys/bundle/sus_user')).status).toBe(200);
-    expect((await t.call('POST', '/v1/keys/suspend', { userId: 'sus_nobody' })).status).toBe(404);
+    await expectError(await t.call('POST', '/v1/keys/suspend', { userId: 'sus_nobody' }), 404, 'NOT_FOUND');
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeIdentity, makePreKeys, makeSignedPreKey, registration } from '../helpers/keys.ts';
+import { expectError } from '../helpers/errors.ts';
 
 let t: TestApp;
 let now = Date.parse('2026-03-08T10:00:00.000Z');
@@ -80,7 +81,7 @@ describe('GET /v1/keys/bundle/:userId', () => {
     await t.call('POST', '/v1/keys/register', laptop);
     expect((await t.call('GET', '/v1/keys/bundle/bundle_devices?deviceId=phone')).body.data.identityKey).toBe(phone.identityKey);
     expect((await t.call('GET', '/v1/keys/bundle/bundle_devices')).body.data.identityKey).toBe(laptop.identityKey);
-    expect((await t.call('GET', '/v1/keys/bundle/bundle_devices?deviceId=watch')).status).toBe(404);
+    await expectError(await t.call('GET', '/v1/keys/bundle/bundle_devices?deviceId=watch'), 404, 'NOT_FOUND');
   });
 });
 
@@ -120,7 +121,7 @@ describe('GET /v1/keys/verify/:userId', () => {
         deviceName: 'iPhone 15',
       },
     });
-    expect((await t.call('GET', '/v1/keys/verify/verify_nobody')).status).toBe(404);
+    await expectError(await t.call('GET', '/v1/keys/verify/verify_nobody'), 404, 'NOT_FOUND');
   });
 });
 
@@ -171,11 +172,11 @@ describe('GET /v1/keys/list', () => {
     expect(counts).toEqual([...counts].sort((a, b) => b - a));
     expect((await list.call('GET', '/v1/keys/list?sortBy=lastRotatedAt')).status).toBe(200);
     const bad = await list.call('GET', '/v1/keys/list?sortBy=identityKey');
-    expect(bad.status).toBe(400);
+    await expectError(bad, 400, 'VALIDATION_ERROR');
     expect(bad.body.details[0].field).toBe('sortBy');
-    expect((await list.call('GET', '/v1/keys/list?limit=101')).status).toBe(400);
-    expect((await list.call('GET', '/v1/keys/list?page=0')).status).toBe(400);
-    expect((await list.call('GET', '/v1/keys/list?status=gone')).status).toBe(400);
+    await expectError(await list.call('GET', '/v1/keys/list?limit=101'), 400, 'VALIDATION_ERROR');
+    await expectError(await list.call('GET', '/v1/keys/list?page=0'), 400, 'VALIDATION_ERROR');
+    await expectError(await list.call('GET', '/v1/keys/list?status=gone'), 400, 'VALIDATION_ERROR');
   });
 });
 
@@ -196,7 +197,7 @@ describe('unknown routes and methods', () => {
 
   it('reject a malformed X-Project-Id', async () => {
     const res = await t.call('GET', '/v1/keys/list', undefined, { headers: { 'x-project-id': 'no spaces!' } });
-    expect(res.status).toBe(400);
+    await expectError(res, 400, 'VALIDATION_ERROR');
   });
 });
 

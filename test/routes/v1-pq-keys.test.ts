@@ -10,6 +10,7 @@ import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { testBackend } from '../helpers/backend.ts';
 import { makeIdentity, makePreKeys, makeSignedPreKey, registration, type TestIdentity } from '../helpers/keys.ts';
 import { makePqPreKey, makePqPreKeys, wire } from '../helpers/pq-keys.ts';
+import { expectError } from '../helpers/errors.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -240,7 +241,7 @@ describe('PQXDH sessions', () => {
     expect(started.body.data.remainingPqOneTimePreKeys).toBe(1);
     expect(await sessionEvents('pqs_bob')).toEqual([]);
     expect((await t.call('GET', `/v1/keys/shared-secret/${sessionId}`)).body.data).toMatchObject({ pqPreKeyId: body.pqOneTimePreKeys[0]!.keyId, kemCiphertext: null });
-    expect((await t.call('POST', `/v1/keys/shared-secret/${sessionId}/complete`)).status).toBe(409);
+    await expectError(await t.call('POST', `/v1/keys/shared-secret/${sessionId}/complete`), 409, 'CONFLICT');
 
     const kem = ciphertext();
     const sent = await t.call('POST', `/v1/keys/shared-secret/${sessionId}/kem-ciphertext`, { kemCiphertext: kem.toUpperCase() });
@@ -274,7 +275,7 @@ describe('PQXDH sessions', () => {
     const refused = await t.call('POST', '/v1/keys/shared-secret', {
       initiatorUserId: 'pqs_erin', responderUserId: 'pqs_classic', initiatorEphemeralKey: ephemeral(), requirePostQuantum: true,
     });
-    expect(refused.status).toBe(409);
+    await expectError(refused, 409, 'CONFLICT');
     expect(refused.body.details).toEqual([{ field: 'requirePostQuantum', message: expect.any(String) }]);
     expect((await t.call('GET', '/v1/keys/verify/pqs_classic')).body.data.oneTimePreKeysRemaining).toBe(3);
     // With postQuantum only, such a responder gets an X3DH session (pqPreKey null), announced at once.

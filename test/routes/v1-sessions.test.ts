@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeSignedPreKey, registration } from '../helpers/keys.ts';
+import { expectError } from '../helpers/errors.ts';
 
 /** A clock the tests move by hand. */
 function fakeClock(start: string) {
@@ -154,7 +155,7 @@ describe('POST /v1/keys/shared-secret', () => {
     expect((await initiate({ ...body, initiatorIdentityKey: alice.body.identityKey.toUpperCase() })).status).toBe(200);
     const other = registration('x', 1).body.identityKey;
     const res = await initiate({ ...body, initiatorIdentityKey: other });
-    expect(res.status).toBe(400);
+    await expectError(res, 400, 'VALIDATION_ERROR');
     expect(res.body.details[0].field).toBe('initiatorIdentityKey');
     expect(await remaining('ss_idk_bob')).toBe(2);
   });
@@ -166,7 +167,7 @@ describe('POST /v1/keys/shared-secret', () => {
     const res = await initiate({ initiatorUserId: 'ss_dev_alice', responderUserId: 'ss_dev_bob', responderDeviceId: 'tablet', initiatorEphemeralKey: ephemeralKey() });
     expect(res.body.data.responderBundle.identityKey).toBe(tablet.body.identityKey);
     const missing = await initiate({ initiatorUserId: 'ss_dev_alice', responderUserId: 'ss_dev_bob', responderDeviceId: 'watch', initiatorEphemeralKey: ephemeralKey() });
-    expect(missing.status).toBe(404);
+    await expectError(missing, 404, 'NOT_FOUND');
   });
 
   it('answers 404 for an unknown responder or initiator, 410 for a revoked responder, 403 for a suspended one', async () => {
@@ -300,8 +301,8 @@ describe('reading and completing a session', () => {
     const { token: initiatorKey } = await insertApiKey(t.store, { acl: ['bundles.fetch'], userIds: ['sf_alice'] });
     const { token: noAction } = await insertApiKey(t.store, { acl: ['keys.read'], userIds: ['sf_bob'] });
     for (const token of [initiatorKey, noAction]) {
-      expect((await t.call('GET', `/v1/keys/shared-secret/${sessionId}`, undefined, { token })).status).toBe(403);
-      expect((await t.call('POST', `/v1/keys/shared-secret/${sessionId}/complete`, undefined, { token })).status).toBe(403);
+      await expectError(await t.call('GET', `/v1/keys/shared-secret/${sessionId}`, undefined, { token }), 403, 'FORBIDDEN');
+      await expectError(await t.call('POST', `/v1/keys/shared-secret/${sessionId}/complete`, undefined, { token }), 403, 'FORBIDDEN');
     }
     expect((await t.call('GET', `/v1/keys/shared-secret/${sessionId}`)).body.data.status).toBe('pending');
   });
@@ -326,11 +327,11 @@ describe('reading and completing a session', () => {
     await register('sa_alice');
     await register('sa_bob');
     const body = { initiatorUserId: 'sa_alice', responderUserId: 'sa_bob', initiatorEphemeralKey: ephemeralKey() };
-    expect((await t.call('POST', '/v1/keys/shared-secret', body, { token: null })).status).toBe(401);
+    await expectError(await t.call('POST', '/v1/keys/shared-secret', body, { token: null }), 401, 'UNAUTHORIZED');
     const { token: bobKey } = await insertApiKey(t.store, { acl: ['bundles.fetch'], userIds: ['sa_bob'] });
-    expect((await initiate(body, bobKey)).status).toBe(403);
+    await expectError(await initiate(body, bobKey), 403, 'FORBIDDEN');
     const { token: noAction } = await insertApiKey(t.store, { acl: ['backups.read'], userIds: ['sa_alice'] });
-    expect((await initiate(body, noAction)).status).toBe(403);
+    await expectError(await initiate(body, noAction), 403, 'FORBIDDEN');
     expect(await remaining('sa_bob')).toBe(3);
     const { token: aliceKey } = await insertApiKey(t.store, { acl: ['bundles.fetch'], userIds: ['sa_alice'] });
     expect((await initiate(body, aliceKey)).status).toBe(200);

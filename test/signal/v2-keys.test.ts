@@ -5,6 +5,7 @@ import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';
 import { registration } from '../helpers/keys.ts';
 import { SignalDevice, toBase64 } from './libsignal-device.ts';
+import { expectError } from '../helpers/errors.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -59,15 +60,15 @@ describe('Basic auth', () => {
 
   it('needs keys.register to upload and keys.read to count', async () => {
     const { token } = await insertApiKey(t.store, { acl: ['keys.read', 'keys.rotate', 'bundles.fetch'] });
-    expect((await t.call('PUT', '/v2/keys', new SignalDevice('acl', 1).upload(), basic('acl.1', token))).status).toBe(403);
+    await expectError(await t.call('PUT', '/v2/keys', new SignalDevice('acl', 1).upload(), basic('acl.1', token)), 403, 'FORBIDDEN');
     const counter = await insertApiKey(t.store, { acl: ['keys.register'] });
-    expect((await t.call('GET', '/v2/keys', undefined, basic('acl.1', counter.token))).status).toBe(403);
+    await expectError(await t.call('GET', '/v2/keys', undefined, basic('acl.1', counter.token)), 403, 'FORBIDDEN');
   });
 
   it('keeps projects apart', async () => {
     await registered('project_user');
     const { token } = await insertApiKey(t.store, { projectId: 'other_project' });
-    expect((await t.call('GET', '/v2/keys/project_user/1', undefined, basic('x.1', token))).status).toBe(404);
+    await expectError(await t.call('GET', '/v2/keys/project_user/1', undefined, basic('x.1', token)), 404, 'NOT_FOUND');
   });
 });
 
@@ -143,7 +144,7 @@ describe('PUT /v2/keys encodings (400, never 500)', () => {
   });
 
   it('refuses bad device ids in the bundle path', async () => {
-    for (const deviceId of ['0', '128', 'abc', '1.5']) expect((await fetchAs(`/v2/keys/someone/${deviceId}`)).status).toBe(400);
+    for (const deviceId of ['0', '128', 'abc', '1.5']) await expectError(await fetchAs(`/v2/keys/someone/${deviceId}`), 400, 'VALIDATION_ERROR');
   });
 });
 
@@ -164,14 +165,14 @@ describe('signatures (422, as Signal)', () => {
     const body = bob.upload({ pqPreKeys: 2 });
     const swapped = { ...body.pqPreKeys[1]!, signature: body.pqPreKeys[0]!.signature };
     const res = await put(bob, { ...body, pqPreKeys: [body.pqPreKeys[0], swapped] });
-    expect(res.status).toBe(422);
+    await expectError(res, 422, 'INVALID_SIGNATURE');
     expect(res.body.details).toEqual([{ field: 'pqPreKeys.1.signature', message: expect.any(String) }]);
   });
 
   it('checks signatures of later uploads against the stored identity key', async () => {
     const { device } = await registered('later_sig');
     const res = await put(device, { signedPreKey: device.signedPreKey(new SignalDevice('x', 1).identity.privateKey) });
-    expect(res.status).toBe(422);
+    await expectError(res, 422, 'INVALID_SIGNATURE');
   });
 });
 
@@ -191,8 +192,8 @@ describe('identity and devices', () => {
   it('leaves /v1 key sets alone: a device registered through /v1 is a conflict', async () => {
     expect((await t.call('POST', '/v1/keys/register', registration('v1_user', 1, { deviceId: '1' }).body)).status).toBe(201);
     const device = new SignalDevice('v1_user', 1);
-    expect((await put(device, device.upload())).status).toBe(409);
-    expect((await fetchAs('/v2/keys/v1_user/*')).status).toBe(404);
+    await expectError(await put(device, device.upload()), 409, 'CONFLICT');
+    await expectError(await fetchAs('/v2/keys/v1_user/*'), 404, 'NOT_FOUND');
   });
 });
 
@@ -201,17 +202,17 @@ describe('shared with /v1', () => {
     await registered('+16044401234');
     const verify = await t.call('GET', '/v1/keys/verify/+16044401234');
     expect(verify.body.data).toMatchObject({ isValid: true, status: 'active' });
-    expect((await t.call('GET', '/v1/keys/bundle/+16044401234')).status).toBe(404);
-    expect((await t.call('POST', '/v1/keys/rotate', { userId: '+16044401234', deviceId: '1', newOneTimePreKeys: registration('x', 1).body.oneTimePreKeys })).status).toBe(404);
+    await expectError(await t.call('GET', '/v1/keys/bundle/+16044401234'), 404, 'NOT_FOUND');
+    await expectError(await t.call('POST', '/v1/keys/rotate', { userId: '+16044401234', deviceId: '1', newOneTimePreKeys: registration('x', 1).body.oneTimePreKeys }), 404, 'NOT_FOUND');
     await t.call('POST', '/v1/keys/register', registration('v1_initiator', 1).body);
     const session = await t.call('POST', '/v1/keys/shared-secret', {
       initiatorUserId: 'v1_initiator',
       responderUserId: '+16044401234',
       initiatorEphemeralKey: registration('y', 1).body.oneTimePreKeys[0]!.publicKey,
     });
-    expect(session.status).toBe(404);
+    await expectError(session, 404, 'NOT_FOUND');
     expect((await t.call('POST', '/v1/keys/revoke', { userId: '+16044401234' })).status).toBe(200);
-    expect((await fetchAs('/v2/keys/%2B16044401234/1')).status).toBe(404);
+    await expectError(await fetchAs('/v2/keys/%2B16044401234/1'), 404, 'NOT_FOUND');
   });
 
   it('a user revoked with /v1/keys/revoke is gone from /v2', async () => {
@@ -220,7 +221,7 @@ describe('shared with /v1', () => {
     expect((await put(linked, linked.upload({ identityKey: false }))).status).toBe(204);
     expect((await t.call('POST', '/v1/keys/revoke', { userId: 'revoked_user', deviceId: '2' })).status).toBe(200);
     expect((await fetchAs('/v2/keys/revoked_user/*')).body.devices.map((item: any) => item.deviceId)).toEqual([1]);
-    expect((await fetchAs('/v2/keys/revoked_user/2')).status).toBe(404);
+    await expectError(await fetchAs('/v2/keys/revoked_user/2'), 404, 'NOT_FOUND');
     expect((await t.call('POST', '/v1/keys/revoke', { userId: 'revoked_user' })).status).toBe(200);
     for (const path of ['/v2/keys/revoked_user/1', '/v2/keys/revoked_user/*']) {
       const res = await fetchAs(path);
@@ -326,8 +327,8 @@ describe('POST /v2/keys/check', () => {
     const device = new SignalDevice('check_old', 1);
     expect((await put(device, { identityKey: device.identityKey, signedPreKey: device.signedPreKey() })).status).toBe(204);
     const digest = toBase64(new Uint8Array(32));
-    expect((await t.call('POST', '/v2/keys/check', { digest }, basic('check_old.1'))).status).toBe(409);
-    expect((await t.call('POST', '/v2/keys/check', { digest }, basic('nobody.1'))).status).toBe(409);
+    await expectError(await t.call('POST', '/v2/keys/check', { digest }, basic('check_old.1')), 409, 'CONFLICT');
+    await expectError(await t.call('POST', '/v2/keys/check', { digest }, basic('nobody.1')), 409, 'CONFLICT');
   });
 });
 
