@@ -1,7 +1,7 @@
 /** Cryptographic checks of `/v1` key material (shapes and hex are checked by the route schemas). */
 import { decodeHex } from '../../packages/client/src/core/encoding.ts';
-import { verifyEd25519 } from '../crypto/keys.ts';
-import { isValidEd25519PublicKey, isValidX25519PublicKey } from '../../packages/client/src/core/keys.ts';
+import { isValidEd25519PublicKeyCached, verifyEd25519 } from '../crypto/keys.ts';
+import { isValidX25519PublicKey } from '../../packages/client/src/core/keys.ts';
 import { isValidMlKem1024PublicKey, mlKemSignedMessage } from '../../packages/client/src/ml-kem.ts';
 import type { PreKey, SignedKey } from '../store/types.ts';
 import { AppError, type ErrorDetail } from './errors.ts';
@@ -9,7 +9,7 @@ import { AppError, type ErrorDetail } from './errors.ts';
 const bytes = (hex: string): Uint8Array => decodeHex(hex) ?? new Uint8Array();
 
 export function checkIdentityKey(identityKey: string, field = 'identityKey'): void {
-  if (!isValidEd25519PublicKey(bytes(identityKey))) {
+  if (!isValidEd25519PublicKeyCached(bytes(identityKey))) {
     throw new AppError('VALIDATION_ERROR', 'identityKey is not a valid Ed25519 public key', [
       { field, message: 'not a valid Ed25519 point' },
     ]);
