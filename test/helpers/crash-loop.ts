@@ -48,6 +48,8 @@ export interface CrashLoopOptions {
   dbPath: string;
   cycles: number;
   minRunMs?: number;
+  /** Acknowledged writes and fetches a cycle waits for before the kill (at most 30 s more); default 0. */
+  minAckedPerCycle?: number;
   maxRunMs?: number;
   workers?: number;
   /** What runs the server (see ServerProcessOptions.command); default the TypeScript sources through tsx. */
@@ -166,9 +168,15 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
       }
     };
 
+    const ackedSoFar = () => report.registrationsAcked + report.rotationsAcked + report.fetchesAcked;
+    const ackedAtStart = ackedSoFar();
     const workers = Array.from({ length: options.workers ?? 8 }, worker);
     const runMs = (options.minRunMs ?? 300) + Math.random() * ((options.maxRunMs ?? 1500) - (options.minRunMs ?? 300));
     await new Promise((resolve) => setTimeout(resolve, runMs));
+    // On a loaded machine a cycle's time buys few writes: wait for enough of them (bounded).
+    for (const deadline = Date.now() + 30_000; ackedSoFar() - ackedAtStart < (options.minAckedPerCycle ?? 0) && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     killed = true;
     server.kill('SIGKILL');
     await Promise.all(workers);
