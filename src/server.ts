@@ -10,7 +10,7 @@ import { transparencySettingsFrom } from './domain/transparency/settings.ts';
 import { runUpkeep } from './domain/upkeep.ts';
 import { RefusalLog } from './domain/refusals.ts';
 import { MasterKeyError, setUpMasterKey, storeGeneratedMasterKey } from './domain/master-key.ts';
-import { createApp } from './http/app.ts';
+import { createApp } from './app.ts';
 import { storeFigures } from './domain/figures.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, metricsApp } from './metrics/metrics.ts';

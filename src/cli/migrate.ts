@@ -9,6 +9,8 @@
 import { stat } from 'node:fs/promises';
 import process from 'node:process';
 import { ConfigError } from '../config.ts';
+import { verifyAuditChain } from '../domain/audit.ts';
+import { defaultDomainSettings, systemClock } from '../domain/deps.ts';
 import { isPostgresUrl } from '../store/open-store.ts';
 import { redactCredentials } from '../redact.ts';
 import { createPgPoolDriver } from '../store/postgres/pg-driver.ts';
@@ -16,6 +18,11 @@ import { importEmbedded, sameChain, TargetNotEmptyError } from '../store/postgre
 import { parseCommandLine } from './args.ts';
 import { migrateUsage } from './help.ts';
 import { progressLine, type ProgressStream } from './progress.ts';
+import type { Store } from '../store/types.ts';
+
+/** The domain's audit-chain verification of one project, which the import runs on the source and the copy. */
+export const verifyProjectAuditChain = (store: Store, projectId: string) =>
+  verifyAuditChain({ store, settings: defaultDomainSettings, clock: systemClock }, projectId);
 
 /** The URL without its password, for printing. */
 const shown = (url: string): string => redactCredentials(url);
@@ -38,6 +45,7 @@ export async function runMigrate(argv: string[], out = (line: string) => console
       from,
       to: target,
       force: force === true,
+      verifyAuditChain: verifyProjectAuditChain,
       onRows: ({ table, rows, totalRows, bytes }) => progress.update({ step: `copying ${table}`, rows, totalRows, bytes }),
     });
   } catch (error) {

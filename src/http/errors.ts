@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { AppError, type ErrorDetail } from '../domain/errors.ts';
-import { isStorageUnavailable } from '../store/errors.ts';
+import { isStorageUnavailable, UnsupportedByBackendError } from '../store/errors.ts';
 import type { Logger } from '../log.ts';
 
 export function errorBody(error: AppError) {
@@ -33,6 +33,7 @@ export function validationError(error: ZodError): AppError {
 export function toAppError(error: unknown, logger?: Logger): AppError {
   if (error instanceof AppError) return error;
   if (isStorageUnavailable(error)) return new AppError('UNAVAILABLE', 'Storage is unavailable; retry shortly');
+  if (error instanceof UnsupportedByBackendError) return new AppError('VALIDATION_ERROR', error.message);
   if (error instanceof HTTPException) {
     if (error.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'Request body too large');
     if (error.status === 415) return new AppError('VALIDATION_ERROR', 'Content-Type must be application/json');

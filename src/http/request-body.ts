@@ -35,6 +35,20 @@ export class BodyBudget {
 }
 
 const bodilessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
+
+/** Bodies are JSON only: anything else is refused up front with a clear message. */
+export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!bodilessMethods.has(c.req.method)) {
+    const mediaType = c.req.header('content-type')?.split(';')[0]?.trim();
+    if (mediaType !== undefined && !jsonMediaType.test(mediaType)) {
+      throw new AppError('VALIDATION_ERROR', 'Content-Type must be application/json', [
+        { field: 'Content-Type', message: 'must be application/json' },
+      ]);
+    }
+  }
+  await next();
+};
 
 /** How much of a refused body is read and thrown away before the connection is closed anyway. */
 const discardBytes = (bodyLimit: number) => Math.max(8 * 1024 * 1024, 4 * bodyLimit);

@@ -10,12 +10,13 @@
 import { z } from '@hono/zod-openapi';
 import { AppError, type ErrorCode } from '../domain/errors.ts';
 import { validationError } from '../http/errors.ts';
-import { userId } from '../routes/schemas.ts';
+import { userIdRule } from '../domain/identifiers.ts';
 import type { StoredEvent } from '../store/types.ts';
 
 /** Event ids are decimal strings (SPEC §4); 19 digits hold any 64-bit id. */
 export const eventId = z.string().regex(/^\d{1,19}$/, 'must be an event id: a string of decimal digits');
 
+const userId = z.string().regex(userIdRule.pattern, userIdRule.message);
 const userIds = z.array(userId).min(1, 'must name at least one user');
 
 export const clientMessage = z.discriminatedUnion('type', [

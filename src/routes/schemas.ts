@@ -1,5 +1,6 @@
 /** zod schemas shared by route groups; hex is accepted in either case and stored lowercase. */
 import { z } from '@hono/zod-openapi';
+import { deviceIdRule, keyIdRule, userIdRule } from '../domain/identifiers.ts';
 
 export const hex = (bytes: number, example?: string) =>
   z
@@ -8,21 +9,11 @@ export const hex = (bytes: number, example?: string) =>
     .transform((value) => value.toLowerCase())
     .openapi({ example: example ?? 'a1'.repeat(bytes) });
 
-/** SPEC §3's user id characters plus `+`, so that Signal's E.164 identifiers are reachable from /v1 too. */
-export const userId = z
-  .string()
-  .regex(/^[A-Za-z0-9._:@+-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ + -')
-  .openapi({ example: 'user_abc123' });
+export const userId = z.string().regex(userIdRule.pattern, userIdRule.message).openapi({ example: 'user_abc123' });
 
-export const keyId = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
-  .openapi({ example: 'opk_001' });
+export const keyId = z.string().regex(keyIdRule.pattern, keyIdRule.message).openapi({ example: 'opk_001' });
 
-export const deviceId = z
-  .string()
-  .regex(/^[A-Za-z0-9._:@-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : @ -')
-  .openapi({ example: 'device_xyz' });
+export const deviceId = z.string().regex(deviceIdRule.pattern, deviceIdRule.message).openapi({ example: 'device_xyz' });
 
 /** Query numbers arrive as text: positive integers with a default and a maximum. */
 export const pageNumber = z.coerce.number().int().min(1).default(1).openapi({ example: 1 });

@@ -2,11 +2,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppError } from '../domain/errors.ts';
+import { UnsupportedByBackendError } from './errors.ts';
 import type { Store } from './types.ts';
 
 export async function exportSnapshot(store: Store): Promise<Uint8Array> {
-  if (!store.snapshotTo) throw new AppError('VALIDATION_ERROR', 'Snapshots are for the embedded database; use pg_dump for PostgreSQL');
+  if (!store.snapshotTo) throw new UnsupportedByBackendError('Snapshots are for the embedded database; use pg_dump for PostgreSQL');
   const dir = await mkdtemp(join(tmpdir(), 'prekeyd-snapshot-'));
   try {
     const file = join(dir, 'snapshot.db');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator, hashToken } from '../../src/domain/authentication.ts';
 import { type Clock, type DomainSettings, defaultDomainSettings, systemClock } from '../../src/domain/deps.ts';
-import { type AppDeps, createApp, type HttpSettings } from '../../src/http/app.ts';
+import { type AppDeps, createApp, type HttpSettings } from '../../src/app.ts';
 import { RefusalLog } from '../../src/domain/refusals.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TransparencyLog, type TransparencySettings } from '../../src/domain/transparency/log.ts';

@@ -1,6 +1,6 @@
 import { validate } from '@scalar/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/app.ts';
+import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
@@ -190,5 +190,16 @@ describe('POST /v1/admin/snapshot', () => {
   it('is for the master key only', async () => {
     const { token } = await insertApiKey(t.store, { acl: ['*'] });
     await expectError(await call('/v1/admin/snapshot', { method: 'POST', token }), 403, 'FORBIDDEN');
+  });
+
+  it('answers 400 VALIDATION_ERROR on a backend without snapshots (PostgreSQL: pg_dump)', async () => {
+    // The store without snapshotTo, as the PostgreSQL store is; every other member is the real one.
+    const store = new Proxy(t.store, {
+      get: (target, name) => (name === 'snapshotTo' ? undefined : Reflect.get(target, name, target)),
+    });
+    const withoutSnapshots = createApp({ ...t.deps, store });
+    const response = await withoutSnapshots.request('/v1/admin/snapshot', { method: 'POST', headers: { authorization: `Bearer ${masterKey}` } });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ success: false, errorCode: 'VALIDATION_ERROR', error: expect.stringContaining('pg_dump') });
   });
 });

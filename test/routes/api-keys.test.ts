@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasValidApiKeyChecksum } from '../../src/crypto/api-key-format.ts';
 import { verifyAuditChain } from '../../src/domain/audit.ts';
 import { hashToken } from '../../src/domain/authentication.ts';
-import { createApp } from '../../src/http/app.ts';
+import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { createTestApp, masterKey, type TestApp } from '../helpers/app.ts';

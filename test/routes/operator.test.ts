@@ -1,6 +1,6 @@
 /** GET /v1/whoami, /v1/admin/status, /v1/admin/users/:userId/key-sets, and the key list's userIdPrefix. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/app.ts';
+import { createApp } from '../../src/app.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupBody } from '../helpers/backup-body.ts';
 import { createPgliteDriver } from '../../src/store/postgres/pglite-driver.ts';
+import { verifyProjectAuditChain } from '../../src/cli/migrate.ts';
 import { importEmbedded } from '../../src/store/postgres/import-embedded.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { openSqlJsStore } from '../../src/store/sqljs/sqljs-store.ts';
@@ -56,7 +57,7 @@ describe('importEmbedded into PostgreSQL (PGlite)', () => {
     await driver().query(`CREATE SCHEMA "${schema}"`);
     const lines: string[] = [];
     const figures: Array<{ rows: number; totalRows: number; bytes: number }> = [];
-    const report = await importEmbedded({ from: dbPath, to: driver(), progress: (line) => lines.push(line), onRows: (figure) => figures.push(figure) });
+    const report = await importEmbedded({ from: dbPath, to: driver(), verifyAuditChain: verifyProjectAuditChain, progress: (line) => lines.push(line), onRows: (figure) => figures.push(figure) });
     expect(report.ok).toBe(true);
     const count = (table: string) => report.tables.find((row) => row.table === table);
     for (const table of ['key_sets', 'signed_pre_key_history', 'one_time_pre_keys', 'audit_log', 'events', 'api_keys', 'backups']) {
@@ -76,8 +77,8 @@ describe('importEmbedded into PostgreSQL (PGlite)', () => {
     expect(figures.map((figure) => figure.rows)).toEqual([...figures.map((figure) => figure.rows)].sort((a, b) => a - b));
 
     // A second run refuses the now non-empty target, unless forced.
-    await expect(importEmbedded({ from: dbPath, to: driver() })).rejects.toThrow(/--force/);
-    const forced = await importEmbedded({ from: dbPath, to: driver(), force: true });
+    await expect(importEmbedded({ from: dbPath, to: driver(), verifyAuditChain: verifyProjectAuditChain })).rejects.toThrow(/--force/);
+    const forced = await importEmbedded({ from: dbPath, to: driver(), verifyAuditChain: verifyProjectAuditChain, force: true });
     expect(forced.ok).toBe(true);
     expect(forced.tables).toEqual(report.tables);
 

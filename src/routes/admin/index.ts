@@ -1,7 +1,7 @@
 /** Operator routes: GET /metrics and POST /v1/admin/snapshot. */
 import { z } from '@hono/zod-openapi';
 import { AppError } from '../../domain/errors.ts';
-import type { AppDeps } from '../../http/app.ts';
+import type { AppDeps } from '../deps.ts';
 import { createRouter, defineRoute, errorResponses } from '../../http/openapi.ts';
 import { exportSnapshot } from '../../store/snapshot.ts';
 

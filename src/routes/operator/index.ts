@@ -7,7 +7,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { serverStatus } from '../../domain/server-status.ts';
 import { userKeySets } from '../../domain/user-key-sets.ts';
 import { describeCaller } from '../../domain/whoami.ts';
-import type { AppDeps } from '../../http/app.ts';
+import type { AppDeps } from '../deps.ts';
 import { createRouter, defineRoute, errorResponses, jsonResponse } from '../../http/openapi.ts';
 import { success } from '../schemas.ts';
 import { userParam } from '../v1-keys/schemas.ts';

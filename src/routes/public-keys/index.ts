@@ -1,5 +1,5 @@
 /** /v1/public-keys: the public-key directory of seed 002 and its opt-in server-side keygen. */
-import type { AppDeps } from '../../http/app.ts';
+import type { AppDeps } from '../deps.ts';
 import { createRouter } from '../../http/openapi.ts';
 import { generateRoutes } from './generate-route.ts';
 import { readRoutes } from './read-routes.ts';

@@ -2,7 +2,7 @@
  * /v2/keys: Signal compatibility (SPEC §5, seed 000). Unmodified libsignal clients upload and
  * fetch keys here; the key sets, revocation, audit, rate limits and events are those of /v1.
  */
-import type { AppDeps } from '../../http/app.ts';
+import type { AppDeps } from '../deps.ts';
 import { createRouter } from '../../http/openapi.ts';
 import { basicAccount } from './account.ts';
 import { bundleRoutes } from './bundle-routes.ts';

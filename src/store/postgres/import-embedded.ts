@@ -8,8 +8,6 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AuditChainReport, verifyAuditChain } from '../../domain/audit.ts';
-import { defaultDomainSettings, systemClock } from '../../domain/deps.ts';
 import { encodeBase64 } from '../../../packages/client/src/core/encoding.ts';
 import { decodedBase64Length } from '../rows.ts';
 import { blobDirectory } from '../sqljs/blob-files.ts';
@@ -43,6 +41,15 @@ const tableCopies: Array<{ table: (typeof dataTables)[number]; rowidAs?: string;
 
 const pageRows = 500;
 
+/** One project's audit chain as the domain's verification reports it (the store knows no hash chain). */
+export interface AuditChainReport {
+  valid: boolean;
+  entries: number;
+  headHash: string;
+  /** The id of the first entry that does not chain, when invalid. */
+  brokenAt?: number;
+}
+
 /** The copy verifies exactly as the source does (a chain broken in the source stays broken at the same entry). */
 export const sameChain = (source: AuditChainReport, copied: AuditChainReport): boolean =>
   copied.valid === source.valid && copied.entries === source.entries && copied.headHash === source.headHash && copied.brokenAt === source.brokenAt;
@@ -59,6 +66,8 @@ export interface ImportOptions {
   from: string;
   /** The target database; closed when done. */
   to: PgDriver;
+  /** Verifies one project's audit chain in a store: run on the source and on the copy (the caller's, cli/migrate.ts). */
+  verifyAuditChain(store: Store, projectId: string): Promise<AuditChainReport>;
   /** Replace the prekeyd data of a non-empty target instead of refusing. */
   force?: boolean;
   progress?(line: string): void;
@@ -96,7 +105,7 @@ export async function importEmbedded(options: ImportOptions): Promise<ImportRepo
     } finally {
       await source.close();
     }
-    return await verify(copyPath, target, driver, sourceCounts);
+    return await verify(copyPath, target, driver, sourceCounts, options.verifyAuditChain);
   } finally {
     await (target ?? options.to).close().catch(() => undefined); // closing the store closes its driver
     if (work) await rm(work, { recursive: true, force: true });
@@ -210,7 +219,13 @@ async function insertRows(client: QueryClient, copy: (typeof tableCopies)[number
   await client.query(`INSERT INTO ${copy.table} (${targetColumns.join(', ')}) VALUES ${tuples.join(', ')}`, params);
 }
 
-async function verify(copyPath: string, target: Store, driver: PgDriver, sourceCounts: Map<string, number>): Promise<ImportReport> {
+async function verify(
+  copyPath: string,
+  target: Store,
+  driver: PgDriver,
+  sourceCounts: Map<string, number>,
+  verifyAuditChain: ImportOptions['verifyAuditChain'],
+): Promise<ImportReport> {
   const tables: ImportReport['tables'] = [];
   for (const [table, source] of sourceCounts) {
     const { rows } = await driver.query(`SELECT COUNT(*) AS n FROM ${table}`);
@@ -222,12 +237,7 @@ async function verify(copyPath: string, target: Store, driver: PgDriver, sourceC
   const audit: ImportReport['audit'] = [];
   try {
     for (const projectId of projects) {
-      const deps = { settings: defaultDomainSettings, clock: systemClock };
-      audit.push({
-        projectId,
-        source: await verifyAuditChain({ ...deps, store: sourceStore }, projectId),
-        target: await verifyAuditChain({ ...deps, store: target }, projectId),
-      });
+      audit.push({ projectId, source: await verifyAuditChain(sourceStore, projectId), target: await verifyAuditChain(target, projectId) });
     }
   } finally {
     await sourceStore.close();

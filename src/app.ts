@@ -1,87 +1,49 @@
 /**
- * The one app factory: middleware, route groups, error mapping, built from explicit
- * dependencies. The server entry and every test build the app the same way.
+ * The composition root of the HTTP app, the one app factory: middleware (src/http), route groups
+ * (src/routes), error mapping, built from explicit dependencies. The server entry and every test
+ * build the app the same way. Nothing under http/ or routes/ imports this file.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import type { Authenticator } from '../domain/authentication.ts';
-import type { Deps } from '../domain/deps.ts';
-import { AppError } from '../domain/errors.ts';
-import { type Logger, silentLogger } from '../log.ts';
-import type { Metrics } from '../metrics/metrics.ts';
-import { RefusalLog } from '../domain/refusals.ts';
-import { adminRoutes } from '../routes/admin/index.ts';
-import { anchorRoutes } from '../routes/anchors/index.ts';
-import { docsRoutes } from '../routes/docs/index.ts';
-import { apiKeyRoutes } from '../routes/api-keys/index.ts';
-import { consoleRoutes } from '../routes/console/index.ts';
-import { eventRoutes } from '../routes/events/index.ts';
-import { healthRoutes } from '../routes/health.ts';
-import { homeRoutes } from '../routes/home/index.ts';
-import { operatorRoutes } from '../routes/operator/index.ts';
-import { publicKeyRoutes } from '../routes/public-keys/index.ts';
-import { signalCredentials } from '../routes/signal-v2/credentials.ts';
-import { signalRoutes } from '../routes/signal-v2/index.ts';
-import { auditRoutes } from '../routes/v1-keys/audit-routes.ts';
-import { backupRoutes } from '../routes/v1-keys/backup-routes.ts';
-import { deviceRoutes } from '../routes/v1-keys/device-routes.ts';
-import { lifecycleRoutes } from '../routes/v1-keys/lifecycle-routes.ts';
-import { readRoutes } from '../routes/v1-keys/read-routes.ts';
-import { sessionRoutes } from '../routes/v1-keys/session-routes.ts';
-import { documentTransparencyRoutes } from '../routes/transparency/docs.ts';
-import { transparencyRoutes } from '../routes/transparency/index.ts';
-import { authenticate } from './auth.ts';
-import { clientIpResolver, type SocketAddress } from './client-ip.ts';
-import { errorResponse, toAppError } from './errors.ts';
-import type { AppEnv } from './env.ts';
-import { observe } from './observe.ts';
-import { recordRefusal } from './refusal-audit.ts';
-import { createRouter } from './openapi.ts';
-import { rateLimit } from './rate-limit.ts';
-import { BodyBudget, closeAfterUnreadBody, readRequestBody } from './request-body.ts';
-import type { TrustProxySetting } from './trust-proxy.ts';
+import { AppError } from './domain/errors.ts';
+import { silentLogger } from './log.ts';
+import { RefusalLog } from './domain/refusals.ts';
+import { adminRoutes } from './routes/admin/index.ts';
+import { anchorRoutes } from './routes/anchors/index.ts';
+import { docsRoutes } from './routes/docs/index.ts';
+import { apiKeyRoutes } from './routes/api-keys/index.ts';
+import { consoleRoutes } from './routes/console/index.ts';
+import { eventRoutes } from './routes/events/index.ts';
+import { healthRoutes } from './routes/health.ts';
+import { homeRoutes } from './routes/home/index.ts';
+import { operatorRoutes } from './routes/operator/index.ts';
+import { publicKeyRoutes } from './routes/public-keys/index.ts';
+import { signalCredentials } from './routes/signal-v2/credentials.ts';
+import { signalRoutes } from './routes/signal-v2/index.ts';
+import { auditRoutes } from './routes/v1-keys/audit-routes.ts';
+import { backupRoutes } from './routes/v1-keys/backup-routes.ts';
+import { deviceRoutes } from './routes/v1-keys/device-routes.ts';
+import { lifecycleRoutes } from './routes/v1-keys/lifecycle-routes.ts';
+import { readRoutes } from './routes/v1-keys/read-routes.ts';
+import { sessionRoutes } from './routes/v1-keys/session-routes.ts';
+import { documentTransparencyRoutes } from './routes/transparency/docs.ts';
+import { transparencyRoutes } from './routes/transparency/index.ts';
+import { authenticate } from './http/auth.ts';
+import { clientIpResolver } from './http/client-ip.ts';
+import { errorResponse, toAppError } from './http/errors.ts';
+import type { AppEnv } from './http/env.ts';
+import { observe } from './http/observe.ts';
+import { recordRefusal } from './http/refusal-audit.ts';
+import { createRouter } from './http/openapi.ts';
+import { rateLimit } from './http/rate-limit.ts';
+import { BodyBudget, closeAfterUnreadBody, readRequestBody, requireJsonBody } from './http/request-body.ts';
+import type { AppDeps } from './routes/deps.ts';
 
-export interface HttpSettings {
-  bodyLimit: number;
-  /** Bytes of request bodies the whole process holds at once (default 64 MiB); past it: 503. */
-  bodyBudgetBytes?: number;
-  /** Comma-separated browser origins allowed by CORS, or `*`; undefined: no CORS headers. */
-  corsOrigins?: string;
-  /** Who may report the client address in X-Forwarded-For (trust-proxy.ts); `true` = one proxy. */
-  trustProxy: TrustProxySetting | boolean;
-  rateLimitKeys: number;
-  rateLimitBundle: number;
-}
-
-export interface AppDeps extends Deps {
-  http: HttpSettings;
-  authenticator: Authenticator;
-  logger?: Logger;
-  metrics?: Metrics;
-  /** The peer address of the request's socket (runtime-specific). */
-  socketAddress?: SocketAddress;
-  version?: string;
-  /** Where refused requests are audited or counted; one is made when absent. */
-  refusals?: RefusalLog;
-}
+export type { AppDeps, HttpSettings } from './routes/deps.ts';
 
 export const defaultBodyBudgetBytes = 64 * 1024 * 1024;
-
-const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
-const bodilessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
-
-/** Bodies are JSON only: anything else is refused up front with a clear message. */
-function requireJsonBody(c: Context): void {
-  if (bodilessMethods.has(c.req.method)) return;
-  const mediaType = c.req.header('content-type')?.split(';')[0]?.trim();
-  if (mediaType !== undefined && !jsonMediaType.test(mediaType)) {
-    throw new AppError('VALIDATION_ERROR', 'Content-Type must be application/json', [
-      { field: 'Content-Type', message: 'must be application/json' },
-    ]);
-  }
-}
 
 export function createApp(deps: AppDeps) {
   const logger = deps.logger ?? silentLogger;
@@ -139,10 +101,7 @@ export function createApp(deps: AppDeps) {
   app.use('/v2/keys', signalLimit);
   app.use('/v2/keys/*', signalLimit);
   // Only now, authenticated and within its rate limits, may a request make the server hold its body.
-  app.use('*', async (c, next) => {
-    requireJsonBody(c);
-    await next();
-  });
+  app.use('*', requireJsonBody);
   app.use('*', readRequestBody(deps.http.bodyLimit, new BodyBudget(deps.http.bodyBudgetBytes ?? defaultBodyBudgetBytes)));
 
   app.route('/', lifecycleRoutes(deps));
