@@ -3,7 +3,6 @@
  * (src/routes), error mapping, built from explicit dependencies. The server entry and every test
  * build the app the same way. Nothing under http/ or routes/ imports this file.
  */
-import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -33,12 +32,12 @@ import { transparencyRoutes } from './routes/transparency/index.ts';
 import { authenticate } from './http/auth.ts';
 import { clientIpResolver } from './http/client-ip.ts';
 import { errorResponse, toAppError } from './http/errors.ts';
-import type { AppEnv } from './http/env.ts';
 import { observe } from './http/observe.ts';
 import { recordRefusal } from './http/refusal-audit.ts';
 import { createRouter } from './http/openapi.ts';
-import { rateLimit } from './http/rate-limit.ts';
-import { BodyBudget, closeAfterUnreadBody, readRequestBody, requireJsonBody } from './http/request-body.ts';
+import { rateLimiters } from './http/rate-limit.ts';
+import { provideRouteGuards } from './http/route-guards.ts';
+import { BodyBudget, closeAfterUnreadBody, readRequestBody } from './http/request-body.ts';
 import type { AppDeps } from './routes/deps.ts';
 
 export type { AppDeps, HttpSettings } from './routes/deps.ts';
@@ -59,6 +58,17 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`)));
 
   app.use('*', closeAfterUnreadBody(deps.http.bodyLimit));
+  // Each route runs its declared rate limit, then reads its body (route-guards.ts): only an
+  // authenticated request within its rate limits makes the server hold a body.
+  const onReject = () => deps.metrics?.rateLimitRejections.inc();
+  const limits = { keys: deps.http.rateLimitKeys, bundle: deps.http.rateLimitBundle };
+  app.use(
+    '*',
+    provideRouteGuards({
+      rateLimits: rateLimiters(deps.store.counters, deps.clock, limits, onReject),
+      readBody: readRequestBody(deps.http.bodyLimit, new BodyBudget(deps.http.bodyBudgetBytes ?? defaultBodyBudgetBytes)),
+    }),
+  );
   app.use('*', requestId());
   app.use('*', observe(logger, deps.metrics));
   app.use('*', secureHeaders({ crossOriginResourcePolicy: deps.http.corsOrigins ? 'cross-origin' : 'same-origin' }));
@@ -86,23 +96,6 @@ export function createApp(deps: AppDeps) {
   const authenticateV1 = authenticate(deps.authenticator, clientIp);
   app.use('/v1/*', (c, next) => (c.req.path.startsWith('/v1/transparency/') ? next() : authenticateV1(c, next)));
   app.use('/v2/*', authenticate(deps.authenticator, clientIp, signalCredentials));
-  const keysBucket = { name: 'keys', limit: deps.http.rateLimitKeys };
-  const onReject = () => deps.metrics?.rateLimitRejections.inc();
-  const keysLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket], onReject);
-  const bundleBucket = { name: 'bundle', limit: deps.http.rateLimitBundle, perPreKey: true };
-  const bundleLimit = rateLimit(deps.store.counters, deps.clock, [keysBucket, bundleBucket], onReject);
-  const isBundlePath = (path: string) => path.startsWith('/v1/keys/bundle/') || path.startsWith('/v1/keys/bundles/');
-  app.use('/v1/keys/*', (c, next) => (isBundlePath(c.req.path) ? bundleLimit : keysLimit)(c, next));
-  // Signal's bundle fetch is GET /v2/keys/:identifier/:deviceId; every other /v2/keys call is a keys call.
-  const signalLimit: MiddlewareHandler<AppEnv> = (c, next) =>
-    (c.req.method === 'GET' && /^\/v2\/keys\/[^/]+\/[^/]+$/.test(c.req.path) ? bundleLimit : keysLimit)(c, next);
-  app.use('/v1/anchors', keysLimit);
-  app.use('/v1/anchors/*', keysLimit);
-  app.use('/v2/keys', signalLimit);
-  app.use('/v2/keys/*', signalLimit);
-  // Only now, authenticated and within its rate limits, may a request make the server hold its body.
-  app.use('*', requireJsonBody);
-  app.use('*', readRequestBody(deps.http.bodyLimit, new BodyBudget(deps.http.bodyBudgetBytes ?? defaultBodyBudgetBytes)));
 
   app.route('/', lifecycleRoutes(deps));
   app.route('/', readRoutes(deps));

@@ -1,7 +1,8 @@
 /**
  * Routes are declared with `@hono/zod-openapi`: the zod schemas that validate a request are
  * the ones that document it in `/openapi.json`. `defineRoute` adds the ACL action a route
- * needs, as middleware and as the `x-prekeyd-action` extension (tests read it to try every route).
+ * needs and the rate limit it counts against, as middleware and as the `x-prekeyd-action` and
+ * `x-prekeyd-rate-limit` extensions (tests read them to try every route).
  */
 import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
@@ -9,6 +10,8 @@ import type { Action } from '../domain/principal.ts';
 import { requireAction } from '../domain/principal.ts';
 import type { AppEnv } from './env.ts';
 import { validationError } from './errors.ts';
+import type { RateLimitClass } from './rate-limit.ts';
+import { routeGuards } from './route-guards.ts';
 
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
@@ -65,13 +68,21 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { 'application/json': { schema } },
 });
 
-type DefinedRoute<R extends RouteConfig> = R & { 'x-prekeyd-action': Action };
+type DefinedRoute<R extends RouteConfig> = R & { 'x-prekeyd-action': Action; 'x-prekeyd-rate-limit': RateLimitClass };
 
-export function defineRoute<R extends Omit<RouteConfig, 'middleware'>>(action: Action | null, route: R) {
+/**
+ * A route, with the ACL action it needs (null: none) and, in `rateLimit`, the rate limit class it
+ * counts against: both enforced by its own middleware and shown in /openapi.json. A route with
+ * `action: null` is public unless it names its `security` (GET /v1/whoami: any valid key).
+ */
+export function defineRoute<R extends Omit<RouteConfig, 'middleware'> & { rateLimit: RateLimitClass }>(action: Action | null, route: R) {
+  const { rateLimit, ...rest } = route;
   const config = {
-    ...route,
-    security: action === null ? [] : [{ bearerAuth: [] }],
-    ...(action !== null && { 'x-prekeyd-action': action, middleware: [requires(action)] }),
+    ...rest,
+    security: action === null ? (rest.security ?? []) : [{ bearerAuth: [] }],
+    'x-prekeyd-rate-limit': rateLimit,
+    ...(action !== null && { 'x-prekeyd-action': action }),
+    middleware: [...routeGuards(rateLimit), ...(action === null ? [] : [requires(action)])],
   };
-  return createRoute(config as R & { middleware: MiddlewareHandler<AppEnv>[] }) as unknown as DefinedRoute<R>;
+  return createRoute(config as unknown as R & { middleware: MiddlewareHandler<AppEnv>[] }) as unknown as DefinedRoute<R>;
 }

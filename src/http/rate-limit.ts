@@ -1,6 +1,7 @@
 /**
  * Fixed-window rate limits per API key (SPEC §3). Every limited answer carries RateLimit-*
- * headers; a 429 adds Retry-After. The master key is not limited.
+ * headers; a 429 adds Retry-After. The master key is not limited. Each route declares the class
+ * it counts against (`rateLimit` in defineRoute, openapi.ts); the app factory builds the limiters.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Clock } from '../domain/deps.ts';
@@ -15,14 +16,34 @@ export interface RateLimitBucket {
   perPreKey?: boolean;
 }
 
+/**
+ * `keys`: the /v1/keys and /v2/keys calls (and anchors), 200 a minute by default; `bundle`: the
+ * routes that consume one-time pre-keys, 100 a minute, counted per pre-key, and in `keys` too;
+ * `none`: not rate limited (public routes, key management, operations, push).
+ */
+export type RateLimitClass = 'keys' | 'bundle' | 'none';
+
+export type RateLimiters = Record<Exclude<RateLimitClass, 'none'>, MiddlewareHandler<AppEnv>>;
+
 const windowMs = 60_000;
+
+/** One limiter per class, for limits per minute of `keys` and `bundle` (0: unlimited). */
+export function rateLimiters(counters: Counters, clock: Clock, limits: { keys: number; bundle: number }, onReject?: () => void): RateLimiters {
+  const keysBucket = { name: 'keys', limit: limits.keys };
+  const bundleBucket = { name: 'bundle', limit: limits.bundle, perPreKey: true };
+  return {
+    keys: rateLimit(counters, clock, [keysBucket], onReject),
+    bundle: rateLimit(counters, clock, [keysBucket, bundleBucket], onReject),
+  };
+}
 
 /** Each request counts against every bucket given; the headers describe the tightest one. */
 export function rateLimit(counters: Counters, clock: Clock, buckets: RateLimitBucket[], onReject?: () => void): MiddlewareHandler<AppEnv> {
   const active = buckets.filter((bucket) => bucket.limit > 0);
   return async (c, next) => {
-    const { principal } = c.get('caller');
-    if (principal.kind === 'master' || active.length === 0) return next();
+    // Limits are per API key: an anonymous call (a public route) has none to count against.
+    const principal = c.get('caller')?.principal;
+    if (!principal || principal.kind === 'master' || active.length === 0) return next();
     const now = clock.now().getTime();
     let tightest: { limit: number; remaining: number; resetAt: number; exceeded: boolean } | undefined;
     for (const bucket of active) {

@@ -6,6 +6,7 @@ import { createRouter, defineRoute, errorSchema, jsonResponse } from '../http/op
 const healthz = defineRoute(null, {
   method: 'get',
   path: '/healthz',
+  rateLimit: 'none',
   tags: ['Health'],
   summary: 'Liveness: the process answers',
   responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }).openapi({ example: { status: 'ok' } }), 'Alive') },
@@ -14,6 +15,7 @@ const healthz = defineRoute(null, {
 const readyz = defineRoute(null, {
   method: 'get',
   path: '/readyz',
+  rateLimit: 'none',
   tags: ['Health'],
   summary: 'Readiness: storage is open',
   responses: {

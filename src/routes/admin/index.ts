@@ -8,6 +8,7 @@ import { exportSnapshot } from '../../store/snapshot.ts';
 const metricsRoute = defineRoute('metrics.read', {
   method: 'get',
   path: '/metrics',
+  rateLimit: 'none',
   tags: ['Operations'],
   summary: 'Prometheus metrics (text exposition format)',
   responses: {
@@ -19,6 +20,7 @@ const metricsRoute = defineRoute('metrics.read', {
 const snapshotRoute = defineRoute('*', {
   method: 'post',
   path: '/v1/admin/snapshot',
+  rateLimit: 'none',
   tags: ['Operations'],
   summary: 'Download a consistent copy of the embedded database (master key only)',
   description: 'The answer is a standalone SQLite file; start a server with `--db` pointing at it to restore.',

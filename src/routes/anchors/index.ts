@@ -13,6 +13,7 @@ const anchorResult = withExample(transparencyProofSchema.extend({ hash: hashSche
 const create = defineRoute('anchors.write', {
   method: 'post',
   path: '/v1/anchors',
+  rateLimit: 'keys',
   tags: ['Transparency'],
   summary: "Anchor a hash in the project's transparency log",
   description:
@@ -28,6 +29,7 @@ const create = defineRoute('anchors.write', {
 const read = defineRoute('anchors.write', {
   method: 'get',
   path: '/v1/anchors/{hash}',
+  rateLimit: 'keys',
   tags: ['Transparency'],
   summary: 'An anchored hash with a fresh inclusion proof',
   request: { params: z.object({ hash: hashSchema }) },

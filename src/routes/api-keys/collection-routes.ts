@@ -11,6 +11,7 @@ export const createdMessage = 'API key created; store the key now, it is not sho
 const create = defineRoute('apiKeys.manage', {
   method: 'post',
   path: '/v1/api-keys',
+  rateLimit: 'none',
   tags: ['API keys'],
   summary: 'Create an API key',
   description:
@@ -25,6 +26,7 @@ const create = defineRoute('apiKeys.manage', {
 const list = defineRoute('apiKeys.manage', {
   method: 'get',
   path: '/v1/api-keys',
+  rateLimit: 'none',
   tags: ['API keys'],
   summary: 'List API keys, newest first',
   description:

@@ -8,6 +8,7 @@ import { apiKeySchema, uidParam, updateApiKeyBody, updatedApiKeyExample } from '
 const read = defineRoute('apiKeys.manage', {
   method: 'get',
   path: '/v1/api-keys/{uid}',
+  rateLimit: 'none',
   tags: ['API keys'],
   summary: 'Get one API key (never its secret)',
   request: { params: uidParam },
@@ -21,6 +22,7 @@ const updateRoute = (method: 'patch' | 'put') =>
   defineRoute('apiKeys.manage', {
     method,
     path: '/v1/api-keys/{uid}',
+    rateLimit: 'none',
     tags: ['API keys'],
     summary: method === 'patch' ? 'Update an API key' : 'Update an API key (same as PATCH)',
     description:
@@ -35,6 +37,7 @@ const updateRoute = (method: 'patch' | 'put') =>
 const remove = defineRoute('apiKeys.manage', {
   method: 'delete',
   path: '/v1/api-keys/{uid}',
+  rateLimit: 'none',
   tags: ['API keys'],
   summary: 'Delete an API key',
   request: { params: uidParam },

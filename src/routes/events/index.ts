@@ -25,6 +25,7 @@ Close codes: 1001 server shutting down; 1003 binary frame; 1008 the key was revo
 const events = defineRoute('events.subscribe', {
   method: 'get',
   path: '/v1/events',
+  rateLimit: 'none',
   tags: ['Events'],
   summary: 'Push channel (WebSocket): pre-key, rotation, revocation and session events',
   description: protocol,

@@ -3,7 +3,6 @@
  * valid key), the instance's status (`GET /v1/admin/status`, `metrics.read`) and one user's key
  * sets with their rotation history (`GET /v1/admin/users/{userId}/key-sets`, `keys.read`).
  */
-import { createRoute } from '@hono/zod-openapi';
 import { serverStatus } from '../../domain/server-status.ts';
 import { userKeySets } from '../../domain/user-key-sets.ts';
 import { describeCaller } from '../../domain/whoami.ts';
@@ -14,9 +13,10 @@ import { userParam } from '../v1-keys/schemas.ts';
 import * as schemas from './schemas.ts';
 
 // Any valid key may ask what it is: no action needed (`x-prekeyd-any-key` tells the route tests so).
-const whoami = createRoute({
+const whoami = defineRoute(null, {
   method: 'get',
   path: '/v1/whoami',
+  rateLimit: 'none',
   tags: ['Operations'],
   summary: "The calling key's project, actions and user patterns",
   description: 'Lets clients offer only what the key may do. Never returns the secret.',
@@ -28,6 +28,7 @@ const whoami = createRoute({
 const status = defineRoute('metrics.read', {
   method: 'get',
   path: '/v1/admin/status',
+  rateLimit: 'none',
   tags: ['Operations'],
   summary: 'Version, uptime, storage, traffic per minute, push connections and store figures of this instance',
   responses: { 200: jsonResponse(success(schemas.serverStatus), 'Status'), ...errorResponses(403) },
@@ -36,6 +37,7 @@ const status = defineRoute('metrics.read', {
 const keySets = defineRoute('keys.read', {
   method: 'get',
   path: '/v1/admin/users/{userId}/key-sets',
+  rateLimit: 'none',
   tags: ['Operations'],
   summary: "Every key set of a user (all devices, all statuses) with pre-key levels and rotation history",
   request: { params: userParam },

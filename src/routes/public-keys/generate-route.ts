@@ -10,6 +10,7 @@ import { generateBody, generatedMessage, generateResult } from './schemas.ts';
 const generate = defineRoute('publicKeys.generate', {
   method: 'post',
   path: '/v1/public-keys/generate',
+  rateLimit: 'none',
   tags: ['Public keys'],
   summary: 'Generate a key pair on the server, store its public key, return the private key once',
   description:

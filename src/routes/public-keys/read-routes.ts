@@ -8,6 +8,7 @@ import { idParam, listQuery, listResult, publicKeySchema } from './schemas.ts';
 const list = defineRoute('publicKeys.read', {
   method: 'get',
   path: '/v1/public-keys',
+  rateLimit: 'none',
   tags: ['Public keys'],
   summary: "List the project's public keys, newest first; `ownerId` narrows to one owner",
   request: { query: listQuery },
@@ -20,6 +21,7 @@ const list = defineRoute('publicKeys.read', {
 const get = defineRoute('publicKeys.read', {
   method: 'get',
   path: '/v1/public-keys/{id}',
+  rateLimit: 'none',
   tags: ['Public keys'],
   summary: 'Get one public key',
   request: { params: idParam },

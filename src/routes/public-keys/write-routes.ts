@@ -8,6 +8,7 @@ import { idParam, importBody, publicKeySchema } from './schemas.ts';
 const importKey = defineRoute('publicKeys.write', {
   method: 'post',
   path: '/v1/public-keys',
+  rateLimit: 'none',
   tags: ['Public keys'],
   summary: 'Import a public key for an owner',
   description: 'The key is checked to be a valid point of its curve. Names are unique per owner (409).',
@@ -21,6 +22,7 @@ const importKey = defineRoute('publicKeys.write', {
 const remove = defineRoute('publicKeys.write', {
   method: 'delete',
   path: '/v1/public-keys/{id}',
+  rateLimit: 'none',
   tags: ['Public keys'],
   summary: 'Delete a public key',
   request: { params: idParam },

@@ -9,6 +9,7 @@ const bundle = withBasicAuth(
   defineRoute('bundles.fetch', {
     method: 'get',
     path: '/v2/keys/{identifier}/{deviceId}',
+    rateLimit: 'bundle',
     tags: ['Signal'],
     summary: "Fetch an account's pre-key bundles (Signal's GET /v2/keys/:identifier/:deviceId)",
     description: [

@@ -15,6 +15,7 @@ const upload = withBasicAuth(
   defineRoute('keys.register', {
     method: 'put',
     path: '/v2/keys',
+    rateLimit: 'keys',
     tags: ['Signal'],
     summary: "Upload the calling device's keys (Signal's PUT /v2/keys)",
     description: [
@@ -37,6 +38,7 @@ const count = withBasicAuth(
   defineRoute('keys.read', {
     method: 'get',
     path: '/v2/keys',
+    rateLimit: 'keys',
     tags: ['Signal'],
     summary: 'How many one-time pre-keys the calling device has left',
     description: `EC (\`count\`) and Kyber (\`pqCount\`) one-time pre-keys; 0 and 0 for a device without keys. ${accountNote}`,
@@ -52,6 +54,7 @@ const check = withBasicAuth(
   defineRoute('keys.read', {
     method: 'post',
     path: '/v2/keys/check',
+    rateLimit: 'keys',
     tags: ['Signal'],
     summary: "Check that the server holds the device's repeated-use keys (Signal's checkKeys)",
     description: [

@@ -15,8 +15,8 @@ const json = (description: string, example: Record<string, unknown>) => ({
 const proofHashes = ['bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=', '+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU='];
 const notFound = { 404: { description: 'No such log, tile or leaf (NOT_FOUND)' } };
 
-/** Read by witnesses and monitors without a key: no `x-prekeyd-action`, marked public instead. */
-const publicRoute = { security: [] as Array<Record<string, string[]>>, 'x-prekeyd-public': true as const };
+/** Read by witnesses and monitors without a key: no `x-prekeyd-action`, marked public instead; not rate limited (no key to count against). */
+const publicRoute = { security: [] as Array<Record<string, string[]>>, 'x-prekeyd-public': true as const, 'x-prekeyd-rate-limit': 'none' as const };
 
 export function documentTransparencyRoutes(registry: OpenAPIRegistry): void {
   const base = '/v1/transparency/{projectId}';

@@ -68,6 +68,7 @@ const chainReport = withExample(
 const list = defineRoute('audit.read', {
   method: 'get',
   path: '/v1/keys/audit',
+  rateLimit: 'keys',
   tags: ['Audit'],
   summary: "The project's audit log, newest first",
   request: { query: auditQuery },
@@ -80,6 +81,7 @@ const list = defineRoute('audit.read', {
 const verify = defineRoute('audit.read', {
   method: 'get',
   path: '/v1/keys/audit/verify',
+  rateLimit: 'keys',
   tags: ['Audit'],
   summary: "Walk the project's audit hash chain and report whether it is intact",
   responses: {

@@ -8,6 +8,7 @@ import { backupBody, backupResult, recoverBody, recoverResult } from './backup-s
 const backup = defineRoute('backups.write', {
   method: 'post',
   path: '/v1/keys/backup',
+  rateLimit: 'keys',
   tags: ['Backups'],
   summary: 'Store an encrypted backup of the private keys (a new version)',
   description:
@@ -22,6 +23,7 @@ const backup = defineRoute('backups.write', {
 const recover = defineRoute('backups.read', {
   method: 'post',
   path: '/v1/keys/recover',
+  rateLimit: 'keys',
   tags: ['Backups'],
   summary: 'Retrieve the latest (or a given version of the) encrypted backup',
   request: { body: jsonBody(recoverBody) },

@@ -10,6 +10,7 @@ import { userParam } from './schemas.ts';
 const claim = defineRoute('bundles.fetch', {
   method: 'get',
   path: '/v1/keys/bundles/{userId}',
+  rateLimit: 'bundle',
   tags: ['Keys'],
   summary: 'Claim a bundle of every active device of a user (or of the named devices), in one transaction',
   description:
@@ -24,6 +25,7 @@ const claim = defineRoute('bundles.fetch', {
 const devices = defineRoute('keys.read', {
   method: 'get',
   path: '/v1/keys/devices/{userId}',
+  rateLimit: 'keys',
   tags: ['Keys'],
   summary: "A user's devices with their status, and the device list's version",
   description:

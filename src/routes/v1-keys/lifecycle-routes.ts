@@ -21,6 +21,7 @@ import {
 const register = defineRoute('keys.register', {
   method: 'post',
   path: '/v1/keys/register',
+  rateLimit: 'keys',
   tags: ['Keys'],
   summary: 'Register a key set',
   description: "Publishes a user's identity key, signed pre-key and 1-100 one-time pre-keys. One non-revoked key set per user and device.",
@@ -34,6 +35,7 @@ const register = defineRoute('keys.register', {
 const rotate = defineRoute('keys.rotate', {
   method: 'post',
   path: '/v1/keys/rotate',
+  rateLimit: 'keys',
   tags: ['Keys'],
   summary: 'Rotate the signed pre-key and/or replenish one-time pre-keys',
   request: { body: jsonBody(rotateBody) },
@@ -46,6 +48,7 @@ const rotate = defineRoute('keys.rotate', {
 const revoke = defineRoute('keys.revoke', {
   method: 'post',
   path: '/v1/keys/revoke',
+  rateLimit: 'keys',
   tags: ['Keys'],
   summary: "Revoke a user's keys (every device unless deviceId is given); irreversible",
   request: { body: jsonBody(revokeBody) },
@@ -58,6 +61,7 @@ const revoke = defineRoute('keys.revoke', {
 const suspend = defineRoute('keys.revoke', {
   method: 'post',
   path: '/v1/keys/suspend',
+  rateLimit: 'keys',
   tags: ['Keys'],
   summary: "Suspend a user's keys: bundles are refused until unsuspended",
   request: { body: jsonBody(suspendBody) },
@@ -70,6 +74,7 @@ const suspend = defineRoute('keys.revoke', {
 const unsuspend = defineRoute('keys.revoke', {
   method: 'post',
   path: '/v1/keys/unsuspend',
+  rateLimit: 'keys',
   tags: ['Keys'],
   summary: "Lift a suspension of a user's keys",
   request: { body: jsonBody(unsuspendBody) },

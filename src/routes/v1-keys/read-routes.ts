@@ -9,6 +9,7 @@ import { bundleQuery, bundleResult, listQuery, listResult, userParam, verifyResu
 const bundle = defineRoute('bundles.fetch', {
   method: 'get',
   path: '/v1/keys/bundle/{userId}',
+  rateLimit: 'bundle',
   tags: ['Keys'],
   summary: "Fetch a user's pre-key bundle, consuming one one-time pre-key",
   description:
@@ -23,6 +24,7 @@ const bundle = defineRoute('bundles.fetch', {
 const verify = defineRoute('keys.read', {
   method: 'get',
   path: '/v1/keys/verify/{userId}',
+  rateLimit: 'keys',
   tags: ['Keys'],
   summary: "Check whether a user's keys are valid and active",
   request: { params: userParam, query: bundleQuery },
@@ -35,6 +37,7 @@ const verify = defineRoute('keys.read', {
 const list = defineRoute('keys.read', {
   method: 'get',
   path: '/v1/keys/list',
+  rateLimit: 'keys',
   tags: ['Keys'],
   summary: "List the project's key sets",
   request: { query: listQuery },

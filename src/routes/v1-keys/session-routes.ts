@@ -8,6 +8,7 @@ import { completedSession, kemCiphertextBody, sessionParam, sessionView, sharedS
 const initiate = defineRoute('bundles.fetch', {
   method: 'post',
   path: '/v1/keys/shared-secret',
+  rateLimit: 'keys',
   tags: ['Sessions'],
   summary: "Start an X3DH key agreement: returns the responder's bundle and records a session",
   description:
@@ -22,6 +23,7 @@ const initiate = defineRoute('bundles.fetch', {
 const sendKemCiphertext = defineRoute('bundles.fetch', {
   method: 'post',
   path: '/v1/keys/shared-secret/{sessionId}/kem-ciphertext',
+  rateLimit: 'keys',
   tags: ['Sessions'],
   summary: "PQXDH: send the ML-KEM ciphertext for the session's post-quantum pre-key, as its initiator",
   description:
@@ -36,6 +38,7 @@ const sendKemCiphertext = defineRoute('bundles.fetch', {
 const read = defineRoute('bundles.fetch', {
   method: 'get',
   path: '/v1/keys/shared-secret/{sessionId}',
+  rateLimit: 'keys',
   tags: ['Sessions'],
   summary: 'Read a live session as its responder',
   request: { params: sessionParam },
@@ -48,6 +51,7 @@ const read = defineRoute('bundles.fetch', {
 const complete = defineRoute('bundles.fetch', {
   method: 'post',
   path: '/v1/keys/shared-secret/{sessionId}/complete',
+  rateLimit: 'keys',
   tags: ['Sessions'],
   summary: 'Mark a live session completed, as its responder',
   request: { params: sessionParam },
