@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertApiKey } from '../helpers/api-key.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { expectError } from '../helpers/errors.ts';
 import { registration } from '../helpers/keys.ts';
 
 const keysLimit = 50;
@@ -66,14 +67,11 @@ describe('rate limit classes declared on the routes', () => {
     const { token } = await insertApiKey(t.store, { acl: ['*'] });
     for (let i = 0; i < keysLimit; i++) expect((await t.call('GET', '/v1/keys/list', undefined, { token })).status).toBe(200);
     const tooLarge = { ...registration('rl_class_user', 1).body, padding: 'x'.repeat(2 * 1024 * 1024) };
-    const limited = await t.call('POST', '/v1/keys/register', tooLarge, { token });
-    expect(limited.status).toBe(429);
-    expect(limited.body.errorCode).toBe('RATE_LIMITED');
+    await expectError(await t.call('POST', '/v1/keys/register', tooLarge, { token }), 429, 'RATE_LIMITED');
     // Within its limits, the same body is refused for its size: the order is limit, then body.
     const { token: fresh } = await insertApiKey(t.store, { acl: ['*'] });
     const refused = await t.call('POST', '/v1/keys/register', tooLarge, { token: fresh });
-    expect(refused.status).toBe(413);
-    expect(refused.body.errorCode).toBe('PAYLOAD_TOO_LARGE');
+    await expectError(refused, 413, 'PAYLOAD_TOO_LARGE');
     expect(refused.headers.get('RateLimit-Limit')).toBe(String(keysLimit));
   });
 });
