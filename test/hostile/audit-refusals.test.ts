@@ -12,7 +12,11 @@ import { expectError } from '../helpers/errors.ts';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ http: { rateLimitKeys: 5 } });
+  // Real time, but starting on a minute boundary: the refusal budget is per clock minute, and a
+  // test that crossed one would get two budgets.
+  const started = Date.now();
+  const base = Math.floor(started / 60_000) * 60_000;
+  t = await createTestApp({ http: { rateLimitKeys: 5 }, clock: { now: () => new Date(base + (Date.now() - started)) } });
 });
 afterAll(() => t.close());
 
