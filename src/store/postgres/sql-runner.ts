@@ -18,5 +18,6 @@ export function pgSqlRunner(client: QueryClient): SqlRunner {
     all: async (sql, params) => (await client.query(numberPlaceholders(sql), params)).rows,
     get: async (sql, params) => (await client.query(numberPlaceholders(sql), params)).rows[0],
     run: async (sql, params) => ({ changes: (await client.query(numberPlaceholders(sql), params)).rowCount }),
+    returning: async (sql, params) => (await client.query(numberPlaceholders(sql), params)).rows,
   };
 }

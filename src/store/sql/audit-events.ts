@@ -62,7 +62,7 @@ export class SqlEvents implements EventRepository {
   ) {}
 
   async append(event: Omit<StoredEvent, 'id'>): Promise<StoredEvent> {
-    const row = await this.sql.get('INSERT INTO events (project_id, user_id, event, data, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id', [
+    const [row] = await this.sql.returning('INSERT INTO events (project_id, user_id, event, data, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id', [
       event.projectId, event.userId, event.event, JSON.stringify(event.data), event.createdAt,
     ]);
     const stored = { ...event, id: String(row!.id) };

@@ -16,7 +16,7 @@ export class SqlDeviceLists implements DeviceListRepository {
 
   async bump(projectId: string, userId: string, expiriesSeenAt: string): Promise<number> {
     const latest = this.sql.dialect.greatest(`COALESCE(device_lists.expiries_seen_at, '')`, 'excluded.expiries_seen_at');
-    const row = await this.sql.get(
+    const [row] = await this.sql.returning(
       `INSERT INTO device_lists (project_id, user_id, version, expiries_seen_at) VALUES (?, ?, 1, ?)
        ON CONFLICT (project_id, user_id) DO UPDATE SET version = device_lists.version + 1, expiries_seen_at = ${latest}
        RETURNING version`,

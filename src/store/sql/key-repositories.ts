@@ -13,7 +13,7 @@ export class SqlKeySets implements KeySetRepository {
   constructor(private readonly sql: SqlRunner) {}
 
   async insert(keySet: NewKeySet): Promise<KeySetRecord> {
-    const row = await this.sql.get(
+    const [row] = await this.sql.returning(
       `INSERT INTO key_sets (key_format, project_id, user_id, device_id, device_name, registration_id, identity_key,
         signed_pre_key, signed_pre_key_created_at, last_resort_pre_key, pq_last_resort_pre_key, status, registered_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?) RETURNING *`,
@@ -142,8 +142,13 @@ export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
     await this.adjustCount(keySetId, kind, keys.length);
   }
 
+  /** A SELECT and a DELETE by id: on SQLite cheaper than one DELETE … RETURNING (measured). */
   async takeOldest(keySetId: number, kind: PreKeyKind): Promise<TakenPreKey | undefined> {
-    return (await this.takeOldestOfEach([keySetId], kind)).get(keySetId);
+    const row = await this.sql.get('SELECT id, key_id, public_key, signature FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ? ORDER BY id LIMIT 1', [keySetId, kind]);
+    if (!row) return undefined;
+    await this.sql.run('DELETE FROM one_time_pre_keys WHERE id = ?', [Number(row.id)]);
+    await this.adjustCount(keySetId, kind, -1);
+    return toTakenPreKey(row);
   }
 
   /** Two statements for any number of key sets: on the embedded store each is journaled, so fewer is cheaper. */
@@ -151,7 +156,7 @@ export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
     const taken = new Map<number, TakenPreKey>();
     const ids = [...new Set(keySetIds)];
     if (ids.length === 0) return taken;
-    const rows = await this.sql.all(
+    const rows = await this.sql.returning(
       `DELETE FROM one_time_pre_keys WHERE id IN (
          SELECT (SELECT id FROM one_time_pre_keys WHERE key_set_id = target.column1 AND kind = ? ORDER BY id LIMIT 1)
          FROM (VALUES ${ids.map(() => '(?)').join(', ')}) AS target

@@ -11,11 +11,13 @@ type Awaitable<T> = T | Promise<T>;
 
 export interface SqlRunner {
   readonly dialect: SqlDialect;
-  /** Rows of a query, or of a statement with RETURNING. */
+  /** Rows of a query. */
   all(sql: string, params?: SqlValue[]): Awaitable<Row[]>;
   get(sql: string, params?: SqlValue[]): Awaitable<Row | undefined>;
   /** A statement run for its effect; `changes` counts the rows it inserted, updated or deleted. */
   run(sql: string, params?: SqlValue[]): Awaitable<{ changes: number }>;
+  /** An INSERT, UPDATE or DELETE with RETURNING: its rows (journaled like run() on the embedded store). */
+  returning(sql: string, params?: SqlValue[]): Awaitable<Row[]>;
 }
 
 export const placeholders = (count: number): string => Array.from({ length: count }, () => '?').join(', ');

@@ -10,7 +10,7 @@ export class SqlTransparency implements TransparencyRepository {
   constructor(protected readonly sql: SqlRunner) {}
 
   async appendLeaf(leaf: NewLogLeaf): Promise<number> {
-    const row = await this.sql.get(
+    const [row] = await this.sql.returning(
       `INSERT INTO transparency_logs (project_id, next_index) VALUES (?, 1)
        ON CONFLICT (project_id) DO UPDATE SET next_index = transparency_logs.next_index + 1 RETURNING next_index - 1 AS leaf_index`,
       [leaf.projectId],

@@ -29,7 +29,7 @@ const blobSweepMs = 30_000;
 /** The shared repositories (src/store/sql) over one transaction's statements; only backups differ (blob files). */
 function repositories(tx: SqlTx, appended: StoredEvent[], blobs: BlobFiles): StoreTx {
   // The parameters the shared SQL passes are strings, finite numbers and null here (the dialect's booleans are 0/1); SqlTx checks.
-  const sql: SqlRunner = { dialect: sqliteDialect, run: tx.run, all: tx.all, get: tx.get };
+  const sql: SqlRunner = { dialect: sqliteDialect, run: tx.run, all: tx.all, get: tx.get, returning: tx.returning };
   return {
     keySets: new SqlKeySets(sql),
     oneTimePreKeys: new SqlOneTimePreKeys(sql),
