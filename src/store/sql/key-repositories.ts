@@ -119,9 +119,9 @@ export type TakenPreKey = PreKey & { signature: string | null };
 export const toTakenPreKey = (row: Row): TakenPreKey => ({ keyId: String(row.key_id), publicKey: String(row.public_key), signature: textOrNull(row.signature) });
 
 /**
- * One-time pre-keys also move the key set's counter of their kind. Taking keys here is a
- * DELETE … RETURNING and an UPDATE of the counters; PostgreSQL does both in one round trip
- * (postgres/one-time-pre-keys.ts).
+ * One-time pre-keys also move the key set's counter of their kind. Taking keys here is safe with
+ * one writer at a time (the embedded store); PostgreSQL takes with SKIP LOCKED, counter included,
+ * in one round trip (postgres/one-time-pre-keys.ts).
  */
 export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
   constructor(protected readonly sql: SqlRunner) {}
