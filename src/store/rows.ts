@@ -1,7 +1,6 @@
 /**
  * Rows to records, shared by both backends: the tables have the same columns on SQLite and
- * PostgreSQL, and each value arrives as text, number or (PostgreSQL) boolean. SQL itself stays
- * in the backend folders.
+ * PostgreSQL, and each value arrives as text, number or (PostgreSQL) boolean. The SQL is in sql/.
  */
 import type { ApiKeyRecord, AuditEntry, BackupRecord, KeySetRecord, PublicKeyRecord, SessionRecord, SignedKey, StoredEvent } from './types.ts';
 

@@ -1,7 +1,8 @@
 /**
- * The storage interface of prekeyd. Domain code sees only these types; each backend
- * (`sqljs/`, `postgres/`) implements them with its own SQL. Every method runs inside a
- * transaction, and `Store.transaction` resolves only once the transaction is durable.
+ * The storage interface of prekeyd. Domain code sees only these types; both backends
+ * (`sqljs/`, `postgres/`) implement them with the SQL of `sql/`, adding what differs between them
+ * (durability, locking, notifications). Every method runs inside a transaction, and
+ * `Store.transaction` resolves only once the transaction is durable.
  */
 
 export type KeySetStatus = 'active' | 'suspended' | 'revoked';

@@ -517,6 +517,8 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(await names([], '0')).toEqual([]);
       expect(await names(['u1'], stored[3]!.id)).toEqual([]);
       expect(await names(['u1'], '99999999999999999999999')).toEqual([]);
+      expect(await names(['u1'], 'not-an-id')).toEqual([]);
+      expect(await names(['u1'], '-5')).toEqual(['e1', 'e4']);
       expect((await run((tx) => tx.events.listAfter('p1', ['u1'], '0', 10)))[0]!.data).toEqual({ n: 'e1', z: 1, a: 2 });
       expect(await run((tx) => tx.events.latestId('p1'))).toBe(stored[3]!.id);
       expect(await run((tx) => tx.events.latestId('p2'))).toBe(stored[2]!.id);

@@ -13,7 +13,7 @@ import { decodedBase64Length } from '../rows.ts';
 import { blobDirectory } from '../sqljs/blob-files.ts';
 import { DurableDatabase, type SqlParam, type SqlTx } from '../sqljs/durable-database.ts';
 import { copyDatabaseOnline } from '../sqljs/online-copy.ts';
-import { migrations as embeddedMigrations } from '../sqljs/schema.ts';
+import { embeddedMigrations } from '../sql/schema.ts';
 import { openSqlJsStore } from '../sqljs/sqljs-store.ts';
 import type { Store } from '../types.ts';
 import { openPostgresStore } from './postgres-store.ts';

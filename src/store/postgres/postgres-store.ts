@@ -9,30 +9,34 @@
 import type { Store, StoredEvent, StoreTx } from '../types.ts';
 import { recordApiKeyChanges } from '../api-key-changes.ts';
 import { PgCounters } from './counters.ts';
-import { PgDeviceLists } from './device-lists.ts';
+import { SqlDeviceLists } from '../sql/device-lists.ts';
+import { SqlKeySets } from '../sql/key-repositories.ts';
+import { SqlApiKeys, SqlBackups, SqlPublicKeys, SqlSessions, SqlSettings } from '../sql/repositories.ts';
+import { flushAudit, PgAudit, PgEvents } from './audit-events.ts';
 import { apiKeyNotification, EventRelay } from './event-relay.ts';
-import { PgKeySets, PgOneTimePreKeys } from './key-repositories.ts';
+import { PgOneTimePreKeys } from './one-time-pre-keys.ts';
 import { isRetryable, isUnavailable, type PgDriver, PostgresUnavailableError, sqlState } from './query-client.ts';
-import { flushAudit, PgApiKeys, PgAudit, PgBackups, PgEvents, PgPublicKeys, PgSessions, PgSettings } from './repositories.ts';
-import { PgTransparency } from './transparency-repositories.ts';
+import { PgTransparency } from './transparency.ts';
 import { migrate } from './schema.ts';
 import { newTxContext, type TxContext } from './tx-context.ts';
 
 const maxAttempts = 8;
 const uniqueViolationAttempts = 3;
 
+/** The shared repositories (src/store/sql); the Pg ones add locks, batching and notifications. */
 function repositories(ctx: TxContext): StoreTx {
+  const { sql } = ctx;
   return {
-    keySets: new PgKeySets(ctx),
+    keySets: new SqlKeySets(sql),
     oneTimePreKeys: new PgOneTimePreKeys(ctx),
-    backups: new PgBackups(ctx),
-    sessions: new PgSessions(ctx),
+    backups: new SqlBackups(sql),
+    sessions: new SqlSessions(sql),
     audit: new PgAudit(ctx),
     events: new PgEvents(ctx),
-    apiKeys: new PgApiKeys(ctx),
-    publicKeys: new PgPublicKeys(ctx),
-    settings: new PgSettings(ctx),
-    deviceLists: new PgDeviceLists(ctx),
+    apiKeys: new SqlApiKeys(sql),
+    publicKeys: new SqlPublicKeys(sql),
+    settings: new SqlSettings(sql),
+    deviceLists: new SqlDeviceLists(sql),
     transparency: new PgTransparency(ctx),
   };
 }

@@ -1,9 +1,13 @@
 /** What the repositories of one PostgreSQL transaction share. */
 import type { AuditEntry, StoredEvent } from '../types.ts';
+import type { SqlRunner } from '../sql/runner.ts';
 import type { QueryClient, Row, SqlValue } from './query-client.ts';
+import { pgSqlRunner } from './sql-runner.ts';
 
 export interface TxContext {
   client: QueryClient;
+  /** The same client for the shared repositories (src/store/sql). */
+  sql: SqlRunner;
   /** Events appended in this attempt, for the NOTIFY before COMMIT. */
   appended: StoredEvent[];
   /** Projects whose write lock this transaction holds. */
@@ -17,7 +21,7 @@ export interface TxContext {
 }
 
 export function newTxContext(client: QueryClient, channel: string): TxContext {
-  return { client, appended: [], lockedProjects: new Set(), auditHeads: new Map(), pendingAudit: [], channel };
+  return { client, sql: pgSqlRunner(client), appended: [], lockedProjects: new Set(), auditHeads: new Map(), pendingAudit: [], channel };
 }
 
 /**

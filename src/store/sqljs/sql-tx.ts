@@ -9,6 +9,8 @@ export interface SqlTx {
   /** Read queries, not recorded. Rows as plain objects keyed by column name. */
   all<T = Record<string, SqlParam>>(sql: string, params?: SqlParam[]): T[];
   get<T = Record<string, SqlParam>>(sql: string, params?: SqlParam[]): T | undefined;
+  /** Mutating statement with RETURNING: recorded as run() records it, and its rows returned. */
+  returning<T = Record<string, SqlParam>>(sql: string, params?: SqlParam[]): T[];
 }
 
 /** How each SQL text was classified, kept for the database's lifetime (texts repeat). */
@@ -32,7 +34,7 @@ export function createSqlTx(
   const readOnly = classified(kinds.readOnly, isReadOnlyStatement);
   const partial = classified(kinds.partial, mayFailPartway);
   // Every statement that changed rows is journaled (all()/get() included, e.g. DELETE ... RETURNING),
-  // plus every run() call (DDL does not show in total_changes). A statement that threw is journaled
+  // plus every run() and returning() call (DDL does not show in total_changes). A statement that threw is journaled
   // (flagged) only if it changed rows before failing (UPDATE OR FAIL), so replay reproduces that too.
   const exec = <R>(sql: string, params: SqlParam[], journalAlways: boolean, body: (p: SqlParam[]) => R): R => {
     if (!scope.open) throw new Error('transaction already finished');
@@ -59,6 +61,7 @@ export function createSqlTx(
     all: <T>(sql: string, params: SqlParam[] = []) => exec(sql, params, false, (p) => conn.query(sql, p)) as T[],
     get: <T>(sql: string, params: SqlParam[] = []) =>
       exec(sql, params, false, (p) => conn.query(sql, p, 1))[0] as T | undefined,
+    returning: <T>(sql: string, params: SqlParam[] = []) => exec(sql, params, true, (p) => conn.query(sql, p)) as T[],
   };
 }
 

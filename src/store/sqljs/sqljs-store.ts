@@ -3,14 +3,18 @@ import { ApiKeyChangeListeners, recordApiKeyChanges } from '../api-key-changes.t
 import { MemoryCounters } from '../memory-counters.ts';
 import type { Store, StoredEvent, StoreTx } from '../types.ts';
 import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-database.ts';
-import { SqlJsDeviceLists } from './device-lists.ts';
-import { SqlJsKeySets, SqlJsOneTimePreKeys } from './key-repositories.ts';
-import { SqlJsApiKeys, SqlJsAudit, SqlJsBackups, SqlJsEvents, SqlJsPublicKeys, SqlJsSessions, SqlJsSettings } from './repositories.ts';
-import { SqlJsTransparency } from './transparency-repositories.ts';
+import { sqliteDialect } from '../sql/dialect.ts';
+import { SqlAudit, SqlEvents } from '../sql/audit-events.ts';
+import { SqlDeviceLists } from '../sql/device-lists.ts';
+import { SqlKeySets, SqlOneTimePreKeys } from '../sql/key-repositories.ts';
+import { SqlApiKeys, SqlPublicKeys, SqlSessions, SqlSettings } from '../sql/repositories.ts';
+import type { SqlRunner } from '../sql/runner.ts';
+import { SqlTransparency } from '../sql/transparency-repositories.ts';
+import { SqlJsBackups } from './backups.ts';
 import { acquireProcessLock } from './process-lock.ts';
 import { BlobFiles, blobDirectory, copyBlobDirectory } from './blob-files.ts';
 import { inlineBlobs, moveInlineBlobsToFiles, startBlobSweeps } from './blob-upkeep.ts';
-import { migrations } from './schema.ts';
+import { embeddedMigrations } from '../sql/schema.ts';
 
 export interface SqlJsStoreOptions {
   path: string;
@@ -22,19 +26,22 @@ export interface SqlJsStoreOptions {
 /** How often unreferenced blob files are looked for (each is removed after two looks a grace period apart). */
 const blobSweepMs = 30_000;
 
-function repositories(sql: SqlTx, appended: StoredEvent[], blobs: BlobFiles): StoreTx {
+/** The shared repositories (src/store/sql) over one transaction's statements; only backups differ (blob files). */
+function repositories(tx: SqlTx, appended: StoredEvent[], blobs: BlobFiles): StoreTx {
+  // The parameters the shared SQL passes are strings, finite numbers and null here (the dialect's booleans are 0/1); SqlTx checks.
+  const sql: SqlRunner = { dialect: sqliteDialect, run: tx.run, all: tx.all, get: tx.get, returning: tx.returning };
   return {
-    keySets: new SqlJsKeySets(sql),
-    oneTimePreKeys: new SqlJsOneTimePreKeys(sql),
+    keySets: new SqlKeySets(sql),
+    oneTimePreKeys: new SqlOneTimePreKeys(sql),
     backups: new SqlJsBackups(sql, blobs),
-    sessions: new SqlJsSessions(sql),
-    audit: new SqlJsAudit(sql),
-    events: new SqlJsEvents(sql, appended),
-    apiKeys: new SqlJsApiKeys(sql),
-    publicKeys: new SqlJsPublicKeys(sql),
-    settings: new SqlJsSettings(sql),
-    deviceLists: new SqlJsDeviceLists(sql),
-    transparency: new SqlJsTransparency(sql),
+    sessions: new SqlSessions(sql),
+    audit: new SqlAudit(sql),
+    events: new SqlEvents(sql, appended),
+    apiKeys: new SqlApiKeys(sql),
+    publicKeys: new SqlPublicKeys(sql),
+    settings: new SqlSettings(sql),
+    deviceLists: new SqlDeviceLists(sql),
+    transparency: new SqlTransparency(sql),
   };
 }
 
@@ -44,7 +51,7 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
   let blobs: BlobFiles;
   try {
     database = await DurableDatabase.open(options);
-    await database.migrate(migrations);
+    await database.migrate(embeddedMigrations);
     blobs = await BlobFiles.open(options.path);
     await moveInlineBlobsToFiles(database, blobs);
   } catch (error) {
