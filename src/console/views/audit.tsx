@@ -1,6 +1,6 @@
 /** The audit log: filters, pages, and "verify chain" checked in the browser with progress. */
 import { useRef, useState } from 'preact/hooks';
-import { auditActions } from '../audit-actions.ts';
+import { auditActions } from '../../domain/audit-actions.ts';
 import type { ViewProps } from '../app.tsx';
 import { type AuditEntryView, type ChainProgress, type ChainVerdict, verifyAuditChain } from '../audit-chain.ts';
 import { ErrorNotice, Pager, useLoader } from '../components.tsx';

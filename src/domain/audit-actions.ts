@@ -1,6 +1,6 @@
 /**
- * The audit actions the log's filter offers: a copy of src/domain/audit.ts `auditActions` (that
- * module hashes with node:crypto and cannot run in a browser); test/console keeps them equal.
+ * Every action an audit entry can record. Its own module with no imports, so that the console
+ * (which runs in a browser, where audit.ts's node:crypto hashing cannot) offers the same list.
  */
 export const auditActions = [
   'KEYS_REGISTERED',
@@ -24,7 +24,11 @@ export const auditActions = [
   'PUBLIC_KEY_ADDED',
   'PUBLIC_KEY_GENERATED',
   'PUBLIC_KEY_DELETED',
+  // A request refused before any operation of the table above ran (refusals.ts).
   'REQUEST_REFUSED',
+  // Refusals counted rather than audited one by one: 401s, 429s, and past a key's budget.
   'REFUSALS_SUMMARY',
   'ANCHOR_CREATED',
 ] as const;
+
+export type AuditAction = (typeof auditActions)[number];
