@@ -43,15 +43,32 @@ try {
   console.log(`seeded ${entries} audit entries in ${Math.round((performance.now() - seeding) / 1000)} s`);
 
   const server = await spawnListening(process.execPath, [
-    'dist/prekeyd.cjs', 'serve', '--port', '0', '--db', db, '--master-key', masterKey, '--log-level', 'warn',
-    '--rate-limit-keys', '0', '--rate-limit-bundle', '0',
+    'dist/prekeyd.cjs',
+    'serve',
+    '--port',
+    '0',
+    '--db',
+    db,
+    '--master-key',
+    masterKey,
+    '--log-level',
+    'warn',
+    '--rate-limit-keys',
+    '0',
+    '--rate-limit-bundle',
+    '0',
   ]);
   try {
     const headers = { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' };
     const registered = await fetch(`${server.url}/v1/keys/register`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ userId: 'bystander', identityKey: identity.identityKey, signedPreKey: identity.signedPreKey, oneTimePreKeys: [{ keyId: 'k1', publicKey: randomKeyHex() }] }),
+      body: JSON.stringify({
+        userId: 'bystander',
+        identityKey: identity.identityKey,
+        signedPreKey: identity.signedPreKey,
+        oneTimePreKeys: [{ keyId: 'k1', publicKey: randomKeyHex() }],
+      }),
     });
     if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
     const load = () => runLoad({ url: server.url, token: masterKey, next: () => ({ path: '/v1/keys/verify/bystander' }), durationSeconds });
@@ -78,8 +95,10 @@ try {
     console.log('| --- | --- | --- | --- | --- |');
     console.log(row('alone', alone));
     console.log(row('while the chain is verified back to back', during));
-    console.log(`\np99 ratio (during / alone): ${(during.p99 / Math.max(alone.p99, 1)).toFixed(2)}; ${walks.length} verifications finished, ` +
-      `median ${Math.round(walks.sort((a, b) => a - b)[Math.floor(walks.length / 2)] ?? 0)} ms each`);
+    console.log(
+      `\np99 ratio (during / alone): ${(during.p99 / Math.max(alone.p99, 1)).toFixed(2)}; ${walks.length} verifications finished, ` +
+        `median ${Math.round(walks.sort((a, b) => a - b)[Math.floor(walks.length / 2)] ?? 0)} ms each`,
+    );
   } finally {
     await server.stop();
   }

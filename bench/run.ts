@@ -31,10 +31,27 @@ async function startServer(prepare?: (db: string) => Promise<void>): Promise<Spa
   const db = await freshDatabase(values.db ?? join(work, `db${++databases}`, 'prekeyd.db'));
   await prepare?.(db);
   const server = await spawnListening(process.execPath, [
-    'dist/prekeyd.cjs', 'serve', '--port', '0', '--db', db, '--master-key', masterKey, '--log-level', 'warn',
-    '--rate-limit-keys', '0', '--rate-limit-bundle', '0', '--drain-limit', '0',
+    'dist/prekeyd.cjs',
+    'serve',
+    '--port',
+    '0',
+    '--db',
+    db,
+    '--master-key',
+    masterKey,
+    '--log-level',
+    'warn',
+    '--rate-limit-keys',
+    '0',
+    '--rate-limit-bundle',
+    '0',
+    '--drain-limit',
+    '0',
     // Thousands of sockets from one address measure the server, not its caps.
-    '--max-connections', '0', '--max-connections-per-ip', '0',
+    '--max-connections',
+    '0',
+    '--max-connections-per-ip',
+    '0',
   ]);
   return { ...server, db };
 }
@@ -56,7 +73,11 @@ async function measurePush(url: string, until: () => boolean): Promise<number[]>
     if (message.event === 'prekeys.low' && message.data.remaining === 4) waiting?.(performance.now());
   });
   const post = (path: string, body: unknown) =>
-    fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   for (let round = 0; !until(); round++) {
     await post('/v1/keys/rotate', { userId: 'push_user_0', newOneTimePreKeys: preKeys(5, `p${round}`) });
     const arrived = new Promise<number>((resolve, reject) => {
@@ -88,7 +109,10 @@ async function coldStart(): Promise<number | null> {
     const started = performance.now();
     const child = spawn('dist/prekeyd', ['serve', '--port', String(port), '--db', join(dir, 'db'), '--master-key', masterKey], { stdio: 'ignore' });
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (response) => response.ok,
+        () => false,
+      );
       if (ok) break;
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
@@ -115,7 +139,12 @@ rows.push({ scenario: 'bare Hono route (ceiling)', ...ceiling, ratio: 1 });
 // Multi-device claims (issue 20): one claim of 100 devices against single-device fetches on the same server.
 progress('multi-device claim (100 devices) against single-device fetch');
 const devicesServer = await startServer((db) =>
-  seed(db, { groups: [{ prefix: 'md_', count: 10, devices: 100, preKeys: 200 }, { prefix: 'single_', count: 100, preKeys: 1000 }] }),
+  seed(db, {
+    groups: [
+      { prefix: 'md_', count: 10, devices: 100, preKeys: 200 },
+      { prefix: 'single_', count: 100, preKeys: 1000 },
+    ],
+  }),
 );
 const single = await runLoad({ url: devicesServer.url, token: masterKey, next: (n) => ({ path: `/v1/keys/bundle/single_${n % 100}` }), durationSeconds });
 const claim100 = await runLoad({ url: devicesServer.url, token: masterKey, next: (n) => ({ path: `/v1/keys/bundles/md_${n % 10}` }), durationSeconds });
@@ -136,7 +165,14 @@ if (values.only === 'devices') {
 
 // 2. Bundle fetch (100 key sets), push latency under that load, verify, memory.
 progress('bundle fetch and push latency (100 key sets)');
-const small = await startServer((db) => seed(db, { groups: [{ prefix: 'hot_', count: 100, preKeys: 1000 }, { prefix: 'push_user_', count: 1, preKeys: 0 }] }));
+const small = await startServer((db) =>
+  seed(db, {
+    groups: [
+      { prefix: 'hot_', count: 100, preKeys: 1000 },
+      { prefix: 'push_user_', count: 1, preKeys: 0 },
+    ],
+  }),
+);
 const idleRss = rssMiB(small.pid);
 let loadRss = 0;
 const sampler = setInterval(() => (loadRss = Math.max(loadRss, rssMiB(small.pid))), 250);
@@ -183,7 +219,11 @@ const registerEcBaseline = await runLoad({
   }),
   durationSeconds,
 });
-rows.push({ scenario: 'register with 100 pre-keys, 8 connections (baseline of the next)', ...registerEcBaseline, ratio: ratio(registerEcBaseline.requestsPerSecond, ceiling.requestsPerSecond) });
+rows.push({
+  scenario: 'register with 100 pre-keys, 8 connections (baseline of the next)',
+  ...registerEcBaseline,
+  ratio: ratio(registerEcBaseline.requestsPerSecond, ceiling.requestsPerSecond),
+});
 const registerPq = await runLoad({
   url: small.url,
   token: masterKey,
@@ -192,20 +232,34 @@ const registerPq = await runLoad({
   next: (n) => ({
     path: '/v1/keys/register',
     body: JSON.stringify({
-      userId: `regpq_${n}`, identityKey: identity.identityKey, signedPreKey: identity.signedPreKey, oneTimePreKeys: sharedPreKeys,
-      pqOneTimePreKeys: pqRegisterKeys, pqLastResortPreKey: pqLastResort,
+      userId: `regpq_${n}`,
+      identityKey: identity.identityKey,
+      signedPreKey: identity.signedPreKey,
+      oneTimePreKeys: sharedPreKeys,
+      pqOneTimePreKeys: pqRegisterKeys,
+      pqLastResortPreKey: pqLastResort,
     }),
   }),
   durationSeconds,
 });
-rows.push({ scenario: 'register with 100 EC + 100 ML-KEM pre-keys, 8 connections', ...registerPq, ratio: ratio(registerPq.requestsPerSecond, ceiling.requestsPerSecond), ratioToEcOnly: ratio(registerPq.requestsPerSecond, registerEcBaseline.requestsPerSecond) });
+rows.push({
+  scenario: 'register with 100 EC + 100 ML-KEM pre-keys, 8 connections',
+  ...registerPq,
+  ratio: ratio(registerPq.requestsPerSecond, ceiling.requestsPerSecond),
+  ratioToEcOnly: ratio(registerPq.requestsPerSecond, registerEcBaseline.requestsPerSecond),
+});
 await small.stop();
 
 // 3c. Bundle fetch with an ML-KEM pre-key taken in the same transaction (100 key sets, 1,000 EC + 400 ML-KEM keys each: enough for a 10 s run).
 progress('bundle fetch with ML-KEM pre-keys (100 key sets)');
 const pqServer = await startServer((db) => seed(db, { groups: [{ prefix: 'hot_', count: 100, preKeys: 1000, pqPreKeys: 400 }] }));
 const bundlePq = await runLoad({ url: pqServer.url, token: masterKey, next: (n) => ({ path: `/v1/keys/bundle/${hot(n)}` }), durationSeconds });
-rows.push({ scenario: 'bundle fetch with ML-KEM, 100 key sets', ...bundlePq, ratio: ratio(bundlePq.requestsPerSecond, ceiling.requestsPerSecond), ratioToEcOnly: ratio(bundlePq.requestsPerSecond, bundle.requestsPerSecond) });
+rows.push({
+  scenario: 'bundle fetch with ML-KEM, 100 key sets',
+  ...bundlePq,
+  ratio: ratio(bundlePq.requestsPerSecond, ceiling.requestsPerSecond),
+  ratioToEcOnly: ratio(bundlePq.requestsPerSecond, bundle.requestsPerSecond),
+});
 await pqServer.stop();
 
 // 4. Rotate adding 100 pre-keys (round robin over 5,000 key sets, never past the 1,000 cap).
@@ -230,7 +284,12 @@ await rotating.stop();
 // 5. Bundle fetch with 100,000 key sets stored.
 progress('bundle fetch (100,000 key sets)');
 const large = await startServer((db) =>
-  seed(db, { groups: [{ prefix: 'hot_', count: 100, preKeys: 1000 }, { prefix: 'cold_', count: 99_900, preKeys: 1 }] }),
+  seed(db, {
+    groups: [
+      { prefix: 'hot_', count: 100, preKeys: 1000 },
+      { prefix: 'cold_', count: 99_900, preKeys: 1 },
+    ],
+  }),
 );
 const largeIdleRss = rssMiB(large.pid);
 const bundleLarge = await runLoad({ url: large.url, token: masterKey, next: (n) => ({ path: `/v1/keys/bundle/${hot(n)}` }), durationSeconds });
@@ -285,17 +344,30 @@ const targets: Array<[string, boolean]> = [
   ['100-device claim <= 3x a single-device fetch', deviceFigures.claim100CostVsSingle <= 3],
 ];
 
-console.log(`\nprekeyd benchmark (${backend}), ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${durationSeconds} s per scenario\n`);
+console.log(
+  `\nprekeyd benchmark (${backend}), ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${durationSeconds} s per scenario\n`,
+);
 console.log('| scenario | req/s | ratio to ceiling | p50 ms | p99 ms | non-2xx |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-for (const row of rows) console.log(`| ${row.scenario} | ${row.requestsPerSecond} | ${row.ratio} | ${row.p50} | ${row.p99} | ${row.non2xx} |${row.errors ? ` errors ${row.errors}` : ''}`);
+for (const row of rows)
+  console.log(
+    `| ${row.scenario} | ${row.requestsPerSecond} | ${row.ratio} | ${row.p50} | ${row.p99} | ${row.non2xx} |${row.errors ? ` errors ${row.errors}` : ''}`,
+  );
 console.log('\n| figure | value |\n| --- | ---: |');
 for (const [name, value] of Object.entries(figures)) console.log(`| ${name} | ${value} |`);
 console.log('\n| target | met |\n| --- | --- |');
 for (const [name, met] of targets) console.log(`| ${name} | ${met ? 'yes' : 'NO'} |`);
 
 mkdirSync('bench/results', { recursive: true });
-const report = { date: new Date().toISOString(), backend, machine: { cores: cpus().length, model: cpus()[0]?.model, node: process.version }, durationSeconds, rows, figures, targets: Object.fromEntries(targets) };
+const report = {
+  date: new Date().toISOString(),
+  backend,
+  machine: { cores: cpus().length, model: cpus()[0]?.model, node: process.version },
+  durationSeconds,
+  rows,
+  figures,
+  targets: Object.fromEntries(targets),
+};
 const stamp = report.date.replace(/[:.]/g, '-');
 writeFileSync(`bench/results/${stamp}-${backend}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`bench/results/latest-${backend}.json`, `${JSON.stringify(report, null, 2)}\n`);

@@ -36,8 +36,22 @@ async function serverScenarios(transparency: boolean) {
   mkdirSync(join(work, transparency ? 'on' : 'off'));
   await seed(db, { groups: [{ prefix: 'hot_', count: 100, preKeys: 1000 }] });
   const server = await spawnListening(process.execPath, [
-    'dist/prekeyd.cjs', 'serve', '--port', '0', '--db', db, '--master-key', masterKey, '--log-level', 'warn',
-    '--rate-limit-keys', '0', '--rate-limit-bundle', '0', '--drain-limit', '0',
+    'dist/prekeyd.cjs',
+    'serve',
+    '--port',
+    '0',
+    '--db',
+    db,
+    '--master-key',
+    masterKey,
+    '--log-level',
+    'warn',
+    '--rate-limit-keys',
+    '0',
+    '--rate-limit-bundle',
+    '0',
+    '--drain-limit',
+    '0',
     ...(transparency ? ['--transparency', '--transparency-interval', '1s'] : []),
   ]);
   try {
@@ -48,7 +62,10 @@ async function serverScenarios(transparency: boolean) {
       url: server.url,
       token: masterKey,
       method: 'POST',
-      next: (n) => ({ path: '/v1/keys/register', body: JSON.stringify({ userId: `reg_${n}`, identityKey: identity.identityKey, signedPreKey: identity.signedPreKey, oneTimePreKeys: preKeys }) }),
+      next: (n) => ({
+        path: '/v1/keys/register',
+        body: JSON.stringify({ userId: `reg_${n}`, identityKey: identity.identityKey, signedPreKey: identity.signedPreKey, oneTimePreKeys: preKeys }),
+      }),
       durationSeconds,
     });
     const sample = await (await fetch(`${server.url}/v1/keys/bundle/hot_1`, { headers: { authorization: `Bearer ${masterKey}` } })).text();
@@ -62,12 +79,28 @@ async function signingRate() {
   const store = await openSqlJsStore({ path: join(work, 'signing.db') });
   const leaf = encodeLeaf(
     keySetLeaf(
-      { projectId: 'p', userId: 'u', deviceId: 'd', keyFormat: 'v1', identityKey: identity.identityKey, signedPreKey: identity.signedPreKey, lastResortPreKey: null, id: 1 } as never,
+      {
+        projectId: 'p',
+        userId: 'u',
+        deviceId: 'd',
+        keyFormat: 'v1',
+        identityKey: identity.identityKey,
+        signedPreKey: identity.signedPreKey,
+        lastResortPreKey: null,
+        id: 1,
+      } as never,
       'key-set.registered',
       new Date(),
     ),
   );
-  const record = { projectId: 'p', leaf: encodeBase64(leaf), leafHash: encodeHex(leafHash(leaf)), keySetId: 1, anchorHash: null, createdAt: new Date().toISOString() };
+  const record = {
+    projectId: 'p',
+    leaf: encodeBase64(leaf),
+    leafHash: encodeHex(leafHash(leaf)),
+    keySetId: 1,
+    anchorHash: null,
+    createdAt: new Date().toISOString(),
+  };
   const options = { origin: 'bench/prekeyd/p', now: new Date(), maxLeaves: 4096 };
   // One leaf per checkpoint: what a quiet log pays per change.
   const singles = 200;
@@ -123,7 +156,12 @@ const result = {
   date: new Date().toISOString(),
   cpus: cpus().length,
   durationSeconds,
-  bundle: { off: off.bundle, on: on.bundle, ratio: ratio(on.bundle.requestsPerSecond, off.bundle.requestsPerSecond), answerBytes: { off: off.answerBytes, on: on.answerBytes } },
+  bundle: {
+    off: off.bundle,
+    on: on.bundle,
+    ratio: ratio(on.bundle.requestsPerSecond, off.bundle.requestsPerSecond),
+    answerBytes: { off: off.answerBytes, on: on.answerBytes },
+  },
   register: { off: off.register, on: on.register, ratio: ratio(on.register.requestsPerSecond, off.register.requestsPerSecond) },
   signing,
   proofs: { leaves: treeLeaves, ...proofs },

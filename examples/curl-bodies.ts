@@ -24,7 +24,14 @@ write('register.json', { userId, ...keySet.registrationPayload, deviceName: 'iPh
 write('rotate.json', { userId, newSignedPreKey: rotated.signedPreKey, newOneTimePreKeys: more.preKeys });
 write('private-keys.json', { ...keySet.privateKeys, rotatedSignedPreKey: rotated.keyPair, moreOneTimePreKeys: more.privateKeys });
 // Small Argon2 parameters so that the example runs in a blink; the SDK's default is 64 MiB.
-write('backup.json', await encryptBackup(userId, keySet.privateKeys, 'correct horse battery staple', { argon2Params: { timeCost: 1, memoryCost: 1024, parallelism: 1 } }));
+write(
+  'backup.json',
+  await encryptBackup(userId, keySet.privateKeys, 'correct horse battery staple', { argon2Params: { timeCost: 1, memoryCost: 1024, parallelism: 1 } }),
+);
 write('register-bob.json', { userId: 'user_bob', ...bob.registrationPayload });
-write('session.json', { initiatorUserId: userId, responderUserId: 'user_bob', initiatorEphemeralKey: bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey())) });
+write('session.json', {
+  initiatorUserId: userId,
+  responderUserId: 'user_bob',
+  initiatorEphemeralKey: bytesToHex(x25519.getPublicKey(x25519.utils.randomSecretKey())),
+});
 console.log(`wrote register.json, rotate.json, backup.json (for ${userId}), register-bob.json, session.json and private-keys.json (keep it secret)`);

@@ -26,9 +26,9 @@ const duration = z.union([z.number().nonnegative(), z.string()]).transform((valu
   return ms;
 });
 const count = z.coerce.number().int().nonnegative();
-const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((value) =>
-  typeof value === 'boolean' ? value : ['true', '1', 'yes'].includes(value),
-);
+const flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((value) => (typeof value === 'boolean' ? value : ['true', '1', 'yes'].includes(value)));
 
 export const configSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
@@ -44,7 +44,11 @@ export const configSchema = z.object({
   drainLimit: count.default(30),
   maxDevicesPerClaim: z.coerce.number().int().min(1).max(1000).default(100),
   bodyLimit: count.default(1024 * 1024),
-  bodyBudget: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  bodyBudget: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
   maxConnections: count.default(4096),
   maxConnectionsPerIp: count.default(256),
   headersTimeout: duration.default(10_000),
@@ -69,8 +73,16 @@ export const configSchema = z.object({
     }),
   eventRetention: duration.default(7 * 86_400_000),
   pushHeartbeat: duration.default(30_000),
-  pushMaxBufferBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
-  pushMaxFrameBytes: z.coerce.number().int().min(256).default(64 * 1024),
+  pushMaxBufferBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  pushMaxFrameBytes: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .default(64 * 1024),
   pushMaxSubscriptions: z.coerce.number().int().min(1).default(100),
   pushMaxConnectionsPerKey: count.default(1000),
   allowServerKeygen: flag.default(false),
@@ -141,7 +153,7 @@ const help: Record<ConfigKey, string> = {
   corsOrigin: 'allowed browser origins, comma separated, or * (default: no CORS)',
   metricsPort: 'serve /metrics without auth on this separate port',
   checkpointBytes: 'fold the embedded journal into the database file past this size (default 64 MiB)',
-  pgPoolSize: 'PostgreSQL only: connections in this instance\'s pool (default 10)',
+  pgPoolSize: "PostgreSQL only: connections in this instance's pool (default 10)",
   config: 'JSON configuration file; flags and environment win over it',
   transparency: 'keep a public, witnessed Merkle log of every key publication per project; bundles carry proofs',
   transparencyInterval: 'shortest time between two checkpoints of a log (default 1s)',
@@ -172,12 +184,14 @@ export function resolveConfig(...layers: Array<Partial<Record<ConfigKey, unknown
   for (const layer of layers) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
   const unknown = Object.keys(merged).filter((key) => !(key in options));
   if (unknown.length > 0) throw new ConfigError(`Unknown setting${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
-  const result = configSchema.superRefine((config, context) => {
-    // node:http refuses a headers timeout longer than the request timeout.
-    if (config.requestTimeout > 0 && config.headersTimeout > config.requestTimeout) {
-      context.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not exceed --request-timeout' });
-    }
-  }).safeParse(merged);
+  const result = configSchema
+    .superRefine((config, context) => {
+      // node:http refuses a headers timeout longer than the request timeout.
+      if (config.requestTimeout > 0 && config.headersTimeout > config.requestTimeout) {
+        context.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not exceed --request-timeout' });
+      }
+    })
+    .safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');

@@ -136,10 +136,7 @@ async function startOnStore(
   const http = await startHttpServer(app.fetch, config.host, config.port, eventsUpgradeHandler({ authenticator, hub, logger }), connectionLimitsFrom(config));
   cleanups.push(() => http.close(0));
   // A separate port serves /metrics without auth, for scrapers on a private network.
-  const metricsHttp =
-    config.metricsPort === undefined
-      ? undefined
-      : await startHttpServer(metricsApp(metrics).fetch, config.host, config.metricsPort);
+  const metricsHttp = config.metricsPort === undefined ? undefined : await startHttpServer(metricsApp(metrics).fetch, config.host, config.metricsPort);
   if (metricsHttp) cleanups.push(() => metricsHttp.close(0));
   // Stored and shown only now that the server is up: a failed start loses no key anyone saw.
   if (masterKey.generated) {

@@ -57,8 +57,7 @@ const sampleBodies: Record<string, () => unknown> = {
   'PATCH /v1/api-keys/{uid}': () => ({ description: 'auth case' }),
   'PUT /v1/api-keys/{uid}': () => ({ description: 'auth case' }),
 };
-const bodyFor = ({ method, template }: Operation) =>
-  method === 'GET' || method === 'DELETE' ? undefined : (sampleBodies[`${method} ${template}`]?.() ?? {});
+const bodyFor = ({ method, template }: Operation) => (method === 'GET' || method === 'DELETE' ? undefined : (sampleBodies[`${method} ${template}`]?.() ?? {}));
 
 describe('the OpenAPI document', () => {
   it('declares an action on every /v1 and /v2 operation, and only known actions', () => {

@@ -44,7 +44,20 @@ describe('prekeyd api-keys (in process)', () => {
 
   it('creates with --json, user patterns and an expiry; the key works against the server afterwards', async () => {
     const expiresAt = new Date(Date.now() + 86400_000).toISOString();
-    const res = await run(['create', '--project', 'app1', '--acl', 'keys.register', '--user-ids', 'user_a, user_b*', '--expires-at', expiresAt, '--json', '--db', db]);
+    const res = await run([
+      'create',
+      '--project',
+      'app1',
+      '--acl',
+      'keys.register',
+      '--user-ids',
+      'user_a, user_b*',
+      '--expires-at',
+      expiresAt,
+      '--json',
+      '--db',
+      db,
+    ]);
     expect(res.code).toBe(0);
     const created = JSON.parse(res.out[0]!);
     expect(created).toMatchObject({ projectId: 'app1', acl: ['keys.register'], userIds: ['user_a', 'user_b*'], expiresAt, revoked: false });

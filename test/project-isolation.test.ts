@@ -23,7 +23,6 @@ const as = (side: Side) => ({
 
 const ephemeralKey = () => registration('ephemeral', 1).body.oneTimePreKeys[0]!.publicKey;
 
-
 let sessionInB: string;
 
 beforeAll(async () => {

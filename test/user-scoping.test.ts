@@ -16,7 +16,6 @@ let userB: TestIdentity;
 const master = (method: string, path: string, body?: unknown) => t.call(method, path, body, { headers: { 'x-project-id': project } });
 const device = (method: string, path: string, body?: unknown) => t.call(method, path, body, { token: deviceKey });
 
-
 const ephemeralKey = () => registration('ephemeral', 1).body.oneTimePreKeys[0]!.publicKey;
 
 function expectForbidden(res: { status: number; body: { errorCode?: string } }, what: string) {

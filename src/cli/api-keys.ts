@@ -43,11 +43,15 @@ export interface Output {
 const consoleOutput: Output = { out: (line) => console.log(line), err: (line) => console.error(line) };
 
 const commaList = (value: unknown): string[] | undefined =>
-  typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item.length > 0) : undefined;
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0)
+    : undefined;
 
 /** `--expires-at 1893456000` is unix seconds; anything else is taken as an RFC 3339 date-time. */
-const expiry = (value: unknown): string | number | undefined =>
-  typeof value !== 'string' ? undefined : /^\d+$/.test(value) ? Number(value) : value;
+const expiry = (value: unknown): string | number | undefined => (typeof value !== 'string' ? undefined : /^\d+$/.test(value) ? Number(value) : value);
 
 function describeKey(key: ApiKeyView): string {
   const state = key.revoked ? 'revoked' : key.expiresAt ? `expires ${key.expiresAt}` : 'no expiry';
@@ -120,7 +124,8 @@ export async function runApiKeys(argv: string[], output: Output = consoleOutput)
   const file = await readConfigFile((args.config.config ?? env.config) as string | undefined);
   const config = resolveConfig(file, env, args.config);
   // A mistyped --db must not quietly become a new, empty database; `create --create-db` sets one up.
-  if (!(name === 'create' && args.extra['create-db'])) await requireExistingDatabase(config.db, name === 'create' ? ' (or add --create-db to set up a new one)' : '');
+  if (!(name === 'create' && args.extra['create-db']))
+    await requireExistingDatabase(config.db, name === 'create' ? ' (or add --create-db to set up a new one)' : '');
   const store = await openStore(config.db);
   try {
     return await subcommand({ store, clock: systemClock, settings: defaultDomainSettings }, args, output);

@@ -6,7 +6,12 @@ import process from 'node:process';
 import { options } from '../config.ts';
 import { commandNames } from './help.ts';
 
-const subcommands: Record<string, string[]> = { 'api-keys': ['create', 'list', 'revoke'], config: ['print'], 'master-key': ['new'], completion: ['bash', 'zsh', 'fish'] };
+const subcommands: Record<string, string[]> = {
+  'api-keys': ['create', 'list', 'revoke'],
+  config: ['print'],
+  'master-key': ['new'],
+  completion: ['bash', 'zsh', 'fish'],
+};
 /** Flags a command has besides the settings. */
 const commandFlags: Record<string, string[]> = {
   'api-keys': ['project', 'acl', 'user-ids', 'description', 'expires-at', 'json', 'create-db'],
@@ -16,7 +21,11 @@ const commandFlags: Record<string, string[]> = {
 };
 
 const settingFlags = (): string[] => Object.values(options).map((info) => info.flag);
-const flagsOf = (command: string): string[] => [...(commandFlags[command] ?? []), ...(command === 'master-key' || command === 'completion' ? [] : settingFlags()), 'help'];
+const flagsOf = (command: string): string[] => [
+  ...(commandFlags[command] ?? []),
+  ...(command === 'master-key' || command === 'completion' ? [] : settingFlags()),
+  'help',
+];
 
 function bash(): string {
   const cases = commandNames

@@ -5,7 +5,12 @@ import { parseCommandLine } from './args.ts';
 import { readConfigFile } from './config-file.ts';
 import { withMasterKeyFromFile } from './master-key.ts';
 
-const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+const units: Array<[string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
 
 /** 2592000000 → "30d", 90000 → "90s", 1500 → "1500ms": the largest unit that keeps it exact, as it could be written back. */
 export function formatDuration(ms: number): string {
@@ -15,8 +20,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** A setting whose parser reads "1s" as 1000 is a duration (milliseconds inside). */
-const isDuration = (key: string): boolean =>
-  configSchema.shape[key as keyof Config]?.safeParse('1s').data === 1000;
+const isDuration = (key: string): boolean => configSchema.shape[key as keyof Config]?.safeParse('1s').data === 1000;
 
 export function printableConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(

@@ -83,7 +83,8 @@ function fileFailure(error: SystemError): string | undefined {
   if (typeof error.path !== 'string' || typeof error.code !== 'string') return undefined;
   const problem = fileProblems[error.code];
   if (!problem) return undefined;
-  const action = { mkdir: 'cannot create the directory', open: 'cannot open', write: 'cannot write', rename: 'cannot write' }[String(error.syscall)] ?? 'cannot access';
+  const action =
+    { mkdir: 'cannot create the directory', open: 'cannot open', write: 'cannot write', rename: 'cannot write' }[String(error.syscall)] ?? 'cannot access';
   return `${action} ${error.path}: ${problem}`;
 }
 

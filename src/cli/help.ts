@@ -19,8 +19,7 @@ const synopsis: Record<string, string> = {
     'prekeyd migrate --from FILE --to postgres://… [--force]\n' +
     '                                        copy an embedded database into PostgreSQL (stop the server first)',
   config: 'prekeyd config print [options]          the effective configuration, secrets masked',
-  'api-keys':
-    'prekeyd api-keys create|list|revoke …   manage API keys offline (stop the server first)',
+  'api-keys': 'prekeyd api-keys create|list|revoke …   manage API keys offline (stop the server first)',
   'master-key': 'prekeyd master-key new [--out FILE]     a new random master key for production',
   completion: 'prekeyd completion bash|zsh|fish       shell completion script',
   witness:

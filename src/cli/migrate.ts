@@ -36,7 +36,7 @@ export async function runMigrate(argv: string[], out = (line: string) => console
   if (!(await stat(from).catch(() => undefined))?.isFile()) throw new ConfigError(`--from: no embedded database at ${from}`);
 
   out(`Migrating ${from} to ${shown(to)}`);
-  let report;
+  let report: Awaited<ReturnType<typeof importEmbedded>>;
   // The per-table counts are in the summary; while copying, a live line on a terminal only.
   const progress = progressLine(progressStream);
   try {

@@ -44,7 +44,8 @@ const formatSeconds = (seconds: number): string =>
 /** The text of one progress line; the ETA comes from the rate so far over whichever total is known. */
 export function progressText(figures: ProgressFigures, elapsedMs: number): string {
   const parts = [figures.step];
-  if (figures.rows !== undefined) parts.push(`${figures.rows.toLocaleString('en')}${figures.totalRows === undefined ? '' : ` / ${figures.totalRows.toLocaleString('en')}`} rows`);
+  if (figures.rows !== undefined)
+    parts.push(`${figures.rows.toLocaleString('en')}${figures.totalRows === undefined ? '' : ` / ${figures.totalRows.toLocaleString('en')}`} rows`);
   parts.push(`${formatBytes(figures.bytes)}${figures.totalBytes === undefined ? '' : ` / ${formatBytes(figures.totalBytes)}`}`);
   const [done, total] = figures.totalRows !== undefined ? [figures.rows ?? 0, figures.totalRows] : [figures.bytes, figures.totalBytes];
   if (total !== undefined && total > 0) {

@@ -85,7 +85,13 @@ async function runRotateKey(argv: string[]): Promise<number> {
       const signer = generateSigner(old.name);
       const text = parseNote(log.checkpoint).text;
       parseCheckpoint(text);
-      await tx.transparency.saveLog({ ...log, signerKey: signer.signerKey, retiredKeys: [...log.retiredKeys, old.verifierKey], checkpoint: signNote(text, [signer]), updatedAt: new Date().toISOString() });
+      await tx.transparency.saveLog({
+        ...log,
+        signerKey: signer.signerKey,
+        retiredKeys: [...log.retiredKeys, old.verifierKey],
+        checkpoint: signNote(text, [signer]),
+        updatedAt: new Date().toISOString(),
+      });
       return { old: old.verifierKey, next: signer.verifierKey };
     });
     if (!rotated) throw new ConfigError(`Project ${projectId} has no transparency log yet`);

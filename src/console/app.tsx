@@ -98,13 +98,7 @@ export function App() {
   );
 }
 
-function Shell(props: {
-  api: Api;
-  caps: Capabilities;
-  onSignOut: () => void;
-  keyInAddress: boolean;
-  onProject: (api: Api, who: CallerDescription) => void;
-}) {
+function Shell(props: { api: Api; caps: Capabilities; onSignOut: () => void; keyInAddress: boolean; onProject: (api: Api, who: CallerDescription) => void }) {
   const { api, caps } = props;
   const allowed = useMemo(() => routes.filter((route) => route.allowed(caps)), [caps]);
   const [hash, setHash] = useState(currentHash);

@@ -78,7 +78,11 @@ async function patiently<T>(call: () => Promise<T>, onWait: (seconds: number) =>
  */
 export async function verifyAuditChain(api: Api, projectId: string, onProgress: (progress: ChainProgress) => void, signal: AbortSignal): Promise<ChainVerdict> {
   const page = (number: number) =>
-    patiently(() => api.get<AuditEntryView[]>('/v1/keys/audit', { page: number, limit: pageSize }), (seconds) => onProgress({ checked, total, waitingSeconds: seconds }), signal);
+    patiently(
+      () => api.get<AuditEntryView[]>('/v1/keys/audit', { page: number, limit: pageSize }),
+      (seconds) => onProgress({ checked, total, waitingSeconds: seconds }),
+      signal,
+    );
   let checked = 0;
   const first = await page(1);
   let total = first.pagination?.total ?? 0;
@@ -101,6 +105,12 @@ export async function verifyAuditChain(api: Api, projectId: string, onProgress: 
     }
     onProgress({ checked, total });
   }
-  const server = (await patiently(() => api.get<ChainVerdict['server']>('/v1/keys/audit/verify'), () => undefined, signal)).data;
+  const server = (
+    await patiently(
+      () => api.get<ChainVerdict['server']>('/v1/keys/audit/verify'),
+      () => undefined,
+      signal,
+    )
+  ).data;
   return { valid: brokenAt === undefined, checked, headHash: prevHash, brokenAt, server };
 }

@@ -73,7 +73,11 @@ export function ConfirmDialog(props: { request: ConfirmRequest; onDone: (outcome
             <textarea maxLength={500} rows={2} value={reason} onInput={(event) => setReason(event.currentTarget.value)} />
           </label>
         )}
-        {error && <p class="error" role="alert">{error}</p>}
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
         <div class="actions">
           <button type="button" onClick={() => props.onDone('cancelled')} disabled={busy} autofocus>
             Cancel

@@ -6,9 +6,9 @@ import type { CallerDescription } from './caller.ts';
 export function KeyInAddressWarning() {
   return (
     <div class="warning" role="alert">
-      <strong>A key was in this page's address.</strong> It was not used and has been removed from the address bar, but
-      addresses end up in browser history, proxy and server logs: treat that key as exposed, revoke it and create a new one.
-      Sign in by pasting a key into the form instead; the console keeps it in this tab's session storage only.
+      <strong>A key was in this page's address.</strong> It was not used and has been removed from the address bar, but addresses end up in browser history,
+      proxy and server logs: treat that key as exposed, revoke it and create a new one. Sign in by pasting a key into the form instead; the console keeps it in
+      this tab's session storage only.
     </div>
   );
 }
@@ -50,10 +50,14 @@ export function SignIn(props: { keyInAddress: boolean; refused: boolean; onSigne
           <input type="text" pattern="[A-Za-z0-9_\-]{1,64}" value={projectId} onInput={(event) => setProjectId(event.currentTarget.value)} />
         </label>
         <p id="sign-in-help" class="hint">
-          The key stays in this tab's session storage and is sent only to this server. An API key works in its own project and
-          the console offers only what its ACL allows.
+          The key stays in this tab's session storage and is sent only to this server. An API key works in its own project and the console offers only what its
+          ACL allows.
         </p>
-        {error && <p class="error" role="alert">{error}</p>}
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

@@ -37,11 +37,7 @@ export function isValidEd25519PublicKeyCached(publicKey: Uint8Array): boolean {
  * s < L and a canonical R, as the shared check does, but takes any decodable public key: the
  * shared key rule is applied first, so both answer the same (test/crypto/core.test.ts).
  */
-export async function verifyEd25519(
-  signature: Uint8Array,
-  message: Uint8Array,
-  publicKey: Uint8Array,
-): Promise<boolean> {
+export async function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
   if (signature.length !== 64 || !isValidEd25519PublicKeyCached(publicKey)) return false;
   if (webCryptoEd25519 !== false) {
     try {

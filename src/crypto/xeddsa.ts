@@ -66,5 +66,4 @@ export function xeddsaVerifier(montgomeryU: Uint8Array): (message: Uint8Array, s
 }
 
 /** True when `signature` is a valid XEdDSA signature of `message` by the 32-byte Curve25519 key `montgomeryU`. */
-export const verifyXEdDSA = (montgomeryU: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean =>
-  xeddsaVerifier(montgomeryU)(message, signature);
+export const verifyXEdDSA = (montgomeryU: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean => xeddsaVerifier(montgomeryU)(message, signature);

@@ -18,7 +18,8 @@ function requireLog(deps: Deps): TransparencyLog {
 }
 
 function checkHash(hash: string): string {
-  if (!hashPattern.test(hash)) throw new AppError('VALIDATION_ERROR', 'hash must be 64 hex digits (a SHA-256)', [{ field: 'hash', message: 'must be 64 hex digits' }]);
+  if (!hashPattern.test(hash))
+    throw new AppError('VALIDATION_ERROR', 'hash must be 64 hex digits (a SHA-256)', [{ field: 'hash', message: 'must be 64 hex digits' }]);
   return hash.toLowerCase();
 }
 

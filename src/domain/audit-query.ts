@@ -44,9 +44,7 @@ export async function queryAudit(deps: Deps, caller: Caller, input: AuditQueryIn
   const startDate = input.startDate === undefined ? undefined : instant(input.startDate, false, 'startDate');
   const endDate = input.endDate === undefined ? undefined : instant(input.endDate, true, 'endDate');
   if (startDate !== undefined && endDate !== undefined && startDate > endDate) {
-    throw new AppError('VALIDATION_ERROR', 'startDate must not be after endDate', [
-      { field: 'startDate', message: 'must not be after endDate' },
-    ]);
+    throw new AppError('VALIDATION_ERROR', 'startDate must not be after endDate', [{ field: 'startDate', message: 'must not be after endDate' }]);
   }
   const { items, total } = await deps.store.transaction((tx) =>
     tx.audit.query({

@@ -13,7 +13,6 @@ import type { Caller } from './principal.ts';
 export { type AuditAction, auditActions } from './audit-actions.ts';
 import type { AuditAction } from './audit-actions.ts';
 
-
 export const genesisHash = '0'.repeat(64);
 
 export interface AuditInput {
@@ -75,20 +74,13 @@ export const wasAudited = (error: object): boolean => alreadyAudited.has(error);
  * Runs a domain operation; when it fails with a domain error, records the failure in its own
  * transaction (the operation's own was rolled back) and rethrows.
  */
-export async function audited<T>(
-  deps: Deps,
-  caller: Caller,
-  failure: Omit<AuditInput, 'status'>,
-  operation: () => Promise<T>,
-): Promise<T> {
+export async function audited<T>(deps: Deps, caller: Caller, failure: Omit<AuditInput, 'status'>, operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
     if (error instanceof AppError && error.status < 500 && error.code !== 'UNAUTHORIZED' && error.code !== 'RATE_LIMITED') {
       const details = { ...failure.details, errorCode: error.code, error: error.message };
-      await deps.store
-        .transaction((tx) => appendAudit(tx, caller, deps.clock.now(), { ...failure, details, status: 'FAILURE' }))
-        .catch(() => undefined);
+      await deps.store.transaction((tx) => appendAudit(tx, caller, deps.clock.now(), { ...failure, details, status: 'FAILURE' })).catch(() => undefined);
       alreadyAudited.add(error);
     }
     throw error;

@@ -34,9 +34,7 @@ export interface StoreBackupInput {
 function checkBlob(input: StoreBackupInput, maxBytes: number): number {
   const blob = decodeBase64(input.encryptedBundle);
   if (!blob) {
-    throw new AppError('VALIDATION_ERROR', 'encryptedBundle must be standard base64', [
-      { field: 'encryptedBundle', message: 'must be standard base64' },
-    ]);
+    throw new AppError('VALIDATION_ERROR', 'encryptedBundle must be standard base64', [{ field: 'encryptedBundle', message: 'must be standard base64' }]);
   }
   if (blob.length > maxBytes) {
     throw new AppError('PAYLOAD_TOO_LARGE', `The decoded backup is ${blob.length} bytes; at most ${maxBytes} are accepted`);
@@ -96,9 +94,10 @@ export async function recoverBackup(deps: Deps, caller: Caller, input: RecoverBa
   return audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
-      const backup = input.version === undefined
-        ? await tx.backups.latest(caller.projectId, input.userId)
-        : await tx.backups.get(caller.projectId, input.userId, input.version);
+      const backup =
+        input.version === undefined
+          ? await tx.backups.latest(caller.projectId, input.userId)
+          : await tx.backups.get(caller.projectId, input.userId, input.version);
       if (!backup) {
         const which = input.version === undefined ? 'No backup' : `No backup version ${input.version}`;
         throw new AppError('NOT_FOUND', `${which} found for user ${input.userId}`);

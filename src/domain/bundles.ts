@@ -116,7 +116,10 @@ async function takeOneOfEach(deps: Deps, tx: StoreTx, caller: Caller, keySets: K
     const key = await tx.oneTimePreKeys.takeOldest(keySets[0]!.id, kind);
     keys = new Map(key ? [[keySets[0]!.id, key]] : []);
   } else {
-    keys = await tx.oneTimePreKeys.takeOldestOfEach(keySets.map((keySet) => keySet.id), kind);
+    keys = await tx.oneTimePreKeys.takeOldestOfEach(
+      keySets.map((keySet) => keySet.id),
+      kind,
+    );
   }
   const consumed: Array<{ deviceId: string; keyId: string; remaining: number }> = [];
   const alerts: PendingEvent[] = [];
@@ -140,14 +143,7 @@ async function takeOneOfEach(deps: Deps, tx: StoreTx, caller: Caller, keySets: K
 }
 
 /** Takes one EC one-time pre-key (if the budget allows) and records it: audit and alerts. */
-export async function takePreKey(
-  deps: Deps,
-  tx: StoreTx,
-  caller: Caller,
-  keySet: KeySetRecord,
-  budget: PreKeyBudget,
-  now: Date,
-): Promise<TakenPreKey> {
+export async function takePreKey(deps: Deps, tx: StoreTx, caller: Caller, keySet: KeySetRecord, budget: PreKeyBudget, now: Date): Promise<TakenPreKey> {
   if (!budget.available) return { oneTimePreKey: null, remaining: keySet.oneTimePreKeyCount };
   const taken = (await takeOneOfEach(deps, tx, caller, [keySet], 'ec', now)).get(keySet.id);
   if (!taken) return { oneTimePreKey: null, remaining: keySet.oneTimePreKeyCount };
@@ -270,15 +266,17 @@ export type V1Bundle = Awaited<ReturnType<typeof takeBundles>>[number];
 
 export async function fetchBundle(deps: Deps, caller: Caller, userId: string, deviceId?: string) {
   const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceId: deviceId ?? null } } as const;
-  const { bundle, leaf } = await withPreKeyBudget(deps, caller, userId, v1KeysPerBundle(), (newBudget) => audited(deps, caller, failure, () =>
-    deps.store.transaction(async (tx) => {
-      const now = deps.clock.now();
-      const budget = newBudget();
-      const keySet = await findKeySetForRead(tx, caller.projectId, userId, deviceId, 'v1');
-      requireUsable(keySet, deps.settings, now);
-      const [bundle] = await takeBundles(deps, tx, caller, [keySet], budget, now);
-      return { bundle: bundle!, leaf: await leafOf(deps, tx, keySet, now) };
-    }),
-  ));
+  const { bundle, leaf } = await withPreKeyBudget(deps, caller, userId, v1KeysPerBundle(), (newBudget) =>
+    audited(deps, caller, failure, () =>
+      deps.store.transaction(async (tx) => {
+        const now = deps.clock.now();
+        const budget = newBudget();
+        const keySet = await findKeySetForRead(tx, caller.projectId, userId, deviceId, 'v1');
+        requireUsable(keySet, deps.settings, now);
+        const [bundle] = await takeBundles(deps, tx, caller, [keySet], budget, now);
+        return { bundle: bundle!, leaf: await leafOf(deps, tx, keySet, now) };
+      }),
+    ),
+  );
   return withTransparency(deps, caller.projectId, bundle, leaf);
 }

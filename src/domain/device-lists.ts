@@ -88,7 +88,11 @@ export async function recordDeviceListChange(
     version,
     async announce() {
       const recipients = [userId, ...(await tx.sessions.peersOf(projectId, userId, now.toISOString()))];
-      await emitEvents(tx, recipients.map((recipient) => ({ projectId, userId: recipient, event: 'devices.changed' as const, data })), now);
+      await emitEvents(
+        tx,
+        recipients.map((recipient) => ({ projectId, userId: recipient, event: 'devices.changed' as const, data })),
+        now,
+      );
     },
   };
 }

@@ -34,5 +34,4 @@ export class AppError extends Error {
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);
 export const forbidden = (message: string) => new AppError('FORBIDDEN', message);
-export const invalid = (field: string, message: string) =>
-  new AppError('VALIDATION_ERROR', `${field}: ${message}`, [{ field, message }]);
+export const invalid = (field: string, message: string) => new AppError('VALIDATION_ERROR', `${field}: ${message}`, [{ field, message }]);

@@ -21,14 +21,7 @@ export const eventNames = [
 
 export type EventName = (typeof eventNames)[number];
 
-export async function emitEvent(
-  tx: StoreTx,
-  projectId: string,
-  userId: string,
-  event: EventName,
-  data: Record<string, unknown>,
-  now: Date,
-): Promise<void> {
+export async function emitEvent(tx: StoreTx, projectId: string, userId: string, event: EventName, data: Record<string, unknown>, now: Date): Promise<void> {
   await tx.events.append({ projectId, userId, event, data, createdAt: now.toISOString() });
 }
 
@@ -55,9 +48,10 @@ export function preKeyAlert(keySet: KeySetRecord, remaining: number, settings: D
   const v1PostQuantum = kind === 'kyber' && keySet.keyFormat === 'v1';
   const kindField = kind === 'kyber' && !v1PostQuantum ? { kind } : {};
   if (remaining === 0) {
-    const lastResortAvailable = kind === 'kyber'
-      ? keySet.pqLastResortPreKey !== null
-      : keySet.lastResortPreKey !== null || (keySet.keyFormat === 'signal' && keySet.pqLastResortPreKey !== null);
+    const lastResortAvailable =
+      kind === 'kyber'
+        ? keySet.pqLastResortPreKey !== null
+        : keySet.lastResortPreKey !== null || (keySet.keyFormat === 'signal' && keySet.pqLastResortPreKey !== null);
     const event = v1PostQuantum ? 'pqprekeys.exhausted' : 'prekeys.exhausted';
     return { projectId, userId, event, data: { deviceId, lastResortAvailable, ...kindField } };
   }

@@ -23,13 +23,7 @@ export function expiryCutoff(settings: DomainSettings, now: Date): string | unde
  * non-revoked one, else the newest revoked one (so callers can answer 410 rather than 404).
  * With `keyFormat`, key sets of the other API are invisible (a /v1 bundle cannot carry Signal keys).
  */
-export async function findKeySetForRead(
-  tx: StoreTx,
-  projectId: string,
-  userId: string,
-  deviceId?: string,
-  keyFormat?: KeyFormat,
-): Promise<KeySetRecord> {
+export async function findKeySetForRead(tx: StoreTx, projectId: string, userId: string, deviceId?: string, keyFormat?: KeyFormat): Promise<KeySetRecord> {
   const all = (await tx.keySets.listForUser(projectId, userId)).filter((keySet) => keyFormat === undefined || keySet.keyFormat === keyFormat);
   const candidates = deviceId === undefined ? all : all.filter((keySet) => keySet.deviceId === deviceId);
   const found = candidates.find((keySet) => keySet.status !== 'revoked') ?? candidates[0];
@@ -41,13 +35,7 @@ export async function findKeySetForRead(
  * The key set a change by its owner addresses: the given device, else the `default` device,
  * else the user's only non-revoked key set. Several devices and no deviceId is ambiguous.
  */
-export async function findKeySetForWrite(
-  tx: StoreTx,
-  projectId: string,
-  userId: string,
-  deviceId?: string,
-  keyFormat?: KeyFormat,
-): Promise<KeySetRecord> {
+export async function findKeySetForWrite(tx: StoreTx, projectId: string, userId: string, deviceId?: string, keyFormat?: KeyFormat): Promise<KeySetRecord> {
   const all = (await tx.keySets.listForUser(projectId, userId)).filter((keySet) => keyFormat === undefined || keySet.keyFormat === keyFormat);
   const live = all.filter((keySet) => keySet.status !== 'revoked');
   let found: KeySetRecord | undefined;

@@ -112,7 +112,11 @@ export async function addOneTimePreKeys(
   kind: PreKeyKind = 'ec',
 ): Promise<number> {
   const name = preKeyNames[kind];
-  const taken = await tx.oneTimePreKeys.existingKeyIds(keySet.id, kind, keys.map((key) => key.keyId));
+  const taken = await tx.oneTimePreKeys.existingKeyIds(
+    keySet.id,
+    kind,
+    keys.map((key) => key.keyId),
+  );
   if (taken.length > 0) throw new AppError('CONFLICT', `${name[0]!.toUpperCase()}${name.slice(1, -1)} ids already stored: ${taken.join(', ')}`);
   const stored = kind === 'ec' ? keySet.oneTimePreKeyCount : keySet.pqOneTimePreKeyCount; // read in this transaction
   const cap = deps.settings.maxStoredPreKeys;
@@ -166,12 +170,9 @@ export async function rotateKeys(deps: Deps, caller: Caller, input: RotateInput)
         }
         await archiveSignedPreKey(deps, tx, keySet, at);
       }
-      const total = newPreKeys.length > 0
-        ? await addOneTimePreKeys(deps, tx, keySet, newPreKeys, 'newOneTimePreKeys')
-        : keySet.oneTimePreKeyCount;
-      const pqTotal = newPqPreKeys.length > 0
-        ? await addOneTimePreKeys(deps, tx, keySet, newPqPreKeys, 'newPqOneTimePreKeys', 'kyber')
-        : keySet.pqOneTimePreKeyCount;
+      const total = newPreKeys.length > 0 ? await addOneTimePreKeys(deps, tx, keySet, newPreKeys, 'newOneTimePreKeys') : keySet.oneTimePreKeyCount;
+      const pqTotal =
+        newPqPreKeys.length > 0 ? await addOneTimePreKeys(deps, tx, keySet, newPqPreKeys, 'newPqOneTimePreKeys', 'kyber') : keySet.pqOneTimePreKeyCount;
       await tx.keySets.update(keySet.id, {
         ...(spk && { signedPreKey: spk, signedPreKeyCreatedAt: at, lastRotatedAt: at }),
         ...(input.newLastResortPreKey && { lastResortPreKey: input.newLastResortPreKey }),

@@ -10,9 +10,7 @@ const bytes = (hex: string): Uint8Array => decodeHex(hex) ?? new Uint8Array();
 
 export function checkIdentityKey(identityKey: string, field = 'identityKey'): void {
   if (!isValidEd25519PublicKeyCached(bytes(identityKey))) {
-    throw new AppError('VALIDATION_ERROR', 'identityKey is not a valid Ed25519 public key', [
-      { field, message: 'not a valid Ed25519 point' },
-    ]);
+    throw new AppError('VALIDATION_ERROR', 'identityKey is not a valid Ed25519 public key', [{ field, message: 'not a valid Ed25519 point' }]);
   }
 }
 

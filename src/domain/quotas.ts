@@ -51,5 +51,9 @@ export async function archiveSignedPreKey(deps: Deps, tx: StoreTx, keySet: KeySe
   if (history.length <= keep) return;
   const inUse = new Set(await tx.sessions.signedPreKeysInUse(keySet.projectId, keySet.userId, keySet.deviceId, replacedAt));
   const expendable = history.slice(0, history.length - keep).filter((old) => !inUse.has(old.keyId));
-  if (expendable.length > 0) await tx.keySets.deleteArchivedSignedPreKeys(keySet.id, expendable.map((old) => old.keyId));
+  if (expendable.length > 0)
+    await tx.keySets.deleteArchivedSignedPreKeys(
+      keySet.id,
+      expendable.map((old) => old.keyId),
+    );
 }

@@ -27,7 +27,16 @@ async function targetsOf(tx: StoreTx, caller: Caller, input: StatusChangeInput, 
 }
 
 /** Status changes of /v1 devices move the user's device-list version (before any audit: see recordDeviceListChange). */
-async function recordStatusChange(deps: Deps, tx: StoreTx, caller: Caller, userId: string, all: KeySetRecord[], changedKeySets: KeySetRecord[], revoked: boolean, now: Date) {
+async function recordStatusChange(
+  deps: Deps,
+  tx: StoreTx,
+  caller: Caller,
+  userId: string,
+  all: KeySetRecord[],
+  changedKeySets: KeySetRecord[],
+  revoked: boolean,
+  now: Date,
+) {
   const deviceIds = changedKeySets.filter((keySet) => keySet.keyFormat === 'v1').map((keySet) => keySet.deviceId);
   if (deviceIds.length === 0) return undefined;
   const v1KeySets = all.filter((keySet) => keySet.keyFormat === 'v1');

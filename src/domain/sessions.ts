@@ -84,66 +84,68 @@ export async function initiateSession(deps: Deps, caller: Caller, input: Initiat
     resource: 'SESSION',
     details: { responderUserId: input.responderUserId, responderDeviceId: input.responderDeviceId ?? null },
   } as const;
-  const { answer, leaf } = await withPreKeyBudget(deps, caller, input.responderUserId, v1KeysPerBundle(postQuantum), (newBudget) => audited(deps, caller, failure, () =>
-    deps.store.transaction(async (tx) => {
-      const now = deps.clock.now();
-      const budget = newBudget();
-      const initiator = await findInitiatorKeySet(tx, caller.projectId, input);
-      const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId, 'v1');
-      requireUsable(responder, deps.settings, now);
-      // Without postQuantum no ML-KEM key is taken: an X3DH-only client would waste it.
-      const taken = (await takeV1PreKeys(deps, tx, caller, [responder], budget, now, postQuantum))[0]!;
-      const bundle = v1BundleKeys(responder, taken);
-      const { pqPreKey: _unused, ...classicBundle } = bundle;
-      const lastResortPreKey = bundle.lastResortPreKey ?? null;
-      const pqPreKey = bundle.pqPreKey;
-      if (input.requirePostQuantum && pqPreKey === null) {
-        throw new AppError('CONFLICT', `User ${input.responderUserId} has no post-quantum pre-key to hand out`, [
-          { field: 'requirePostQuantum', message: 'the responder has no ML-KEM pre-key (one-time or last resort)' },
-        ]);
-      }
+  const { answer, leaf } = await withPreKeyBudget(deps, caller, input.responderUserId, v1KeysPerBundle(postQuantum), (newBudget) =>
+    audited(deps, caller, failure, () =>
+      deps.store.transaction(async (tx) => {
+        const now = deps.clock.now();
+        const budget = newBudget();
+        const initiator = await findInitiatorKeySet(tx, caller.projectId, input);
+        const responder = await findKeySetForRead(tx, caller.projectId, input.responderUserId, input.responderDeviceId, 'v1');
+        requireUsable(responder, deps.settings, now);
+        // Without postQuantum no ML-KEM key is taken: an X3DH-only client would waste it.
+        const taken = (await takeV1PreKeys(deps, tx, caller, [responder], budget, now, postQuantum))[0]!;
+        const bundle = v1BundleKeys(responder, taken);
+        const { pqPreKey: _unused, ...classicBundle } = bundle;
+        const lastResortPreKey = bundle.lastResortPreKey ?? null;
+        const pqPreKey = bundle.pqPreKey;
+        if (input.requirePostQuantum && pqPreKey === null) {
+          throw new AppError('CONFLICT', `User ${input.responderUserId} has no post-quantum pre-key to hand out`, [
+            { field: 'requirePostQuantum', message: 'the responder has no ML-KEM pre-key (one-time or last resort)' },
+          ]);
+        }
 
-      const session: SessionRecord = {
-        sessionId: newSessionId(),
-        projectId: caller.projectId,
-        initiatorUserId: input.initiatorUserId,
-        responderUserId: input.responderUserId,
-        responderDeviceId: responder.deviceId,
-        initiatorIdentityKey: initiator.identityKey,
-        initiatorEphemeralKey: input.initiatorEphemeralKey,
-        signedPreKeyId: responder.signedPreKey.keyId,
-        oneTimePreKeyId: taken.oneTimePreKey?.keyId ?? null,
-        lastResortPreKeyId: lastResortPreKey?.keyId ?? null,
-        pqPreKeyId: pqPreKey?.keyId ?? null,
-        pqPreKeyLastResort: pqPreKey?.lastResort ?? false,
-        kemCiphertext: null,
-        status: 'pending',
-        createdAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + deps.settings.sessionTtlMs).toISOString(),
-        completedAt: null,
-      };
-      await tx.sessions.insert(session);
-      const details = {
-        sessionId: session.sessionId,
-        responderUserId: session.responderUserId,
-        responderDeviceId: session.responderDeviceId,
-        signedPreKeyId: session.signedPreKeyId,
-        oneTimePreKeyId: session.oneTimePreKeyId,
-        lastResortPreKeyId: session.lastResortPreKeyId,
-        ...(postQuantum && { pqPreKeyId: session.pqPreKeyId, pqPreKeyLastResort: session.pqPreKeyLastResort }),
-      };
-      await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_INITIATED', userId: input.initiatorUserId, resource: 'SESSION', details });
-      // A PQXDH session is announced once its ciphertext is stored (submitKemCiphertext).
-      if (pqPreKey === null) await announceSession(tx, session, now);
-      const answer = {
-        sessionId: session.sessionId,
-        responderBundle: postQuantum ? bundle : classicBundle,
-        ...(postQuantum && { remainingPqOneTimePreKeys: taken.remainingPq }),
-        expiresAt: session.expiresAt,
-      };
-      return { answer, leaf: await leafOf(deps, tx, responder, now) };
-    }),
-  ));
+        const session: SessionRecord = {
+          sessionId: newSessionId(),
+          projectId: caller.projectId,
+          initiatorUserId: input.initiatorUserId,
+          responderUserId: input.responderUserId,
+          responderDeviceId: responder.deviceId,
+          initiatorIdentityKey: initiator.identityKey,
+          initiatorEphemeralKey: input.initiatorEphemeralKey,
+          signedPreKeyId: responder.signedPreKey.keyId,
+          oneTimePreKeyId: taken.oneTimePreKey?.keyId ?? null,
+          lastResortPreKeyId: lastResortPreKey?.keyId ?? null,
+          pqPreKeyId: pqPreKey?.keyId ?? null,
+          pqPreKeyLastResort: pqPreKey?.lastResort ?? false,
+          kemCiphertext: null,
+          status: 'pending',
+          createdAt: now.toISOString(),
+          expiresAt: new Date(now.getTime() + deps.settings.sessionTtlMs).toISOString(),
+          completedAt: null,
+        };
+        await tx.sessions.insert(session);
+        const details = {
+          sessionId: session.sessionId,
+          responderUserId: session.responderUserId,
+          responderDeviceId: session.responderDeviceId,
+          signedPreKeyId: session.signedPreKeyId,
+          oneTimePreKeyId: session.oneTimePreKeyId,
+          lastResortPreKeyId: session.lastResortPreKeyId,
+          ...(postQuantum && { pqPreKeyId: session.pqPreKeyId, pqPreKeyLastResort: session.pqPreKeyLastResort }),
+        };
+        await appendAudit(tx, caller, now, { action: 'SHARED_SECRET_INITIATED', userId: input.initiatorUserId, resource: 'SESSION', details });
+        // A PQXDH session is announced once its ciphertext is stored (submitKemCiphertext).
+        if (pqPreKey === null) await announceSession(tx, session, now);
+        const answer = {
+          sessionId: session.sessionId,
+          responderBundle: postQuantum ? bundle : classicBundle,
+          ...(postQuantum && { remainingPqOneTimePreKeys: taken.remainingPq }),
+          expiresAt: session.expiresAt,
+        };
+        return { answer, leaf: await leafOf(deps, tx, responder, now) };
+      }),
+    ),
+  );
   return { ...answer, responderBundle: await withTransparency(deps, caller.projectId, answer.responderBundle, leaf) };
 }
 

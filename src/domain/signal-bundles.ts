@@ -37,7 +37,14 @@ async function servableKeySets(deps: Deps, tx: StoreTx, projectId: string, userI
   return usable.sort((a, b) => Number(a.deviceId) - Number(b.deviceId));
 }
 
-async function takeKyberPreKey(deps: Deps, tx: StoreTx, caller: Caller, keySet: KeySetRecord, budget: PreKeyBudget, now: Date): Promise<LastResortKey | undefined> {
+async function takeKyberPreKey(
+  deps: Deps,
+  tx: StoreTx,
+  caller: Caller,
+  keySet: KeySetRecord,
+  budget: PreKeyBudget,
+  now: Date,
+): Promise<LastResortKey | undefined> {
   const taken = budget.available ? await tx.oneTimePreKeys.takeOldest(keySet.id, 'kyber') : undefined;
   if (!taken) return undefined;
   budget.spend();
@@ -78,15 +85,17 @@ const maxSignalDevices = 127;
 export async function fetchSignalBundles(deps: Deps, caller: Caller, userId: string, selector: SignalDeviceSelector) {
   const failure = { action: 'BUNDLE_FETCHED', userId, details: { deviceId: String(selector) } } as const;
   const wanted = 2 * (selector === '*' ? maxSignalDevices : 1);
-  return withPreKeyBudget(deps, caller, userId, wanted, (newBudget) => audited(deps, caller, failure, () =>
-    deps.store.transaction(async (tx) => {
-      const now = deps.clock.now();
-      const budget = newBudget();
-      const keySets = await servableKeySets(deps, tx, caller.projectId, userId, selector, now);
-      const devices = [];
-      for (const keySet of keySets) devices.push(await takeDeviceBundle(deps, tx, caller, keySet, budget, now));
-      // Every device of an account shares its identity key (PUT /v2/keys refuses another one).
-      return { identityKey: keySets[0]!.identityKey, devices };
-    }),
-  ));
+  return withPreKeyBudget(deps, caller, userId, wanted, (newBudget) =>
+    audited(deps, caller, failure, () =>
+      deps.store.transaction(async (tx) => {
+        const now = deps.clock.now();
+        const budget = newBudget();
+        const keySets = await servableKeySets(deps, tx, caller.projectId, userId, selector, now);
+        const devices = [];
+        for (const keySet of keySets) devices.push(await takeDeviceBundle(deps, tx, caller, keySet, budget, now));
+        // Every device of an account shares its identity key (PUT /v2/keys refuses another one).
+        return { identityKey: keySets[0]!.identityKey, devices };
+      }),
+    ),
+  );
 }

@@ -37,9 +37,7 @@ export function repeatedUseKeyDigest(keySet: KeySetRecord): Uint8Array | undefin
   const parts = [keySet.identityKey, keySet.signedPreKey.publicKey, lastResort?.publicKey].map((key) => key && decodeBase64(key));
   const [identityKey, signedPreKey, lastResortKey] = parts;
   if (!lastResort || !identityKey || !signedPreKey || !lastResortKey) return undefined;
-  return sha256(
-    concatBytes(identityKey, keyIdBytes(keySet.signedPreKey.keyId), signedPreKey, keyIdBytes(lastResort.keyId), lastResortKey),
-  );
+  return sha256(concatBytes(identityKey, keyIdBytes(keySet.signedPreKey.keyId), signedPreKey, keyIdBytes(lastResort.keyId), lastResortKey));
 }
 
 function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
@@ -55,6 +53,6 @@ export async function checkSignalKeys(deps: Deps, caller: Caller, account: Signa
   const keySet = await deps.store.transaction((tx) => signalDeviceKeySet(tx, caller.projectId, account));
   const expected = keySet && repeatedUseKeyDigest(keySet);
   if (!expected || !equalDigests(expected, digest)) {
-    throw conflict('The repeated-use keys stored for this device differ from the client\'s (or are missing); upload them again');
+    throw conflict("The repeated-use keys stored for this device differ from the client's (or are missing); upload them again");
   }
 }

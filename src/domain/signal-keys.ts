@@ -76,7 +76,12 @@ function requireValidSignatures(identityKey: string, upload: SignalKeyUpload): v
 /** Replaces the stored one-time pre-keys of one kind; returns how many are stored now. */
 async function replacePreKeys(tx: StoreTx, keySetId: number, kind: PreKeyKind, keys: Array<SignalPreKey & { signature?: string }>, at: string) {
   await tx.oneTimePreKeys.deleteAll(keySetId, kind);
-  await tx.oneTimePreKeys.insertMany(keySetId, kind, keys.map((key) => ({ ...key, keyId: String(key.keyId) })), at);
+  await tx.oneTimePreKeys.insertMany(
+    keySetId,
+    kind,
+    keys.map((key) => ({ ...key, keyId: String(key.keyId) })),
+    at,
+  );
   return keys.length;
 }
 
@@ -99,7 +104,9 @@ export async function uploadSignalKeys(deps: Deps, caller: Caller, account: Sign
         throw conflict(`Device ${deviceId} of user ${userId} has /v1 keys; /v2 cannot change them`);
       }
       if (state.identityKey !== undefined && state.identityKey !== identityKey) {
-        throw conflict(`The identity key differs from the one registered for user ${userId}; revoke the old keys (POST /v1/keys/revoke) before registering a new identity`);
+        throw conflict(
+          `The identity key differs from the one registered for user ${userId}; revoke the old keys (POST /v1/keys/revoke) before registering a new identity`,
+        );
       }
       if (!state.device) await createSignalKeySet(deps, tx, caller, account, identityKey, upload);
       else await updateSignalKeySet(deps, tx, caller, state.device, upload);

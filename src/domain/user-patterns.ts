@@ -65,7 +65,10 @@ function compile(pattern: string): CompiledPattern {
   const prefix = parts[0]!;
   const suffix = parts[parts.length - 1]!;
   // `a**b` is `a*b`: empty parts between stars add nothing.
-  const middle = parts.slice(1, -1).filter((part) => part.length > 0).map(segment);
+  const middle = parts
+    .slice(1, -1)
+    .filter((part) => part.length > 0)
+    .map(segment);
   const minLength = prefix.length + suffix.length + middle.reduce((sum, part) => sum + part.text.length, 0);
   return { prefix, suffix, middle, minLength };
 }

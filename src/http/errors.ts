@@ -25,7 +25,10 @@ export function validationError(error: ZodError): AppError {
     field: issue.path.length > 0 ? issue.path.join('.') : '(body)',
     message: issue.message,
   }));
-  const summary = details.slice(0, 3).map((detail) => `${detail.field}: ${detail.message}`).join('; ');
+  const summary = details
+    .slice(0, 3)
+    .map((detail) => `${detail.field}: ${detail.message}`)
+    .join('; ');
   return new AppError('VALIDATION_ERROR', `Invalid request: ${summary}`, details);
 }
 

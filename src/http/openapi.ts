@@ -22,10 +22,12 @@ export function createRouter() {
   });
 }
 
-export const requires = (action: Action): MiddlewareHandler<AppEnv> => async (c, next) => {
-  requireAction(c.get('caller').principal, action);
-  await next();
-};
+export const requires =
+  (action: Action): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    requireAction(c.get('caller').principal, action);
+    await next();
+  };
 
 export const errorSchema = z
   .object({

@@ -42,9 +42,7 @@ export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!bodilessMethods.has(c.req.method)) {
     const mediaType = c.req.header('content-type')?.split(';')[0]?.trim();
     if (mediaType !== undefined && !jsonMediaType.test(mediaType)) {
-      throw new AppError('VALIDATION_ERROR', 'Content-Type must be application/json', [
-        { field: 'Content-Type', message: 'must be application/json' },
-      ]);
+      throw new AppError('VALIDATION_ERROR', 'Content-Type must be application/json', [{ field: 'Content-Type', message: 'must be application/json' }]);
     }
   }
   await next();
@@ -94,8 +92,7 @@ async function answerThenClose(response: Response, reader: Reader, bodyLimit: nu
   return new Response(body, { status: response.status, headers });
 }
 
-const hasBody = (c: Context): boolean =>
-  !bodilessMethods.has(c.req.method) && c.req.raw.body !== null && (c.req.header('content-length') ?? '') !== '0';
+const hasBody = (c: Context): boolean => !bodilessMethods.has(c.req.method) && c.req.raw.body !== null && (c.req.header('content-length') ?? '') !== '0';
 
 /**
  * Outermost: a request whose body nobody read (refused before it was needed: 401, 404, 429…)

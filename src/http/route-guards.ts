@@ -24,7 +24,10 @@ export const provideRouteGuards =
     return next();
   };
 
-const rateLimitedAs = (limitClass: keyof RateLimiters): MiddlewareHandler<AppEnv> => (c, next) => c.get('routeGuards').rateLimits[limitClass](c, next);
+const rateLimitedAs =
+  (limitClass: keyof RateLimiters): MiddlewareHandler<AppEnv> =>
+  (c, next) =>
+    c.get('routeGuards').rateLimits[limitClass](c, next);
 const readBody: MiddlewareHandler<AppEnv> = (c, next) => c.get('routeGuards').readBody(c, next);
 
 const guardsOf: Record<RateLimitClass, MiddlewareHandler<AppEnv>[]> = {

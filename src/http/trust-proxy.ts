@@ -97,7 +97,10 @@ export function parseTrustProxy(value: unknown): TrustProxySetting {
     if (hops > maxHops) throw new Error(`at most ${maxHops} hops`);
     return hops;
   }
-  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
   for (const entry of entries) if (!presets[entry] && !parseRange(entry)) throw invalidEntry(entry);
   return entries;
 }

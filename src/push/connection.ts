@@ -114,10 +114,13 @@ export class PushConnection {
   private armExpiry(at: number): void {
     const delay = at - Date.now();
     if (!Number.isFinite(delay)) return;
-    this.expiryTimer = setTimeout(() => {
-      if (Date.now() >= at) this.close(closeCodes.policyViolation, 'The API key expired');
-      else this.armExpiry(at);
-    }, Math.min(Math.max(delay, 0), maxTimerMs));
+    this.expiryTimer = setTimeout(
+      () => {
+        if (Date.now() >= at) this.close(closeCodes.policyViolation, 'The API key expired');
+        else this.armExpiry(at);
+      },
+      Math.min(Math.max(delay, 0), maxTimerMs),
+    );
     this.expiryTimer.unref?.();
   }
 
@@ -266,9 +269,7 @@ export class PushConnection {
     let after = cursor;
     const pageSize = this.settings.replayPageSize;
     for (;;) {
-      const page: StoredEvent[] = await this.host.store.transaction((tx) =>
-        tx.events.listAfter(this.projectId, userIds, after.toString(), pageSize),
-      );
+      const page: StoredEvent[] = await this.host.store.transaction((tx) => tx.events.listAfter(this.projectId, userIds, after.toString(), pageSize));
       for (const event of page) {
         if (this.closing) return;
         const id = BigInt(event.id);

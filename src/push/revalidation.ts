@@ -39,9 +39,7 @@ export async function revalidateKeys(entries: Iterable<ConnectionToken>, revalid
       }
       group.forEach((connection, index) => {
         const allowed =
-          principal !== undefined &&
-          can(principal, 'events.subscribe') &&
-          [...connection.subscriptions.keys()].every((userId) => mayActAs(principal, userId));
+          principal !== undefined && can(principal, 'events.subscribe') && [...connection.subscriptions.keys()].every((userId) => mayActAs(principal, userId));
         if (allowed) connection.confirmRights(principal!, generations[index]!);
         else connection.close(closeCodes.policyViolation, 'The API key no longer allows this subscription');
       });

@@ -12,14 +12,12 @@ export const v1Keys = {
   signedPreKey: {
     keyId: 'spk_a1b2c3d4e5f6g7h8',
     publicKey: 'f1e2d3c45e7160b65edd9b87452acfb63a02431ab660acf7e3ca391e64fce21d',
-    signature:
-      '7b834e5bef318ce3596e77fbb0069302f75978ca67039cb07d54822142eee579dd4bf82d3cc060d571f5e9944a856a78f8a62c9134a1451fd0334ee8962fd10d',
+    signature: '7b834e5bef318ce3596e77fbb0069302f75978ca67039cb07d54822142eee579dd4bf82d3cc060d571f5e9944a856a78f8a62c9134a1451fd0334ee8962fd10d',
   },
   rotatedSignedPreKey: {
     keyId: 'spk_new_001',
     publicKey: 'bb11cc22ee55b8eea328e5d828d14ee47c262a11c4b95956bf74adf70fe59892',
-    signature:
-      'e7ba959dae0012d33a7ffd74bced576fe6fae376b5c3ae2bb60949c5453a337914e8b2f7fb168b9777566f8b55f8cd87710eea9fc898724d02a1b5dc6ee0b908',
+    signature: 'e7ba959dae0012d33a7ffd74bced576fe6fae376b5c3ae2bb60949c5453a337914e8b2f7fb168b9777566f8b55f8cd87710eea9fc898724d02a1b5dc6ee0b908',
   },
   oneTimePreKeys: {
     opk_001: '11aa22bb6c7a21bb831a66e6aa3d118e3861a5789c4208dc19d8613d4441b302',
@@ -88,9 +86,7 @@ export const apiKeySample = {
 export const p256Sample = {
   id: '5f7b5f7b5f7b5f7b5f7b5f7b',
   ownerId: '5f7b5f7b5f7b5f7b5f7b5f7b',
-  imported:
-    '041390c54ff7e57da389865adab20f061ca325bb2a5fafdbc5ce41c0cfd452c5d8b78a8dea5122214f2dd190c1007ac411840e4b12d20251b29ad6498d8d96217c',
-  generated:
-    '04e16d68801d9b27e2b3dc0e609536858ac7e8c55d54b091b2fe263a3d5e1f95eb27241c38f7fbf6d9c31b1c28f54bb2c341e26ba3e68817245c8bb3abf6def7bd',
+  imported: '041390c54ff7e57da389865adab20f061ca325bb2a5fafdbc5ce41c0cfd452c5d8b78a8dea5122214f2dd190c1007ac411840e4b12d20251b29ad6498d8d96217c',
+  generated: '04e16d68801d9b27e2b3dc0e609536858ac7e8c55d54b091b2fe263a3d5e1f95eb27241c38f7fbf6d9c31b1c28f54bb2c341e26ba3e68817245c8bb3abf6def7bd',
   generatedPrivate: '6dab5e2ab44552f26d716dfe4a4d9815abaaa45beb68a1dc0106780ccf22d365',
 } as const;

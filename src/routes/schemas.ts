@@ -17,8 +17,7 @@ export const deviceId = z.string().regex(deviceIdRule.pattern, deviceIdRule.mess
 
 /** Query numbers arrive as text: positive integers with a default and a maximum. */
 export const pageNumber = z.coerce.number().int().min(1).default(1).openapi({ example: 1 });
-export const pageLimit = (fallback: number, max = 100) =>
-  z.coerce.number().int().min(1).max(max).default(fallback).openapi({ example: fallback });
+export const pageLimit = (fallback: number, max = 100) => z.coerce.number().int().min(1).max(max).default(fallback).openapi({ example: fallback });
 
 export const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 

@@ -56,7 +56,9 @@ export const defaultConnectionLimits: ConnectionLimits = {
 function refuseConnection(socket: Duplex, status: '429 Too Many Requests' | '503 Service Unavailable', code: string, message: string): void {
   const body = JSON.stringify({ success: false, error: message, errorCode: code });
   socket.on('error', () => undefined);
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`,
+  );
   setTimeout(() => socket.destroy(), 1_000).unref?.();
 }
 

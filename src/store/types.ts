@@ -82,7 +82,22 @@ export interface KeySetRepository {
   listForUser(projectId: string, userId: string): Promise<KeySetRecord[]>;
   update(
     id: number,
-    changes: Partial<Pick<KeySetRecord, 'signedPreKey' | 'signedPreKeyCreatedAt' | 'lastResortPreKey' | 'pqLastResortPreKey' | 'status' | 'statusReason' | 'lastRotatedAt' | 'revokedAt' | 'deviceName' | 'registrationId' | 'identityKey'>>,
+    changes: Partial<
+      Pick<
+        KeySetRecord,
+        | 'signedPreKey'
+        | 'signedPreKeyCreatedAt'
+        | 'lastResortPreKey'
+        | 'pqLastResortPreKey'
+        | 'status'
+        | 'statusReason'
+        | 'lastRotatedAt'
+        | 'revokedAt'
+        | 'deviceName'
+        | 'registrationId'
+        | 'identityKey'
+      >
+    >,
   ): Promise<void>;
   list(query: KeySetListQuery): Promise<{ items: KeySetRecord[]; total: number }>;
   /** Old signed pre-keys kept for sessions that still use them. */

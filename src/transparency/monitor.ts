@@ -66,9 +66,11 @@ export async function monitorStep(fetcher: Fetcher, keys: VerifierKey[], state: 
   const checkpoint = parseCheckpoint(openNote(note, keys).text);
   const previous = state ? parseCheckpoint(openNote(state.checkpoint, keys).text) : undefined;
   if (previous && previous.origin !== checkpoint.origin) throw new Error(`the log's origin changed from ${previous.origin} to ${checkpoint.origin}`);
-  if (previous && checkpoint.size < previous.size) throw new LogMisbehaviour(`rollback: size ${checkpoint.size} after ${previous.size}`, state!.checkpoint, note);
+  if (previous && checkpoint.size < previous.size)
+    throw new LogMisbehaviour(`rollback: size ${checkpoint.size} after ${previous.size}`, state!.checkpoint, note);
   if (previous && checkpoint.size === previous.size) {
-    if (!sameHash(previous.rootHash, checkpoint.rootHash)) throw new LogMisbehaviour(`fork: two checkpoints of size ${checkpoint.size} with different roots`, state!.checkpoint, note);
+    if (!sameHash(previous.rootHash, checkpoint.rootHash))
+      throw new LogMisbehaviour(`fork: two checkpoints of size ${checkpoint.size} with different roots`, state!.checkpoint, note);
     return { state: state!, checkpoint, changes: [] };
   }
   const edge: Edge[] = (state?.edge ?? []).map((item) => ({ level: item.level, hash: decodeBase64(item.hash)! }));
@@ -84,7 +86,8 @@ export async function monitorStep(fetcher: Fetcher, keys: VerifierKey[], state: 
       append(edge, hash);
       if (watch.length === 0) continue;
       const entry = entries[i];
-      if (!entry || !sameHash(leafHash(entry), hash)) throw new LogMisbehaviour(`entry ${tile * tileWidth + i} does not hash to its tile hash`, state?.checkpoint ?? '', note);
+      if (!entry || !sameHash(leafHash(entry), hash))
+        throw new LogMisbehaviour(`entry ${tile * tileWidth + i} does not hash to its tile hash`, state?.checkpoint ?? '', note);
       const leaf = decodeLeaf(entry);
       if (leaf.event !== 'anchor' && watch.includes(leaf.userId)) changes.push({ index: tile * tileWidth + i, leaf });
     }
@@ -93,11 +96,23 @@ export async function monitorStep(fetcher: Fetcher, keys: VerifierKey[], state: 
     throw new LogMisbehaviour(`the tree the tiles describe does not have the checkpoint's root at size ${checkpoint.size}`, state?.checkpoint ?? '', note);
   }
   if (previous && previous.size > 0) {
-    const answer = JSON.parse(new TextDecoder().decode(await fetcher(`proof/consistency?from=${previous.size}&to=${checkpoint.size}`))) as { data: { consistencyProof: string[] } };
+    const answer = JSON.parse(new TextDecoder().decode(await fetcher(`proof/consistency?from=${previous.size}&to=${checkpoint.size}`))) as {
+      data: { consistencyProof: string[] };
+    };
     try {
-      verifyConsistency(previous.size, checkpoint.size, answer.data.consistencyProof.map((hash) => decodeBase64(hash) ?? new Uint8Array(0)), previous.rootHash, checkpoint.rootHash);
+      verifyConsistency(
+        previous.size,
+        checkpoint.size,
+        answer.data.consistencyProof.map((hash) => decodeBase64(hash) ?? new Uint8Array(0)),
+        previous.rootHash,
+        checkpoint.rootHash,
+      );
     } catch (error) {
-      throw new LogMisbehaviour(`the log's consistency proof ${previous.size} → ${checkpoint.size} does not verify: ${(error as Error).message}`, state!.checkpoint, note);
+      throw new LogMisbehaviour(
+        `the log's consistency proof ${previous.size} → ${checkpoint.size} does not verify: ${(error as Error).message}`,
+        state!.checkpoint,
+        note,
+      );
     }
   }
   return { state: { checkpoint: note, edge: edge.map((item) => ({ level: item.level, hash: encodeBase64(item.hash) })) }, checkpoint, changes };

@@ -37,7 +37,7 @@ export function addCheckpoint(body: string, logs: Map<string, VerifierKey[]>, st
   const oldSize = Number(oldMatch[1]);
   const note = body.slice(split + 2);
   let checkpointText: string;
-  let checkpoint;
+  let checkpoint: ReturnType<typeof parseCheckpoint>;
   try {
     checkpointText = parseNote(note).text;
     checkpoint = parseCheckpoint(checkpointText);

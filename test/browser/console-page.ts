@@ -15,7 +15,15 @@ export const artifactsDir = 'test-artifacts/console';
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -84,7 +92,8 @@ export async function watchedPage(browser: Browser, origin: string): Promise<Wat
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     // The transparency view asks for routes that may not exist (404 → "not available"); Chromium logs each failed load.
-    if (/Failed to load resource: the server responded with a status of 404/.test(message.text()) && message.location().url.includes('/v1/transparency/')) return;
+    if (/Failed to load resource: the server responded with a status of 404/.test(message.text()) && message.location().url.includes('/v1/transparency/'))
+      return;
     errors.push(`${message.text()} @ ${message.location().url}`);
   });
   page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
@@ -172,7 +181,12 @@ export async function serveTransparencyLog(page: Page, origin: string, projectId
     if (url.pathname.endsWith('/proof/inclusion')) {
       const treeSize = Number(url.searchParams.get('size') ?? n);
       const index = leaves.slice(0, treeSize).findIndex((leaf) => Buffer.from(leafHash(leaf)).toString('hex') === url.searchParams.get('hash'));
-      if (index < 0) return route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ success: false, error: 'No leaf with that hash', errorCode: 'NOT_FOUND' }) });
+      if (index < 0)
+        return route.fulfill({
+          status: 404,
+          contentType: 'application/json',
+          body: JSON.stringify({ success: false, error: 'No leaf with that hash', errorCode: 'NOT_FOUND' }),
+        });
       return json({ leafIndex: index, treeSize, inclusionProof: path(index, leaves.slice(0, treeSize)).map(base64), checkpoint: note(treeSize) });
     }
     return route.fulfill({ status: 404, body: '' });

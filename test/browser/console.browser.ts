@@ -9,7 +9,19 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masterKey } from '../helpers/app.ts';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
-import { ApiClient, focusableControls, serveTransparencyLog, unmarked, launchChromium, screenshot, seedData, signIn, tabStops, type WatchedPage, watchedPage } from './console-page.ts';
+import {
+  ApiClient,
+  focusableControls,
+  serveTransparencyLog,
+  unmarked,
+  launchChromium,
+  screenshot,
+  seedData,
+  signIn,
+  tabStops,
+  type WatchedPage,
+  watchedPage,
+} from './console-page.ts';
 
 let server: ServerProcess;
 let browser: Browser;
@@ -78,9 +90,9 @@ describe('the operator console', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByLabel('Sort by').selectOption('userId');
     await page.getByLabel('Order').selectOption('asc');
-    await expect.poll(() => rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-user')))).toEqual(
-      Array.from({ length: 10 }, (_, i) => `team_1${i}`),
-    );
+    await expect
+      .poll(() => rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-user'))))
+      .toEqual(Array.from({ length: 10 }, (_, i) => `team_1${i}`));
     await page.getByLabel('User id starts with').fill('');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByLabel('Sort by').selectOption('oneTimePreKeysRemaining');
@@ -197,9 +209,9 @@ describe('the operator console', () => {
     await api.call('GET', '/v1/keys/bundle/team_03');
     await api.call('POST', '/v1/keys/revoke', { userId: 'team_04', reason: 'test' });
     const events = page.locator('table[aria-label="Events, newest first"] tbody tr[data-event]');
-    await expect.poll(() => events.evaluateAll((all) => all.map((row) => row.getAttribute('data-event')))).toEqual(
-      expect.arrayContaining(['prekeys.low', 'keys.revoked']),
-    );
+    await expect
+      .poll(() => events.evaluateAll((all) => all.map((row) => row.getAttribute('data-event'))))
+      .toEqual(expect.arrayContaining(['prekeys.low', 'keys.revoked']));
     expect(upgrades).toHaveLength(1);
     expect(new URL(upgrades[0]!).pathname).toBe('/v1/events');
     expect(page.url()).not.toContain('access_token');

@@ -31,13 +31,25 @@ describe('progress', () => {
 
   it('snapshot draws the line on a terminal and clears it; writes nothing to a pipe', async () => {
     const db = await databaseWithData();
-    const terminal = { isTTY: true, written: [] as string[], write(text: string) { this.written.push(text); } };
+    const terminal = {
+      isTTY: true,
+      written: [] as string[],
+      write(text: string) {
+        this.written.push(text);
+      },
+    };
     expect(await runSnapshot(['--db', db, '--out', join(dir, 'copy-tty.db')], terminal)).toBe(0);
     const total = statSync(db).size;
     expect(terminal.written[0]).toMatch(new RegExp(`^\\r\\x1b\\[K(copying|writing) .* · .* / ${(total / 1024).toFixed(1)} KiB`));
     expect(terminal.written.at(-1)).toBe('\r\x1b[K');
 
-    const pipe = { isTTY: false, written: [] as string[], write(text: string) { this.written.push(text); } };
+    const pipe = {
+      isTTY: false,
+      written: [] as string[],
+      write(text: string) {
+        this.written.push(text);
+      },
+    };
     expect(await runSnapshot(['--db', db, '--out', join(dir, 'copy-pipe.db')], pipe)).toBe(0);
     expect(pipe.written).toEqual([]);
   });

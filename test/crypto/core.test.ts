@@ -65,9 +65,19 @@ function edgeCases(): Record<string, { signature: Uint8Array; message: Uint8Arra
     's + L (non-canonical s)': { signature: concatBytes(signature.subarray(0, 32), numberToBytesLE(s + L, 32)), message, publicKey, valid: false },
     'R of small order (RFC 8032 accepts it)': { signature: smallOrderR, message, publicKey, valid: true },
     'R spelled non-canonically': { signature: concatBytes(nonCanonicalIdentity, smallOrderR.subarray(32)), message, publicKey, valid: false },
-    'public key of small order (any message verifies)': { signature: concatBytes(identityPoint, new Uint8Array(32)), message, publicKey: identityPoint, valid: false },
+    'public key of small order (any message verifies)': {
+      signature: concatBytes(identityPoint, new Uint8Array(32)),
+      message,
+      publicKey: identityPoint,
+      valid: false,
+    },
     'public key spelled non-canonically': { signature: concatBytes(identityPoint, new Uint8Array(32)), message, publicKey: nonCanonicalIdentity, valid: false },
-    'mixed-order key, valid only up to torsion': { signature: torsionOnlySignature(a, mixedOrderKey, message), message, publicKey: mixedOrderKey, valid: false },
+    'mixed-order key, valid only up to torsion': {
+      signature: torsionOnlySignature(a, mixedOrderKey, message),
+      message,
+      publicKey: mixedOrderKey,
+      valid: false,
+    },
   };
 }
 
@@ -95,7 +105,8 @@ function codesInServerSource(dir: string): Set<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !/\.tsx?$/.test(entry.name)) continue;
     const text = readFileSync(join(entry.parentPath, entry.name), 'utf8');
-    for (const match of text.matchAll(/(?:AppError\(\s*|errorCode: |errorFrame\(|refused\(|refuseConnection\(socket, '[^']*', )'([A-Z][A-Z_]+)'/g)) codes.add(match[1]!);
+    for (const match of text.matchAll(/(?:AppError\(\s*|errorCode: |errorFrame\(|refused\(|refuseConnection\(socket, '[^']*', )'([A-Z][A-Z_]+)'/g))
+      codes.add(match[1]!);
   }
   return codes;
 }
@@ -120,7 +131,8 @@ describe('error codes: the SDK’s are the server’s', () => {
   it('an answer without the envelope gets the server code of its status, never another status’s', () => {
     for (let status = 400; status < 600; status++) {
       const code = fallbackCode(status);
-      if (isServerErrorCode(code)) expect({ status, code, mapped: errorStatus[code] }).toEqual({ status, code, mapped: status >= 500 && code === 'INTERNAL_ERROR' ? 500 : status });
+      if (isServerErrorCode(code))
+        expect({ status, code, mapped: errorStatus[code] }).toEqual({ status, code, mapped: status >= 500 && code === 'INTERNAL_ERROR' ? 500 : status });
       else expect(clientErrorCodes).toContain(code);
     }
   });
@@ -173,7 +185,10 @@ describe('one verdict on the same keys: the server on upload, the SDK on the bun
       'identity key of small order': { ...base().registrationPayload, identityKey: hexOf(identityPoint) },
       'identity key of mixed order, signature valid only up to torsion': {
         identityKey: hexOf(mixedKey),
-        signedPreKey: { ...mixed.registrationPayload.signedPreKey, signature: hexOf(torsionOnlySignature(scalarOf(mixedSecret), mixedKey, hexToBytes(mixed.registrationPayload.signedPreKey.publicKey))) },
+        signedPreKey: {
+          ...mixed.registrationPayload.signedPreKey,
+          signature: hexOf(torsionOnlySignature(scalarOf(mixedSecret), mixedKey, hexToBytes(mixed.registrationPayload.signedPreKey.publicKey))),
+        },
         oneTimePreKeys: mixed.registrationPayload.oneTimePreKeys,
       },
       'signed pre-key signature altered': withSigned(altered, { signature: flip(altered.registrationPayload.signedPreKey.signature) }),
@@ -213,7 +228,10 @@ describe('one verdict on the same keys: the server on upload, the SDK on the bun
       verdicts[name] = { server, sdk: sdkVerdict(payload) };
       if (server !== 'accepted') {
         expect(answer.status).toBe(errorStatus[server as keyof typeof errorStatus]);
-        const error = await client.keys.registerKeys(`${userId}_sdk`, payload).then(() => undefined, (caught: unknown) => caught);
+        const error = await client.keys.registerKeys(`${userId}_sdk`, payload).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
         expect(error).toBeInstanceOf(PrekeydError);
         expect({ errorCode: (error as PrekeydError).errorCode, status: (error as PrekeydError).status }).toEqual({ errorCode: server, status: answer.status });
       } else {

@@ -57,10 +57,25 @@ describe('the server-side ML-KEM-1024 key check', () => {
 
   it('agrees with the library on the modulus check: q - 1 passes, q and 4095 fail, at either half of a byte triple', () => {
     for (const index of [0, 1, 777, 1023]) {
-      for (const [value, valid] of [[3328, true], [3329, false], [4095, false]] as const) {
+      for (const [value, valid] of [
+        [3328, true],
+        [3329, false],
+        [4095, false],
+      ] as const) {
         const key = withCoefficient(ek, index, value);
         expect({ index, value, ours: hasReducedCoefficients(key) }).toEqual({ index, value, ours: valid });
-        expect({ index, value, noble: (() => { try { ml_kem1024.encapsulate(key); return true; } catch { return false; } })() }).toEqual({ index, value, noble: valid });
+        expect({
+          index,
+          value,
+          noble: (() => {
+            try {
+              ml_kem1024.encapsulate(key);
+              return true;
+            } catch {
+              return false;
+            }
+          })(),
+        }).toEqual({ index, value, noble: valid });
       }
     }
   });

@@ -15,7 +15,10 @@ const systemdAnalyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find
 
 /** `Key=value` lines of the [Service] section, continuation lines joined. */
 function serviceSettings(): Map<string, string[]> {
-  const section = unit.split(/^\[Service\]$/m)[1]!.split(/^\[/m)[0]!.replace(/\\\n\s*/g, ' ');
+  const section = unit
+    .split(/^\[Service\]$/m)[1]!
+    .split(/^\[/m)[0]!
+    .replace(/\\\n\s*/g, ' ');
   const settings = new Map<string, string[]>();
   for (const line of section.split('\n')) {
     const match = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
@@ -32,7 +35,13 @@ describe('deploy/prekeyd.service', () => {
     expect(start).toContain('--master-key-file %d/master-key');
     expect(settings.get('LoadCredential')).toEqual(['master-key:/etc/prekeyd/master-key']);
     expect(unit).not.toMatch(/^(Environment|EnvironmentFile)=.*MASTER_KEY/m);
-    for (const [key, value] of <Array<[string, string]>>[['DynamicUser', 'yes'], ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['StateDirectory', 'prekeyd'], ['CapabilityBoundingSet', '']]) {
+    for (const [key, value] of <Array<[string, string]>>[
+      ['DynamicUser', 'yes'],
+      ['NoNewPrivileges', 'yes'],
+      ['ProtectSystem', 'strict'],
+      ['StateDirectory', 'prekeyd'],
+      ['CapabilityBoundingSet', ''],
+    ]) {
       expect(settings.get(key), key).toEqual([value]);
     }
   });
@@ -41,7 +50,8 @@ describe('deploy/prekeyd.service', () => {
     if (!systemdAnalyze) {
       // No systemd here: the settings that carry most of the rating must at least be present.
       const settings = serviceSettings();
-      for (const key of ['PrivateDevices', 'PrivateUsers', 'ProtectKernelTunables', 'RestrictNamespaces', 'SystemCallFilter', 'RestrictAddressFamilies']) expect(settings.has(key), key).toBe(true);
+      for (const key of ['PrivateDevices', 'PrivateUsers', 'ProtectKernelTunables', 'RestrictNamespaces', 'SystemCallFilter', 'RestrictAddressFamilies'])
+        expect(settings.has(key), key).toBe(true);
       return;
     }
     const security = spawnSync(systemdAnalyze, ['security', '--offline=true', '--no-pager', unitPath], { encoding: 'utf8' });
@@ -52,7 +62,9 @@ describe('deploy/prekeyd.service', () => {
 
     // verify also checks that the binary exists, which it does not on a build machine: only that complaint is expected.
     const verify = spawnSync(systemdAnalyze, ['verify', unitPath], { encoding: 'utf8' });
-    const complaints = (verify.stdout + verify.stderr).split('\n').filter((line) => line.trim() !== '' && !/Command \/usr\/local\/bin\/prekeyd is not executable/.test(line));
+    const complaints = (verify.stdout + verify.stderr)
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !/Command \/usr\/local\/bin\/prekeyd is not executable/.test(line));
     expect(complaints).toEqual([]);
   });
 });

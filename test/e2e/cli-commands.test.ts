@@ -31,7 +31,7 @@ const prekeyd = (args: string[], env: Record<string, string> = {}) =>
 const commands = ['serve', 'snapshot', 'migrate', 'config', 'api-keys', 'master-key', 'completion'];
 
 describe('prekeyd CLI', () => {
-  it.each(commands)('prekeyd %s --help prints that command\'s own usage', async (command) => {
+  it.each(commands)("prekeyd %s --help prints that command's own usage", async (command) => {
     const result = await prekeyd([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^Usage(?: \\([^)]*\\))?:?[^\\n]*\\n?[\\s\\S]*prekeyd ${command}`));
@@ -122,15 +122,26 @@ describe('prekeyd CLI', () => {
     const result = await prekeyd(['completion', shell]);
     expect(result.code).toBe(0);
     const flag = (name: string) => (shell === 'fish' ? `-l ${name}` : `--${name}`);
-    for (const word of ['snapshot', 'master-key', 'api-keys', 'create', flag('port'), flag('master-key-file'), flag('create-db')]) expect(result.stdout).toContain(word);
+    for (const word of ['snapshot', 'master-key', 'api-keys', 'create', flag('port'), flag('master-key-file'), flag('create-db')])
+      expect(result.stdout).toContain(word);
     const script = join(dir, `completion.${shell}`);
     writeFileSync(script, result.stdout);
     if (shell === 'bash') {
       // Complete `prekeyd serve --po` and `prekeyd api-keys c` as bash would.
-      const completed = execFileSync('bash', ['-c', `source ${script}; COMP_WORDS=(prekeyd serve --po); COMP_CWORD=2; _prekeyd; echo "\${COMPREPLY[@]}"; COMP_WORDS=(prekeyd api-keys c); COMP_CWORD=2; _prekeyd; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+      const completed = execFileSync(
+        'bash',
+        [
+          '-c',
+          `source ${script}; COMP_WORDS=(prekeyd serve --po); COMP_CWORD=2; _prekeyd; echo "\${COMPREPLY[@]}"; COMP_WORDS=(prekeyd api-keys c); COMP_CWORD=2; _prekeyd; echo "\${COMPREPLY[@]}"`,
+        ],
+        { encoding: 'utf8' },
+      );
       expect(completed.split('\n')).toEqual(['--port', 'create', '']);
     }
-    for (const [name, check] of [['zsh', ['-n']], ['fish', ['--no-execute']]] as const) {
+    for (const [name, check] of [
+      ['zsh', ['-n']],
+      ['fish', ['--no-execute']],
+    ] as const) {
       if (shell === name && existsSync(`/usr/bin/${name}`)) execFileSync(name, [...check, script]);
     }
   });

@@ -27,13 +27,19 @@ it('starts over a torn or corrupted journal tail, keeping every intact record', 
     }
     server.kill('SIGKILL');
     await server.exited;
-    const newestJournal = () => `${tornDir}/${readdirSync(tornDir).filter((name) => name.includes('.journal.')).sort().at(-1)!}`;
+    const newestJournal = () =>
+      `${tornDir}/${readdirSync(tornDir)
+        .filter((name) => name.includes('.journal.'))
+        .sort()
+        .at(-1)!}`;
     const path = newestJournal();
     // a torn last record: a header promising more bytes than follow, then noise
     appendFileSync(path, Buffer.from([0x00, 0x10, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x7b, 0x22]));
     const restarted = await startServerProcess({ dbPath: tornDb });
     for (let i = 0; i < 5; i++) expect((await fetch(`${restarted.url}/v1/keys/verify/torn_${i}`, { headers })).status).toBe(200);
-    expect((await fetch(`${restarted.url}/v1/keys/register`, { method: 'POST', headers, body: JSON.stringify(registration('torn_after', 2).body) })).status).toBe(201);
+    expect(
+      (await fetch(`${restarted.url}/v1/keys/register`, { method: 'POST', headers, body: JSON.stringify(registration('torn_after', 2).body) })).status,
+    ).toBe(201);
     restarted.kill('SIGKILL');
     await restarted.exited;
     // a flipped byte in the last record: that record is dropped, everything before it stays

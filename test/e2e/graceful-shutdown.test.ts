@@ -29,7 +29,8 @@ it('finishes in-flight requests on SIGTERM and keeps every answered write', asyn
   expect(answered.length).toBeGreaterThan(0);
   for (const answer of answered) expect(answer.status, JSON.stringify(answer.body)).toBe(201);
   // whatever was not answered was refused before it started, never cut off half-way
-  for (const answer of answers.filter((candidate) => candidate.status === 0)) expect(answer.body).toMatch(/ECONNREFUSED|ECONNRESET|other side closed|SocketError/);
+  for (const answer of answers.filter((candidate) => candidate.status === 0))
+    expect(answer.body).toMatch(/ECONNREFUSED|ECONNRESET|other side closed|SocketError/);
 
   const restarted = await startServerProcess({ dbPath });
   try {
@@ -43,7 +44,9 @@ it('finishes in-flight requests on SIGTERM and keeps every answered write', asyn
 
 it('stops gracefully when Ctrl-C arrives twice (the process group and tsx both deliver SIGINT)', async () => {
   const server = await startServerProcess({ dbPath });
-  expect((await fetch(`${server.url}/v1/keys/register`, { method: 'POST', headers, body: JSON.stringify(registration('ctrl_c_twice', 20).body) })).status).toBe(201);
+  expect((await fetch(`${server.url}/v1/keys/register`, { method: 'POST', headers, body: JSON.stringify(registration('ctrl_c_twice', 20).body) })).status).toBe(
+    201,
+  );
   // A request still being sent keeps the server in its graceful stop while the second signal lands.
   const inFlight = request(`${server.url}/v1/keys/register`, { method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } });
   inFlight.on('error', () => {});

@@ -16,7 +16,14 @@ it('never hands out an acknowledged ML-KEM one-time pre-key twice across a SIGKI
   const identity = makeIdentity();
   const lastResort = makePqPreKey(identity, 'pqlr_crash');
   const pqOneTimePreKeys = makePqPreKeys(identity, 40);
-  const body = { userId: 'pq_crash', identityKey: identity.identityKey, signedPreKey: makeSignedPreKey(identity), oneTimePreKeys: makePreKeys(40), pqOneTimePreKeys, pqLastResortPreKey: wire(lastResort) };
+  const body = {
+    userId: 'pq_crash',
+    identityKey: identity.identityKey,
+    signedPreKey: makeSignedPreKey(identity),
+    oneTimePreKeys: makePreKeys(40),
+    pqOneTimePreKeys,
+    pqLastResortPreKey: wire(lastResort),
+  };
   const server = await startServerProcess({ dbPath, args: ['--drain-limit', '0'] });
   expect((await fetch(`${server.url}/v1/keys/register`, { method: 'POST', headers, body: JSON.stringify(body) })).status).toBe(201);
 
@@ -27,7 +34,12 @@ it('never hands out an acknowledged ML-KEM one-time pre-key twice across a SIGKI
     return { ec: data.oneTimePreKey?.keyId ?? null, pq: data.pqPreKey.lastResort ? 'last-resort' : data.pqPreKey.keyId };
   };
   // Fetches in flight while the process is killed: only answered ones count as handed out.
-  const inFlight = Array.from({ length: 30 }, () => fetchOne(server.url).then((keys) => void acknowledged.push(keys), () => undefined));
+  const inFlight = Array.from({ length: 30 }, () =>
+    fetchOne(server.url).then(
+      (keys) => void acknowledged.push(keys),
+      () => undefined,
+    ),
+  );
   while (acknowledged.length < 10) await new Promise((resolve) => setTimeout(resolve, 5));
   server.kill('SIGKILL');
   await Promise.all(inFlight);

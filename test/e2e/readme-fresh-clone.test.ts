@@ -63,7 +63,10 @@ it('runs the quick start, the API examples and the command line of the README in
   execFileSync('git', ['clone', '--quiet', repoRoot, clone]);
   const readme = readFileSync(join(clone, 'README.md'), 'utf8');
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PREKEYD_'))), PREKEYD_PORT: String(port) };
+  const env: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PREKEYD_'))),
+    PREKEYD_PORT: String(port),
+  };
   delete env.NODE_OPTIONS;
   const adapt = (command: string) => command.replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
 

@@ -21,13 +21,21 @@ it('register → bundle → rotate → revoke as the README shows', async () => 
   try {
     const registered = await post('/v1/keys/register', readFileSync(join(dir, 'register.json'), 'utf8'));
     expect(registered.status).toBe(201);
-    expect(await registered.json()).toMatchObject({ success: true, message: 'Keys registered successfully', data: { userId: 'user_abc123', oneTimePreKeysCount: 2, status: 'active' } });
+    expect(await registered.json()).toMatchObject({
+      success: true,
+      message: 'Keys registered successfully',
+      data: { userId: 'user_abc123', oneTimePreKeysCount: 2, status: 'active' },
+    });
 
     const bundle = await fetch(`${server.url}/v1/keys/bundle/user_abc123`, { headers });
     expect(await bundle.json()).toMatchObject({ success: true, data: { oneTimePreKey: { keyId: expect.any(String) }, remainingOneTimePreKeys: 1 } });
 
     const rotated = await post('/v1/keys/rotate', readFileSync(join(dir, 'rotate.json'), 'utf8'));
-    expect(await rotated.json()).toMatchObject({ success: true, message: 'Keys rotated successfully', data: { signedPreKeyRotated: true, oneTimePreKeysAdded: 2, totalOneTimePreKeysAvailable: 3 } });
+    expect(await rotated.json()).toMatchObject({
+      success: true,
+      message: 'Keys rotated successfully',
+      data: { signedPreKeyRotated: true, oneTimePreKeysAdded: 2, totalOneTimePreKeysAvailable: 3 },
+    });
 
     const revoked = await post('/v1/keys/revoke', JSON.stringify({ userId: 'user_abc123', reason: 'Device compromised' }));
     expect(await revoked.json()).toMatchObject({ success: true, message: 'Keys revoked successfully', data: { userId: 'user_abc123', status: 'revoked' } });

@@ -104,7 +104,7 @@ describe('prekeyd serve: start-up failures', () => {
     expect(result.stderr).not.toContain('wrong-password-123');
   });
 
-  it('--db /proc/nope/p.db (a parent that cannot hold directories: Node\'s recursive mkdir spun forever)', async () => {
+  it("--db /proc/nope/p.db (a parent that cannot hold directories: Node's recursive mkdir spun forever)", async () => {
     const result = await prekeyd(['serve', '--port', '0', '--db', '/proc/nope/p.db']);
     expectOneLineFailure(result, /cannot create the directory \/proc\/nope: /, expect);
   });

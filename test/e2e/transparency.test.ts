@@ -86,9 +86,24 @@ describe('prekeyd witness', () => {
       const vkey = await logKeyOf(server.url, 'default');
 
       const port = new URL(witnessUrl).port;
-      witness = await startWitness(['--name', 'witness.e2e/w1', '--key-file', join(dir, 'w1.key'), '--state', join(dir, 'w1.json'), '--log', vkey, '--port', port]);
+      witness = await startWitness([
+        '--name',
+        'witness.e2e/w1',
+        '--key-file',
+        join(dir, 'w1.key'),
+        '--state',
+        join(dir, 'w1.json'),
+        '--log',
+        vkey,
+        '--port',
+        port,
+      ]);
       expect((await post(server.url, '/v1/keys/register', registration('w_bob', 2).body)).status).toBe(201);
-      const client = new PrekeydClient({ baseURL: server.url, apiKey: masterKey, transparency: { logKeys: [vkey], witnesses: [witness.key], quorum: 1, required: true } });
+      const client = new PrekeydClient({
+        baseURL: server.url,
+        apiKey: masterKey,
+        transparency: { logKeys: [vkey], witnesses: [witness.key], quorum: 1, required: true },
+      });
       const bundle = await client.keys.getBundle('w_bob');
       expect(bundle.transparency?.checkpoint).toContain('— witness.e2e/w1 ');
       expect(await text(`${server.url}/v1/transparency/default/checkpoint`)).toContain('— witness.e2e/w1 ');
@@ -109,7 +124,10 @@ describe('prekeyd transparency monitor', () => {
     const server = await startServerProcess({ dbPath, args: ['--transparency', '--transparency-interval', '50ms'] });
     const statePath = join(dir, 'monitor.json');
     const monitor = (log: string, key: string, extra: string[] = []) =>
-      promisify(execFile)(cli[0]!, [...cli.slice(1), 'transparency', 'monitor', '--log', log, '--key', key, '--state', statePath, '--once', ...extra], { cwd: repoRoot, timeout: 30_000 });
+      promisify(execFile)(cli[0]!, [...cli.slice(1), 'transparency', 'monitor', '--log', log, '--key', key, '--state', statePath, '--once', ...extra], {
+        cwd: repoRoot,
+        timeout: 30_000,
+      });
     /** The same command in this process (the spawned one is exercised by the fork case below). */
     const monitorHere = async (log: string, key: string, extra: string[] = []) => {
       const lines: string[] = [];
@@ -150,14 +168,19 @@ describe('prekeyd transparency monitor', () => {
     const head = await store.transaction((tx) => tx.transparency.log('default'));
     await store.close();
     const seen = parseCheckpoint(parseNote(head!.checkpoint!).text);
-    const forged = signNote(formatCheckpoint({ origin: seen.origin, size: seen.size, rootHash: new Uint8Array(32).fill(7) }), [parseSignerKey(head!.signerKey!)]);
+    const forged = signNote(formatCheckpoint({ origin: seen.origin, size: seen.size, rootHash: new Uint8Array(32).fill(7) }), [
+      parseSignerKey(head!.signerKey!),
+    ]);
     const fake = new Hono().get('/log/checkpoint', (c) => c.text(forged));
     const fakeServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
       const started = serve({ fetch: fake.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(started));
     });
     try {
       const address = fakeServer.address() as { port: number };
-      const failure = await monitor(`http://127.0.0.1:${address.port}/log`, logKey!).then(() => undefined, (error: { code: number; stderr: string }) => error);
+      const failure = await monitor(`http://127.0.0.1:${address.port}/log`, logKey!).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
       expect(failure?.code).toBe(1);
       expect(failure?.stderr).toContain(`fork: two checkpoints of size ${seen.size} with different roots`);
       expect(failure?.stderr).toContain(head!.checkpoint!.split('\n')[2]!); // the honest root
@@ -186,7 +209,9 @@ describe('kill -9 while checkpointing', () => {
         }
         // Keep writing for a random moment more, so the kill lands mid-write and mid-checkpoint.
         const until = Date.now() + Math.random() * 300;
-        while (Date.now() < until) void post(server.url, '/v1/keys/register', registration(`crash_${round}_${n++}`, 1).body).catch(() => undefined), await new Promise((r) => setTimeout(r, 5));
+        while (Date.now() < until)
+          void post(server.url, '/v1/keys/register', registration(`crash_${round}_${n++}`, 1).body).catch(() => undefined),
+            await new Promise((r) => setTimeout(r, 5));
       })();
       const reads = (async () => {
         while (!enough()) {
@@ -209,14 +234,18 @@ describe('kill -9 while checkpointing', () => {
       const hashes: Buffer[] = [];
       for (let tile = 0; tile * 256 < newest.size; tile++) {
         const width = Math.min(256, newest.size - tile * 256);
-        const bytes = Buffer.from(await (await fetch(`${final.url}/v1/transparency/default/tile/0/${String(tile).padStart(3, '0')}${width < 256 ? `.p/${width}` : ''}`)).arrayBuffer());
+        const bytes = Buffer.from(
+          await (await fetch(`${final.url}/v1/transparency/default/tile/0/${String(tile).padStart(3, '0')}${width < 256 ? `.p/${width}` : ''}`)).arrayBuffer(),
+        );
         for (let i = 0; i < width; i++) hashes.push(bytes.subarray(i * 32, (i + 1) * 32));
       }
       expect(referenceRoot(hashes)).toEqual(Buffer.from(newest.rootHash));
       expect(seen.size).toBeGreaterThanOrEqual(2);
       for (const checkpoint of seen.values()) {
         expect(checkpoint.size).toBeLessThanOrEqual(newest.size);
-        expect(referenceRoot(hashes.slice(0, checkpoint.size)).toString('hex'), `checkpoint of size ${checkpoint.size}`).toBe(Buffer.from(checkpoint.rootHash).toString('hex'));
+        expect(referenceRoot(hashes.slice(0, checkpoint.size)).toString('hex'), `checkpoint of size ${checkpoint.size}`).toBe(
+          Buffer.from(checkpoint.rootHash).toString('hex'),
+        );
       }
     } finally {
       await final.stop();

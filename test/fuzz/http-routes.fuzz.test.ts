@@ -36,7 +36,22 @@ afterAll(() => t.close());
 const weirdText = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme' }),
-  fc.constantFrom('', ' ', '..', '../etc/passwd', '%00', 'fuzz_user', '*', 'null', '-1', '1e999', 'a'.repeat(300), '\u0000', '😀', "'; DROP TABLE key_sets; --"),
+  fc.constantFrom(
+    '',
+    ' ',
+    '..',
+    '../etc/passwd',
+    '%00',
+    'fuzz_user',
+    '*',
+    'null',
+    '-1',
+    '1e999',
+    'a'.repeat(300),
+    '\u0000',
+    '😀',
+    "'; DROP TABLE key_sets; --",
+  ),
 );
 const jsonValue = fc.oneof(fc.jsonValue(), weirdText, fc.constant(null), fc.integer(), fc.double(), fc.array(fc.jsonValue(), { maxLength: 200 }));
 

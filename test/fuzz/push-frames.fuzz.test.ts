@@ -13,7 +13,18 @@ import { masterKey } from '../helpers/app.ts';
 import { makePreKeys, registration } from '../helpers/keys.ts';
 import { createDbPath, removeDir, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 import { type ConnectionModel, expectedOutcomes, fragmentCuts, type Outcome, rawFrames, sentCloseCodes, sometimes, textFrame } from './push-fuzz-cases.ts';
-import { completeBody, decodeServerFrames, encodeClientFrame, errorCodes, framesSent, parseHttpHead, RawConnection, RecordingSocket, serverMessageProblem, type ServerMessage } from './push-wire.ts';
+import {
+  completeBody,
+  decodeServerFrames,
+  encodeClientFrame,
+  errorCodes,
+  framesSent,
+  parseHttpHead,
+  RawConnection,
+  RecordingSocket,
+  serverMessageProblem,
+  type ServerMessage,
+} from './push-wire.ts';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 25);
 /** Per test: generous for the long run, which spends most of its time in round trips. */
@@ -59,10 +70,13 @@ beforeAll(async () => {
     dbPath,
     startTimeoutMs: 120_000, // the long run shares a loaded machine
     args: [
-      '--push-max-subscriptions', String(maxSubscriptions),
-      '--push-max-frame-bytes', String(maxFrameBytes),
+      '--push-max-subscriptions',
+      String(maxSubscriptions),
+      '--push-max-frame-bytes',
+      String(maxFrameBytes),
       // Every bundle fetch raises prekeys.low: the model test's way of asking "who is subscribed?"
-      '--prekey-low-threshold', '1000000',
+      '--prekey-low-threshold',
+      '1000000',
     ],
   });
   for (const userId of [...modelUsers, controlUser, watchedUser]) {
@@ -81,7 +95,9 @@ afterAll(async () => {
   await server?.exited;
   removeDir(dir);
   const total = Object.values(casesTried).reduce((sum, value) => sum + value, 0);
-  console.log(`push-frames fuzz: ${total} cases, ${framesSent.count} WebSocket frames sent (FUZZ_RUNS=${runs}) ${JSON.stringify(casesTried)}\noutcomes: ${JSON.stringify(outcomes)}`);
+  console.log(
+    `push-frames fuzz: ${total} cases, ${framesSent.count} WebSocket frames sent (FUZZ_RUNS=${runs}) ${JSON.stringify(casesTried)}\noutcomes: ${JSON.stringify(outcomes)}`,
+  );
 });
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -156,7 +172,10 @@ async function expectServerHealthy(): Promise<void> {
   bystander.send('{"type":"ping"}');
   await causeEvent(watchedUser);
   await bystander.waitUntil(() => bystander.messages(from).some((message) => message.type === 'pong'), 'the bystander pong');
-  await bystander.waitUntil(() => bystander.messages(from).some((message) => message.type === 'event' && message.userId === watchedUser), 'the bystander event');
+  await bystander.waitUntil(
+    () => bystander.messages(from).some((message) => message.type === 'event' && message.userId === watchedUser),
+    'the bystander event',
+  );
   const fresh = await openClient(fuzzKey);
   fresh.send(JSON.stringify({ type: 'subscribe', userIds: ['fz_healthy'] }));
   await fresh.waitUntil(() => fresh.messages().some((message) => message.type === 'subscribed'), 'a new client subscription');
@@ -256,22 +275,25 @@ describe('push channel fuzzing: client frames', () => {
     await withFuzzConnection('text frames', async (connection) => {
       const controlFrame = fc.record({ kind: fc.constantFrom('ping', 'pong'), payload: fc.uint8Array({ maxLength: 125 }) });
       await fc.assert(
-        fc.asyncProperty(fc.oneof({ weight: 12, arbitrary: textFrame.map((text) => ({ kind: 'text' as const, text })) }, { weight: 1, arbitrary: controlFrame }), async (frame) => {
-          count('text frames');
-          if (frame.kind === 'text') return connection.sendText(frame.text);
-          tally('text frames', `control ${frame.kind}`);
-          // Control frames are the socket's business: a ping gets its pong, neither gets a message.
-          const client = await connection.ready();
-          const from = client.texts.length;
-          const pongs = client.pongs.length;
-          if (frame.kind === 'ping') client.socket.ping(Buffer.from(frame.payload));
-          else client.socket.pong(Buffer.from(frame.payload));
-          if (frame.kind === 'ping') {
-            await client.waitUntil(() => client.pongs.length > pongs, 'the pong of a control ping');
-            expect(client.pongs[pongs]!.equals(Buffer.from(frame.payload))).toBe(true);
-          }
-          expect(client.texts.slice(from, await barrier(client, from))).toEqual([]);
-        }),
+        fc.asyncProperty(
+          fc.oneof({ weight: 12, arbitrary: textFrame.map((text) => ({ kind: 'text' as const, text })) }, { weight: 1, arbitrary: controlFrame }),
+          async (frame) => {
+            count('text frames');
+            if (frame.kind === 'text') return connection.sendText(frame.text);
+            tally('text frames', `control ${frame.kind}`);
+            // Control frames are the socket's business: a ping gets its pong, neither gets a message.
+            const client = await connection.ready();
+            const from = client.texts.length;
+            const pongs = client.pongs.length;
+            if (frame.kind === 'ping') client.socket.ping(Buffer.from(frame.payload));
+            else client.socket.pong(Buffer.from(frame.payload));
+            if (frame.kind === 'ping') {
+              await client.waitUntil(() => client.pongs.length > pongs, 'the pong of a control ping');
+              expect(client.pongs[pongs]!.equals(Buffer.from(frame.payload))).toBe(true);
+            }
+            expect(client.texts.slice(from, await barrier(client, from))).toEqual([]);
+          },
+        ),
         { numRuns: runs },
       );
     });
@@ -299,7 +321,10 @@ describe('push channel fuzzing: client frames', () => {
 
   it('closes 1003 on a binary message, 1007 on text that is not UTF-8, 1009 on either past the limit', { timeout }, async () => {
     await withFuzzConnection('binary and bad UTF-8', async (connection) => {
-      const payload = fc.oneof(fc.uint8Array({ maxLength: 2_000 }), fc.integer({ min: maxFrameBytes - 8, max: maxFrameBytes + 8 }).map((size) => new Uint8Array(size).fill(0x7b)));
+      const payload = fc.oneof(
+        fc.uint8Array({ maxLength: 2_000 }),
+        fc.integer({ min: maxFrameBytes - 8, max: maxFrameBytes + 8 }).map((size) => new Uint8Array(size).fill(0x7b)),
+      );
       await fc.assert(
         fc.asyncProperty(fc.constantFrom('binary', 'bad-utf8'), payload, fragmentCuts, async (kind, bytes, cuts) => {
           count('binary and bad UTF-8');
@@ -382,12 +407,34 @@ function messageOfSize(size: number, shape: string, padChar: string): string {
 
 describe('push channel fuzzing: subscriptions against a model', () => {
   const allowedUser = fc.constantFrom(...modelUsers);
-  type Operation = { op: 'subscribe'; userIds: string[]; since: 'none' | 'cursor' | 'ahead' } | { op: 'unsubscribe'; userIds: string[] } | { op: 'ping' } | { op: 'junk'; text: string };
+  type Operation =
+    | { op: 'subscribe'; userIds: string[]; since: 'none' | 'cursor' | 'ahead' }
+    | { op: 'unsubscribe'; userIds: string[] }
+    | { op: 'ping' }
+    | { op: 'junk'; text: string };
   const operation: fc.Arbitrary<Operation> = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ op: fc.constant('subscribe' as const), userIds: fc.array(fc.oneof({ weight: 6, arbitrary: allowedUser }, { weight: 1, arbitrary: fc.constant('intruder') }), { minLength: 1, maxLength: 4 }), since: fc.constantFrom('none', 'none', 'cursor', 'ahead') }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('unsubscribe' as const), userIds: fc.array(fc.oneof(allowedUser, fc.constant('never_subscribed')), { minLength: 1, maxLength: 4 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        op: fc.constant('subscribe' as const),
+        userIds: fc.array(fc.oneof({ weight: 6, arbitrary: allowedUser }, { weight: 1, arbitrary: fc.constant('intruder') }), { minLength: 1, maxLength: 4 }),
+        since: fc.constantFrom('none', 'none', 'cursor', 'ahead'),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        op: fc.constant('unsubscribe' as const),
+        userIds: fc.array(fc.oneof(allowedUser, fc.constant('never_subscribed')), { minLength: 1, maxLength: 4 }),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ op: 'ping' as const }) },
-    { weight: 1, arbitrary: fc.constantFrom('{', 'null', '{"type":"unsubscribe"}', '{"type":"subscribe","userIds":["m0"],"since":"x"}').map((text) => ({ op: 'junk' as const, text })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('{', 'null', '{"type":"unsubscribe"}', '{"type":"subscribe","userIds":["m0"],"since":"x"}')
+        .map((text) => ({ op: 'junk' as const, text })),
+    },
   );
 
   const sinceAhead = '9000000000000000000';
@@ -406,7 +453,8 @@ describe('push channel fuzzing: subscriptions against a model', () => {
     return { kind: 'subscribed', userIds: ids };
   }
 
-  const describeAnswer = (message: ServerMessage) => (message.type === 'subscribed' ? `subscribed:${[...(message.userIds as string[])].sort().join(',')}` : `${message.type}:${String(message.errorCode ?? '')}`);
+  const describeAnswer = (message: ServerMessage) =>
+    message.type === 'subscribed' ? `subscribed:${[...(message.userIds as string[])].sort().join(',')}` : `${message.type}:${String(message.errorCode ?? '')}`;
 
   /**
    * Sends the operations back to back without waiting, then checks that the answers are the
@@ -514,7 +562,10 @@ describe('push channel fuzzing: subscriptions against a model', () => {
 
   it('answers every frame of a flood past the request queue, and keeps the subscriptions its answers report', { timeout }, async () => {
     const frame = fc.oneof(
-      { weight: 6, arbitrary: fc.array(fc.constantFrom(...modelUsers), { minLength: 1, maxLength: 2 }).map((userIds) => JSON.stringify({ type: 'subscribe', userIds })) },
+      {
+        weight: 6,
+        arbitrary: fc.array(fc.constantFrom(...modelUsers), { minLength: 1, maxLength: 2 }).map((userIds) => JSON.stringify({ type: 'subscribe', userIds })),
+      },
       { weight: 1, arbitrary: fc.constant('{"type":"ping"}') },
     );
     await fc.assert(
@@ -536,7 +587,10 @@ describe('push channel fuzzing: subscriptions against a model', () => {
           expect(answers.length).toBe(frames.length);
           expect(answers.filter((answer) => answer.type === 'pong').length).toBe(frames.filter((text) => text.includes('ping')).length);
           const kinds = answers.filter((answer) => answer.type !== 'pong').map((answer) => (answer.type === 'error' ? answer.errorCode : answer.type));
-          expect(kinds.every((kind) => ['subscribed', 'VALIDATION_ERROR', 'RATE_LIMITED'].includes(kind as string)), JSON.stringify(kinds)).toBe(true);
+          expect(
+            kinds.every((kind) => ['subscribed', 'VALIDATION_ERROR', 'RATE_LIMITED'].includes(kind as string)),
+            JSON.stringify(kinds),
+          ).toBe(true);
           tally('flood', kinds.includes('RATE_LIMITED') ? 'queue overflowed' : 'queue kept up');
           for (const answer of answers) if (answer.type === 'subscribed') for (const userId of answer.userIds as string[]) subscribed.add(userId);
           expect(subscribed.size + 1, 'the subscription limit holds').toBeLessThanOrEqual(maxSubscriptions);
@@ -570,7 +624,19 @@ describe('push channel fuzzing: the upgrade request', () => {
     );
   const headerValue = fc.stringMatching(/^[\x21-\x7e\xa0-\xff]([\x20-\x7e\xa0-\xff\t]{0,40}[\x21-\x7e\xa0-\xff])?$/);
   const headerName = fc.oneof(
-    fc.constantFrom('Sec-WebSocket-Protocol', 'Sec-WebSocket-Extensions', 'Origin', 'Authorization', 'X-Project-Id', 'Cookie', 'X-Forwarded-For', 'Upgrade', 'Connection', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version'),
+    fc.constantFrom(
+      'Sec-WebSocket-Protocol',
+      'Sec-WebSocket-Extensions',
+      'Origin',
+      'Authorization',
+      'X-Project-Id',
+      'Cookie',
+      'X-Forwarded-For',
+      'Upgrade',
+      'Connection',
+      'Sec-WebSocket-Key',
+      'Sec-WebSocket-Version',
+    ),
     // Not these: node:http itself answers them (duplicate Host/Content-Length → 400, Expect → 417/100) before prekeyd sees the request.
     fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}$/).filter((name) => !/^(host|content-length|transfer-encoding|expect)$/i.test(name)),
   );
@@ -584,16 +650,39 @@ describe('push channel fuzzing: the upgrade request', () => {
     }
     return headers;
   };
-  const queryPair = fc.tuple(fc.oneof(fc.constantFrom('access_token', 'projectId', 'since', 'userIds', 'type'), fc.string({ maxLength: 8 })), fc.oneof(tokenArbitrary(), fc.string({ maxLength: 30 })));
+  const queryPair = fc.tuple(
+    fc.oneof(fc.constantFrom('access_token', 'projectId', 'since', 'userIds', 'type'), fc.string({ maxLength: 8 })),
+    fc.oneof(tokenArbitrary(), fc.string({ maxLength: 30 })),
+  );
 
   it('answers 101 (only with a valid key) or 4xx in the error envelope, never 5xx, never a hung socket', { timeout }, async () => {
     /** Each part of the request is right most of the time, so that whole requests often are. */
-    const usually = <T,>(valid: T, ...others: T[]) => fc.oneof({ weight: 5, arbitrary: fc.constant(valid) }, { weight: 1, arbitrary: fc.constantFrom(...others) });
+    const usually = <T>(valid: T, ...others: T[]) =>
+      fc.oneof({ weight: 5, arbitrary: fc.constant(valid) }, { weight: 1, arbitrary: fc.constantFrom(...others) });
     const request = fc.record({
       method: usually('GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'),
-      path: usually('/v1/events', '/v1/events/', '/V1/events', '//v1/events', '/v1/events/../events', '/v1/./events', '/v1/events%2F', '/v1/eventsx', '/', '/healthz', '/v1/keys/list', '*', 'http://prekeyd.invalid/v1/events', '/%', '/v1/%zz'),
+      path: usually(
+        '/v1/events',
+        '/v1/events/',
+        '/V1/events',
+        '//v1/events',
+        '/v1/events/../events',
+        '/v1/./events',
+        '/v1/events%2F',
+        '/v1/eventsx',
+        '/',
+        '/healthz',
+        '/v1/keys/list',
+        '*',
+        'http://prekeyd.invalid/v1/events',
+        '/%',
+        '/v1/%zz',
+      ),
       query: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(queryPair, { minLength: 1, maxLength: 4 }) }),
-      rawQuery: sometimes(fc.constantFrom('?', '??', '?&&', '?=', '?access_token', '?access_token=', '?%', '?a=%zz', '?;', "?'\"<>", '?access_token=%00', '?projectId=%E0%A4%A'), 8),
+      rawQuery: sometimes(
+        fc.constantFrom('?', '??', '?&&', '?=', '?access_token', '?access_token=', '?%', '?a=%zz', '?;', '?\'"<>', '?access_token=%00', '?projectId=%E0%A4%A'),
+        8,
+      ),
       credential: fc.oneof(
         { weight: 4, arbitrary: fc.record({ in: fc.constant('header' as const), value: fc.constantFrom(...validTokens()).map((token) => `Bearer ${token}`) }) },
         { weight: 2, arbitrary: fc.record({ in: fc.constant('query' as const), value: fc.constantFrom(...validTokens()) }) },
@@ -601,7 +690,11 @@ describe('push channel fuzzing: the upgrade request', () => {
           weight: 3,
           arbitrary: fc.record({
             in: fc.constantFrom('header' as const, 'query' as const),
-            value: fc.oneof(tokenArbitrary().map((token) => `Bearer ${token}`), tokenArbitrary(), fc.constantFrom('Bearer', 'Basic Zm9vOmJhcg==', `bearer ${masterKey}`, `Bearer ${masterKey} extra`, `Bearer  ${fuzzKey}  `, '')),
+            value: fc.oneof(
+              tokenArbitrary().map((token) => `Bearer ${token}`),
+              tokenArbitrary(),
+              fc.constantFrom('Bearer', 'Basic Zm9vOmJhcg==', `bearer ${masterKey}`, `Bearer ${masterKey} extra`, `Bearer  ${fuzzKey}  `, ''),
+            ),
           }),
         },
         { weight: 1, arbitrary: fc.constant({ in: 'none' as const, value: '' }) },
@@ -612,7 +705,10 @@ describe('push channel fuzzing: the upgrade request', () => {
       upgrade: usually<string | undefined>('websocket', 'WebSocket', 'h2c', 'websocket, h2c', 'websocket/13', 'x', undefined),
       key: usually('valid', 'short', 'junk', 'empty', 'absent', 'twice'),
       version: usually<string | undefined>('13', '8', '12', '14', '13, 8', 'abc', undefined),
-      extras: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.tuple(headerName, headerValue), { minLength: 1, maxLength: 5 }) }),
+      extras: fc.oneof(
+        { weight: 3, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.array(fc.tuple(headerName, headerValue), { minLength: 1, maxLength: 5 }) },
+      ),
       body: sometimes(fc.uint8Array({ maxLength: 64 }), 8),
     });
     await fc.assert(
@@ -621,7 +717,8 @@ describe('push channel fuzzing: the upgrade request', () => {
         const pairs = [...spec.query];
         if (spec.credential.in === 'query') pairs.unshift(['access_token', spec.credential.value]);
         if (spec.projectId !== undefined && spec.projectIn === 'query') pairs.push(['projectId', spec.projectId]);
-        const query = spec.rawQuery ?? (pairs.length > 0 ? `?${pairs.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&')}` : '');
+        const query =
+          spec.rawQuery ?? (pairs.length > 0 ? `?${pairs.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&')}` : '');
         const lines = [`${spec.method} ${spec.path}${query} HTTP/1.1`, `Host: 127.0.0.1:${port()}`];
         if (spec.connection !== undefined) lines.push(`Connection: ${spec.connection}`);
         if (spec.upgrade !== undefined) lines.push(`Upgrade: ${spec.upgrade}`);
@@ -671,7 +768,12 @@ describe('push channel fuzzing: the upgrade request', () => {
           if (adapterAnswer) expect(status, where).toBe(400);
           if (status >= 400 && spec.method !== 'HEAD' && !adapterAnswer) {
             const body = JSON.parse(completeBody(head!, false)!.toString('utf8'));
-            expect(body, where).toEqual({ success: false, error: expect.any(String), errorCode: expect.any(String), ...(body.details && { details: body.details }) });
+            expect(body, where).toEqual({
+              success: false,
+              error: expect.any(String),
+              errorCode: expect.any(String),
+              ...(body.details && { details: body.details }),
+            });
             expect(errorCodes, where).toContain(body.errorCode);
           }
           if (isUpgrade) expect(await connection.waitFor(() => false), `the refused upgrade's socket is closed: ${where}`).toBe(true);
@@ -687,24 +789,38 @@ describe('push channel fuzzing: the upgrade request', () => {
   it('survives malformed HTTP on the upgrade path: an answer below 500 or a close, never a hang', { timeout }, async () => {
     const base = `GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${masterKey}\r\n\r\n`;
     const mutated = fc
-      .array(fc.record({ at: fc.nat(), insert: fc.constantFrom('\r', '\n', '\0', ' ', ':', '\x01', 'é', '\r\n', '\r\n\r\n', 'GET / HTTP/1.1\r\n', 'X: y\r\n', '\t') , remove: fc.nat(3) }), { minLength: 1, maxLength: 4 })
-      .map((edits) => edits.reduce((text, { at, insert, remove }) => { const index = at % (text.length + 1); return text.slice(0, index) + insert + text.slice(index + remove); }, base));
+      .array(
+        fc.record({
+          at: fc.nat(),
+          insert: fc.constantFrom('\r', '\n', '\0', ' ', ':', '\x01', 'é', '\r\n', '\r\n\r\n', 'GET / HTTP/1.1\r\n', 'X: y\r\n', '\t'),
+          remove: fc.nat(3),
+        }),
+        { minLength: 1, maxLength: 4 },
+      )
+      .map((edits) =>
+        edits.reduce((text, { at, insert, remove }) => {
+          const index = at % (text.length + 1);
+          return text.slice(0, index) + insert + text.slice(index + remove);
+        }, base),
+      );
     const malformed = fc.oneof(
       mutated.map((text) => Buffer.from(text, 'utf8')),
       fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
       fc.string({ unit: 'binary', maxLength: 200 }).map((text) => Buffer.from(text, 'utf8')),
-      fc.constantFrom(
-        base.replace('Host: 127.0.0.1\r\n', ''),
-        base.replace('/v1/events', '/v1/events?x=é'),
-        base.replace('\r\n\r\n', '\r\nX-Long: ' + 'a'.repeat(20_000) + '\r\n\r\n'),
-        base.replace('\r\n\r\n', '\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n'),
-        base.replace('\r\n\r\n', '\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'),
-        base.replace('\r\n\r\n', '\r\nX-Folded: a\r\n b\r\n\r\n'),
-        base.replace('HTTP/1.1', 'HTTP/2.0'),
-        base.replace('HTTP/1.1', ''),
-        'GET /v1/events\r\n\r\n',
-        base.slice(0, 40),
-      ).map((text) => Buffer.from(text, 'utf8')),
+      fc
+        .constantFrom(
+          base.replace('Host: 127.0.0.1\r\n', ''),
+          base.replace('/v1/events', '/v1/events?x=é'),
+          base.replace('\r\n\r\n', '\r\nX-Long: ' + 'a'.repeat(20_000) + '\r\n\r\n'),
+          base.replace('\r\n\r\n', '\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n'),
+          base.replace('\r\n\r\n', '\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'),
+          base.replace('\r\n\r\n', '\r\nX-Folded: a\r\n b\r\n\r\n'),
+          base.replace('HTTP/1.1', 'HTTP/2.0'),
+          base.replace('HTTP/1.1', ''),
+          'GET /v1/events\r\n\r\n',
+          base.slice(0, 40),
+        )
+        .map((text) => Buffer.from(text, 'utf8')),
     );
     await fc.assert(
       fc.asyncProperty(malformed, async (bytes) => {

@@ -52,8 +52,24 @@ const userIdLike = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.constantFrom(
-      'm0', 'user_a', '*', 'fz_*', '', ' ', 'fz_0 ', 'FZ_0', 'fz_\u0000', 'fz_😀', 'fz_é', '__proto__', 'constructor',
-      'fz_+15551234567', 'fz_a:b@c.d-e', `fz_${'a'.repeat(125)}`, `fz_${'a'.repeat(126)}`, 'fz_\ud800',
+      'm0',
+      'user_a',
+      '*',
+      'fz_*',
+      '',
+      ' ',
+      'fz_0 ',
+      'FZ_0',
+      'fz_\u0000',
+      'fz_😀',
+      'fz_é',
+      '__proto__',
+      'constructor',
+      'fz_+15551234567',
+      'fz_a:b@c.d-e',
+      `fz_${'a'.repeat(125)}`,
+      `fz_${'a'.repeat(126)}`,
+      'fz_\ud800',
     ),
   },
   { weight: 1, arbitrary: fc.stringMatching(/^fz_[A-Za-z0-9._:@+-]{1,12}$/) },
@@ -66,7 +82,17 @@ const hugeArray = fc
   .record({ size: fc.integer({ min: 100, max: 9_000 }), kind: fc.constantFrom('distinct', 'same', 'forbidden', 'null', 'number', 'nested') })
   .map(({ size, kind }) =>
     Array.from({ length: size }, (_, index) =>
-      kind === 'distinct' ? `fz_${index}` : kind === 'same' ? 'fz_1' : kind === 'forbidden' ? `other_${index}` : kind === 'null' ? null : kind === 'number' ? index : [[index]],
+      kind === 'distinct'
+        ? `fz_${index}`
+        : kind === 'same'
+          ? 'fz_1'
+          : kind === 'forbidden'
+            ? `other_${index}`
+            : kind === 'null'
+              ? null
+              : kind === 'number'
+                ? index
+                : [[index]],
     ),
   );
 
@@ -92,8 +118,27 @@ const sinceField = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      '0', '00000000000000000042', '9223372036854775807', '9223372036854775808', '9999999999999999999', '18446744073709551616',
-      '1'.repeat(40), '', '-1', '+1', '1e3', '0x10', ' 1', '1 ', '1.0', '١٢٣', '１２３', 'NaN', 'Infinity', 'null', '1\u0000',
+      '0',
+      '00000000000000000042',
+      '9223372036854775807',
+      '9223372036854775808',
+      '9999999999999999999',
+      '18446744073709551616',
+      '1'.repeat(40),
+      '',
+      '-1',
+      '+1',
+      '1e3',
+      '0x10',
+      ' 1',
+      '1 ',
+      '1.0',
+      '١٢٣',
+      '１２３',
+      'NaN',
+      'Infinity',
+      'null',
+      '1\u0000',
     ),
   },
   { weight: 1, arbitrary: fc.stringMatching(/^\d{1,30}$/) },
@@ -105,7 +150,21 @@ const typeField = fc.oneof(
   { weight: 16, arbitrary: fc.constantFrom('subscribe', 'subscribe', 'unsubscribe', 'ping') },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('Subscribe', 'SUBSCRIBE', 'pong', 'subscribed', 'event', 'error', '', ' ping', 'ping\u0000', '__proto__', 'toString', 'constructor', 'hasOwnProperty'),
+    arbitrary: fc.constantFrom(
+      'Subscribe',
+      'SUBSCRIBE',
+      'pong',
+      'subscribed',
+      'event',
+      'error',
+      '',
+      ' ping',
+      'ping\u0000',
+      '__proto__',
+      'toString',
+      'constructor',
+      'hasOwnProperty',
+    ),
   },
   { weight: 1, arbitrary: fc.string({ maxLength: 50 }) },
   { weight: 1, arbitrary: junk },
@@ -151,10 +210,17 @@ const validTexts = [
 const mutatedText = fc
   .tuple(
     fc.constantFrom(...validTexts),
-    fc.array(fc.record({ op: fc.constantFrom('insert', 'delete', 'replace', 'repeat'), at: fc.nat(), text: fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }) }), {
-      minLength: 1,
-      maxLength: 4,
-    }),
+    fc.array(
+      fc.record({
+        op: fc.constantFrom('insert', 'delete', 'replace', 'repeat'),
+        at: fc.nat(),
+        text: fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }),
+      }),
+      {
+        minLength: 1,
+        maxLength: 4,
+      },
+    ),
   )
   .map(([text, mutations]) =>
     mutations.reduce((current, { op, at, text: inserted }) => {
@@ -167,13 +233,37 @@ const mutatedText = fc
   );
 
 const trickyTexts = [
-  '', ' ', 'null', 'true', '0', '"ping"', '[]', '{}', '[{"type":"ping"}]', '{"type":"ping","type":"subscribe"}',
-  '{"type":"subscribe","userIds":["fz_1"],"type":"ping"}', '\uFEFF{"type":"ping"}', '{"type":"ping"}\u0000', '{"type":"ping"} {"type":"ping"}',
-  '{"type":"ping"}\n', ' {"type" : "ping" }\t', '{"__proto__":{"type":"ping"}}', '{"type":"ping","__proto__":null}',
-  '{"type":"subscribe","userIds":["fz_1"],"__proto__":{"since":"x"}}', '{"constructor":{"prototype":{"type":"ping"}}}', '{"type":"\\u0070ing"}',
-  '{"type":"subscribe","userIds":["fz_\\u0031"]}', '{"type":"subscribe","userIds":["\\ud800"]}', '1e999', '{"type":"subscribe","userIds":["fz_1"],"since":1e999}',
-  '{"type":"subscribe","userIds":["fz_1","fz_1","fz_1"]}', '{"type":"unsubscribe","userIds":["never_subscribed"]}', '{"type":"subscribe","userIds":[]}',
-  '{"type":"subscribe","userIds":["fz_1"],"since":"00"}', '{"type":"ping","userIds":{"length":1}}', '{"type":"subscribe","userIds":{"0":"fz_1","length":1}}',
+  '',
+  ' ',
+  'null',
+  'true',
+  '0',
+  '"ping"',
+  '[]',
+  '{}',
+  '[{"type":"ping"}]',
+  '{"type":"ping","type":"subscribe"}',
+  '{"type":"subscribe","userIds":["fz_1"],"type":"ping"}',
+  '\uFEFF{"type":"ping"}',
+  '{"type":"ping"}\u0000',
+  '{"type":"ping"} {"type":"ping"}',
+  '{"type":"ping"}\n',
+  ' {"type" : "ping" }\t',
+  '{"__proto__":{"type":"ping"}}',
+  '{"type":"ping","__proto__":null}',
+  '{"type":"subscribe","userIds":["fz_1"],"__proto__":{"since":"x"}}',
+  '{"constructor":{"prototype":{"type":"ping"}}}',
+  '{"type":"\\u0070ing"}',
+  '{"type":"subscribe","userIds":["fz_\\u0031"]}',
+  '{"type":"subscribe","userIds":["\\ud800"]}',
+  '1e999',
+  '{"type":"subscribe","userIds":["fz_1"],"since":1e999}',
+  '{"type":"subscribe","userIds":["fz_1","fz_1","fz_1"]}',
+  '{"type":"unsubscribe","userIds":["never_subscribed"]}',
+  '{"type":"subscribe","userIds":[]}',
+  '{"type":"subscribe","userIds":["fz_1"],"since":"00"}',
+  '{"type":"ping","userIds":{"length":1}}',
+  '{"type":"subscribe","userIds":{"0":"fz_1","length":1}}',
 ];
 
 export const textFrame: fc.Arbitrary<string> = fc.oneof(
@@ -188,7 +278,10 @@ export const textFrame: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Where to cut a message into fragments (byte offsets; out-of-range ones are dropped). */
-export const fragmentCuts: fc.Arbitrary<number[]> = fc.oneof({ weight: 3, arbitrary: fc.constant<number[]>([]) }, { weight: 1, arbitrary: fc.array(fc.nat(70_000), { maxLength: 3 }) });
+export const fragmentCuts: fc.Arbitrary<number[]> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<number[]>([]) },
+  { weight: 1, arbitrary: fc.array(fc.nat(70_000), { maxLength: 3 }) },
+);
 
 // ---------------------------------------------------------------- the oracle
 
@@ -244,7 +337,10 @@ const utf8 = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'));
 
 const closePayload = fc
   .record({
-    code: fc.oneof(fc.constantFrom(1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1011, 1013, 1014, 1015, 1016, 2999, 3000, 4999, 5000, 0, 65535), fc.integer({ min: 0, max: 65535 })),
+    code: fc.oneof(
+      fc.constantFrom(1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1011, 1013, 1014, 1015, 1016, 2999, 3000, 4999, 5000, 0, 65535),
+      fc.integer({ min: 0, max: 65535 }),
+    ),
     reason: fc.oneof(fc.string({ maxLength: 20 }).map(utf8), fc.uint8Array({ maxLength: 20 })),
   })
   .map(({ code, reason }) => {

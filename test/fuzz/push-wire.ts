@@ -15,16 +15,35 @@ import WebSocket from 'ws';
 
 /** SPEC §6. */
 export const errorCodes = [
-  'VALIDATION_ERROR', 'INVALID_SIGNATURE', 'CHECKSUM_MISMATCH', 'IMMUTABLE_FIELD', 'UNAUTHORIZED', 'FORBIDDEN',
-  'KEYS_SUSPENDED', 'NOT_FOUND', 'CONFLICT', 'KEYS_REVOKED', 'KEYS_EXPIRED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED',
-  'INTERNAL_ERROR', 'UNAVAILABLE',
+  'VALIDATION_ERROR',
+  'INVALID_SIGNATURE',
+  'CHECKSUM_MISMATCH',
+  'IMMUTABLE_FIELD',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'KEYS_SUSPENDED',
+  'NOT_FOUND',
+  'CONFLICT',
+  'KEYS_REVOKED',
+  'KEYS_EXPIRED',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'INTERNAL_ERROR',
+  'UNAVAILABLE',
 ] as const;
 /** The codes of a server-side failure: a 5xx over HTTP, never acceptable as the answer to a frame. */
 const serverFailureCodes = new Set(['INTERNAL_ERROR', 'UNAVAILABLE']);
 /** SPEC §4, and `devices.changed` (multi-device /v1). */
 export const eventNames = [
-  'prekeys.low', 'prekeys.exhausted', 'keys.registered', 'keys.rotated', 'prekeys.replenished', 'keys.revoked',
-  'session.initiated', 'peer.keys.revoked', 'devices.changed',
+  'prekeys.low',
+  'prekeys.exhausted',
+  'keys.registered',
+  'keys.rotated',
+  'prekeys.replenished',
+  'keys.revoked',
+  'session.initiated',
+  'peer.keys.revoked',
+  'devices.changed',
 ];
 
 export type ServerMessage = { type: string } & Record<string, unknown>;

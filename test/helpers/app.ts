@@ -56,16 +56,20 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const clock = options.clock ?? systemClock;
   const settings = { ...defaultDomainSettings, ...options.settings };
   const transparency = options.transparency
-    ? new TransparencyLog(store, {
-        intervalMs: 20,
-        originFor: (projectId) => `test.example/prekeyd/${projectId}`,
-        witnesses: [],
-        witnessTimeoutMs: 2000,
-        publicProjects: [],
-        waitMs: 5000,
-        maxLeavesPerCheckpoint: 4096,
-        ...options.transparency,
-      }, clock)
+    ? new TransparencyLog(
+        store,
+        {
+          intervalMs: 20,
+          originFor: (projectId) => `test.example/prekeyd/${projectId}`,
+          witnesses: [],
+          witnessTimeoutMs: 2000,
+          publicProjects: [],
+          waitMs: 5000,
+          maxLeavesPerCheckpoint: 4096,
+          ...options.transparency,
+        },
+        clock,
+      )
     : undefined;
   transparency?.start();
   const base = { store, clock, settings, ...(transparency && { transparency }) };

@@ -63,8 +63,7 @@ export async function runAuthCases(t: TestApp, route: RouteCase): Promise<AuthCa
   const otherActions = actions.filter((action) => action !== route.action && action !== '*');
   const withoutAction = await keyFor(t, `without:${route.action}`, () => insertApiKey(t.store, { acl: otherActions }));
   // A route that needs `*` may be reserved to the master key (e.g. admin routes): the master key holds `*` for sure.
-  const withAction =
-    route.action === '*' ? masterKey : await keyFor(t, `with:${route.action}`, () => insertApiKey(t.store, { acl: [route.action] }));
+  const withAction = route.action === '*' ? masterKey : await keyFor(t, `with:${route.action}`, () => insertApiKey(t.store, { acl: [route.action] }));
   return {
     noKey: await send(null),
     unknownKey: await send(generateApiKey().key),

@@ -153,7 +153,14 @@ export async function alterStoredData(path: string, statement: string, params: A
     }
   }
   let index = 0;
-  return (await inSchema(testBackend, path, statement.replace(/\?/g, () => `$${++index}`), params)).rowCount;
+  return (
+    await inSchema(
+      testBackend,
+      path,
+      statement.replace(/\?/g, () => `$${++index}`),
+      params,
+    )
+  ).rowCount;
 }
 
 /**
@@ -188,7 +195,8 @@ export function sharedPGlite(): Promise<PGlite> {
  */
 async function startPGlite(): Promise<PGlite> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const version = (JSON.parse(readFileSync(join(import.meta.dirname, '../../node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(readFileSync(join(import.meta.dirname, '../../node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string })
+    .version;
   const cache = join(tmpdir(), `prekeyd-pglite-${version}-datadir.tar`);
   try {
     const db = new PGlite({ loadDataDir: new Blob([readFileSync(cache)]) });

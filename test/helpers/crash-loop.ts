@@ -62,7 +62,14 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
   const users = new Map<string, UserState>();
   const handedOut = new Set<string>();
   const report: CrashLoopReport = {
-    cycles: 0, registrationsAcked: 0, rotationsAcked: 0, fetchesAcked: 0, keysHandedOut: 0, keysChecked: 0, backupsAcked: 0, backupsChecked: 0,
+    cycles: 0,
+    registrationsAcked: 0,
+    rotationsAcked: 0,
+    fetchesAcked: 0,
+    keysHandedOut: 0,
+    keysChecked: 0,
+    backupsAcked: 0,
+    backupsChecked: 0,
   };
   /** Users written to since they were last checked. */
   const dirty = new Set<string>();
@@ -120,7 +127,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
             if (response.status !== 200) throw new Error(`rotate answered ${response.status}: ${await response.text()}`);
             const { rotatedAt } = ((await response.json()) as { data: { rotatedAt: string } }).data;
             // Answers to concurrent rotations of one user may arrive in any order: the newest wins.
-            if (rotatedAt > state.signedPreKeyAckedAt) state.signedPreKeyAcked = new Set(), (state.signedPreKeyAckedAt = rotatedAt);
+            if (rotatedAt > state.signedPreKeyAckedAt) (state.signedPreKeyAcked = new Set()), (state.signedPreKeyAckedAt = rotatedAt);
             if (rotatedAt === state.signedPreKeyAckedAt) state.signedPreKeyAcked.add(signedPreKey.keyId);
             state.signedPreKeysInFlight.delete(signedPreKey.keyId);
             // A concurrent fetch may already have handed out one of these keys before this answer came.
@@ -133,7 +140,12 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
             const blob = randomBytes(2048 + Math.floor(Math.random() * 30_000));
             const checksum = createHash('sha256').update(blob).digest('hex');
             state.backupsInFlight.add(checksum);
-            const encryptionMetadata = { algorithm: 'argon2id+aes-256-gcm', argon2Params: { timeCost: 3, memoryCost: 65536, parallelism: 4 }, nonce: '00', salt: '00' };
+            const encryptionMetadata = {
+              algorithm: 'argon2id+aes-256-gcm',
+              argon2Params: { timeCost: 3, memoryCost: 65536, parallelism: 4 },
+              nonce: '00',
+              salt: '00',
+            };
             const response = await post('/v1/keys/backup', { userId, encryptedBundle: blob.toString('base64'), encryptionMetadata, checksum });
             if (response.status !== 200) throw new Error(`backup answered ${response.status}: ${await response.text()}`);
             const { version } = ((await response.json()) as { data: { version: number } }).data;
@@ -242,7 +254,11 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
   async function verifyBackups(url: string, userId: string, state: UserState): Promise<void> {
     if (state.backupsAcked.size === 0 && state.backupsInFlight.size === 0) return;
     const recover = async (version?: number) => {
-      const response = await fetch(`${url}/v1/keys/recover`, { method: 'POST', headers, body: JSON.stringify({ userId, ...(version !== undefined && { version }) }) });
+      const response = await fetch(`${url}/v1/keys/recover`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ userId, ...(version !== undefined && { version }) }),
+      });
       return { status: response.status, body: (await response.json()) as { data: { version: number; checksum: string; encryptedBundle: string } } };
     };
     const newestAcked = Math.max(0, ...state.backupsAcked.keys());
@@ -253,11 +269,14 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
     }
     const { version, checksum, encryptedBundle } = latest.body.data;
     if (version < newestAcked) throw new Error(`backup of ${userId} is at version ${version}, ${newestAcked} was acknowledged`);
-    if (state.backupsAcked.get(version) !== checksum && !state.backupsInFlight.has(checksum)) throw new Error(`backup version ${version} of ${userId} is not one that was sent`);
-    if (createHash('sha256').update(Buffer.from(encryptedBundle, 'base64')).digest('hex') !== checksum) throw new Error(`backup blob of ${userId} does not match its checksum`);
+    if (state.backupsAcked.get(version) !== checksum && !state.backupsInFlight.has(checksum))
+      throw new Error(`backup version ${version} of ${userId} is not one that was sent`);
+    if (createHash('sha256').update(Buffer.from(encryptedBundle, 'base64')).digest('hex') !== checksum)
+      throw new Error(`backup blob of ${userId} does not match its checksum`);
     if (version !== newestAcked && newestAcked > 0) {
       const acked = await recover(newestAcked); // still within the retention: a version in flight came after it
-      if (acked.status === 200 && acked.body.data.checksum !== state.backupsAcked.get(newestAcked)) throw new Error(`backup version ${newestAcked} of ${userId} changed`);
+      if (acked.status === 200 && acked.body.data.checksum !== state.backupsAcked.get(newestAcked))
+        throw new Error(`backup version ${newestAcked} of ${userId} changed`);
     }
     state.backupsAcked = new Map([[version, checksum]]);
     state.backupsInFlight.clear();

@@ -10,6 +10,12 @@ import type { ErrorCode } from '../../src/domain/errors.ts';
 
 /** A `TestResponse` (test/helpers/app.ts) or a fetch `Response` (its body is read from a clone). */
 export async function expectError(response: Response | { status: number; body: any }, status: number, errorCode: ErrorCode): Promise<void> {
-  const body = response instanceof Response ? await response.clone().json().catch(() => undefined) : response.body;
+  const body =
+    response instanceof Response
+      ? await response
+          .clone()
+          .json()
+          .catch(() => undefined)
+      : response.body;
   expect({ status: response.status, success: body?.success, errorCode: body?.errorCode }).toEqual({ status, success: false, errorCode });
 }

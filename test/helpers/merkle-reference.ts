@@ -27,8 +27,5 @@ export function subproof(m: number, leaves: Uint8Array[], complete: boolean): Ui
   const n = leaves.length;
   if (m === n) return complete ? [] : [mth(leaves)];
   const k = split(n);
-  return m <= k
-    ? [...subproof(m, leaves.slice(0, k), complete), mth(leaves.slice(k))]
-    : [...subproof(m - k, leaves.slice(k), false), mth(leaves.slice(0, k))];
+  return m <= k ? [...subproof(m, leaves.slice(0, k), complete), mth(leaves.slice(k))] : [...subproof(m - k, leaves.slice(k), false), mth(leaves.slice(0, k))];
 }
-

@@ -70,11 +70,16 @@ describe('drain limit per pre-key consumed', () => {
     for (let i = 0; i < drainLimit; i++) {
       const bundle = await t.call('GET', '/v1/keys/bundle/victim_v1', undefined, { token: key });
       if (bundle.body.data.oneTimePreKey) handedOut++;
-      const session = await t.call('POST', '/v1/keys/shared-secret', {
-        initiatorUserId: 'mallory_v1',
-        responderUserId: 'victim_v1',
-        initiatorEphemeralKey: victim.body.signedPreKey.publicKey,
-      }, { token: key });
+      const session = await t.call(
+        'POST',
+        '/v1/keys/shared-secret',
+        {
+          initiatorUserId: 'mallory_v1',
+          responderUserId: 'victim_v1',
+          initiatorEphemeralKey: victim.body.signedPreKey.publicKey,
+        },
+        { token: key },
+      );
       expect(session.status).toBe(200);
       if (session.body.data.responderBundle.oneTimePreKey) handedOut++;
     }

@@ -70,7 +70,18 @@ describe('resources a client holds before and while it is authenticated', () => 
   beforeAll(async () => {
     // One server for all: each test's raw sockets come from their own loopback address.
     server = await startServerProcess({
-      args: ['--body-budget', String(1024 * 1024), '--headers-timeout', '1s', '--request-timeout', '2s', '--max-connections', '12', '--max-connections-per-ip', '8'],
+      args: [
+        '--body-budget',
+        String(1024 * 1024),
+        '--headers-timeout',
+        '1s',
+        '--request-timeout',
+        '2s',
+        '--max-connections',
+        '12',
+        '--max-connections-per-ip',
+        '8',
+      ],
     });
   });
   afterAll(async () => {

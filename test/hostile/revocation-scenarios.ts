@@ -69,8 +69,11 @@ export async function revocationScenarios(admin: ServerProcess, socketServer: Se
   await kept.client.waitForEvents(2, { userId: kept.userId });
   await kept.client.close();
 
-  const closed = await Promise.race([expiring.client.closed, new Promise<undefined>((resolve) => setTimeout(resolve, Date.parse(expiresAt) + 1_500 - Date.now()))]);
-  expect(closed, 'the expired key\'s socket was not closed').toBeDefined();
+  const closed = await Promise.race([
+    expiring.client.closed,
+    new Promise<undefined>((resolve) => setTimeout(resolve, Date.parse(expiresAt) + 1_500 - Date.now())),
+  ]);
+  expect(closed, "the expired key's socket was not closed").toBeDefined();
   expect(closed!.code).toBe(1008);
   expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt) - 50);
 }

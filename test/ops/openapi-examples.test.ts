@@ -90,10 +90,12 @@ function operationOf(method: string, path: string): Operation {
 
 function examplesOf(operation: Operation, where: Parameter['in']): Record<string, unknown> {
   const parameters = (operation.parameters ?? []).filter((parameter) => parameter.in === where);
-  return Object.fromEntries(parameters.flatMap((parameter) => {
-    const example = parameterExample(parameter);
-    return example === undefined ? [] : [[parameter.name, example]];
-  }));
+  return Object.fromEntries(
+    parameters.flatMap((parameter) => {
+      const example = parameterExample(parameter);
+      return example === undefined ? [] : [[parameter.name, example]];
+    }),
+  );
 }
 
 describe('the OpenAPI document', () => {
@@ -132,8 +134,7 @@ describe('the OpenAPI document', () => {
 });
 
 describe('every example parses with the zod schema of its route', () => {
-  const routes = () =>
-    t.app.openAPIRegistry.definitions.flatMap((definition) => (definition.type === 'route' ? [definition.route as RouteConfig] : []));
+  const routes = () => t.app.openAPIRegistry.definitions.flatMap((definition) => (definition.type === 'route' ? [definition.route as RouteConfig] : []));
   const zodOf = (content: unknown): z.ZodType | undefined => {
     const schema = (content as Record<string, MediaType | undefined> | undefined)?.[json]?.schema;
     return schema instanceof z.ZodType ? schema : undefined;

@@ -102,7 +102,9 @@ describe('PostgreSQL lost and back', () => {
     // Events committed by another instance while this one's listener was away.
     const other = await openPostgresStore(await createPgPoolDriver({ url: testPgUrl!, poolSize: 1, schema }));
     try {
-      await other.transaction((tx) => tx.events.append({ projectId: 'default', userId: 'lost_user', event: 'keys.rotated', data: {}, createdAt: new Date().toISOString() }));
+      await other.transaction((tx) =>
+        tx.events.append({ projectId: 'default', userId: 'lost_user', event: 'keys.rotated', data: {}, createdAt: new Date().toISOString() }),
+      );
     } finally {
       await other.close();
     }

@@ -97,7 +97,11 @@ describe('two instances on one PostgreSQL database', () => {
     for (const subscriber of [onA, onB]) {
       await expect.poll(() => subscriber.events.length, { timeout: 10_000 }).toBe(5);
       expect(subscriber.events.map((event) => [event.event, event.data.remaining ?? null])).toEqual([
-        ['prekeys.low', 4], ['prekeys.low', 3], ['prekeys.low', 2], ['prekeys.low', 1], ['prekeys.exhausted', null],
+        ['prekeys.low', 4],
+        ['prekeys.low', 3],
+        ['prekeys.low', 2],
+        ['prekeys.low', 1],
+        ['prekeys.exhausted', null],
       ]);
       const ids = subscriber.events.map((event) => BigInt(event.id));
       expect([...ids].sort((x, y) => (x < y ? -1 : 1))).toEqual(ids);
@@ -111,8 +115,12 @@ describe('two instances on one PostgreSQL database', () => {
     const identity = makeIdentity();
     const lastResort = makePqPreKey(identity, 'mi_pq_lr');
     const body = {
-      userId: 'mi_pq', identityKey: identity.identityKey, signedPreKey: makeSignedPreKey(identity), oneTimePreKeys: makePreKeys(100),
-      pqOneTimePreKeys: makePqPreKeys(identity, 100), pqLastResortPreKey: wire(lastResort),
+      userId: 'mi_pq',
+      identityKey: identity.identityKey,
+      signedPreKey: makeSignedPreKey(identity),
+      oneTimePreKeys: makePreKeys(100),
+      pqOneTimePreKeys: makePqPreKeys(identity, 100),
+      pqLastResortPreKey: wire(lastResort),
     };
     expect((await call(a, 'POST', '/v1/keys/register', body)).status).toBe(201);
     const responses = await Promise.all(Array.from({ length: 1000 }, (_, index) => call(index % 2 ? a : b, 'GET', '/v1/keys/bundle/mi_pq')));
@@ -132,7 +140,11 @@ describe('two instances on one PostgreSQL database', () => {
     const storedPq = new Set<string>();
     for (const deviceId of ['d1', 'd2', 'd3', 'd4', 'd5']) {
       const { body: ecBody, identity } = registration('mi_devices', 40, { deviceId });
-      const body = { ...ecBody, pqOneTimePreKeys: makePqPreKeys(identity, 20, `pq_${deviceId}`), pqLastResortPreKey: wire(makePqPreKey(identity, `pqlr_${deviceId}`)) };
+      const body = {
+        ...ecBody,
+        pqOneTimePreKeys: makePqPreKeys(identity, 20, `pq_${deviceId}`),
+        pqLastResortPreKey: wire(makePqPreKey(identity, `pqlr_${deviceId}`)),
+      };
       for (const key of body.oneTimePreKeys) stored.add(key.keyId);
       for (const key of body.pqOneTimePreKeys) storedPq.add(key.keyId);
       expect((await call(deviceId === 'd3' ? b : a, 'POST', '/v1/keys/register', body)).status).toBe(201);
@@ -148,7 +160,10 @@ describe('two instances on one PostgreSQL database', () => {
       call(b, 'POST', '/v1/keys/register', registration('mi_devices', 3, { deviceId: 'd7' }).body),
     ];
     const [answers, changed] = await Promise.all([Promise.all(claims), Promise.all(changes)]);
-    expect(changed.map((response) => response.status), JSON.stringify(changed.map((response) => response.body))).toEqual([200, 200, 201, 201]);
+    expect(
+      changed.map((response) => response.status),
+      JSON.stringify(changed.map((response) => response.body)),
+    ).toEqual([200, 200, 201, 201]);
     expect(answers.filter((response) => response.status !== 200).map((response) => response.body)).toEqual([]);
     const handedOut: string[] = answers.flatMap((response) =>
       response.body.data.devices.flatMap((bundle: { deviceId: string; oneTimePreKey: { keyId: string } | null }) =>
@@ -185,9 +200,9 @@ describe('two instances on one PostgreSQL database', () => {
     const device = await subscribe(a, ['mi_device']);
     expect((await call(b, 'GET', '/v1/keys/bundle/mi_device')).body.data.remainingOneTimePreKeys).toBe(5);
     expect((await call(b, 'GET', '/v1/keys/bundle/mi_device')).body.data.remainingOneTimePreKeys).toBe(4);
-    await expect.poll(() => device.events.map((event) => [event.event, event.userId, event.data.remaining]), { timeout: 5_000 }).toEqual([
-      ['prekeys.low', 'mi_device', 4],
-    ]);
+    await expect
+      .poll(() => device.events.map((event) => [event.event, event.userId, event.data.remaining]), { timeout: 5_000 })
+      .toEqual([['prekeys.low', 'mi_device', 4]]);
     device.close();
   });
 

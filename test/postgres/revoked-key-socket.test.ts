@@ -15,7 +15,10 @@ let b: ServerProcess;
 beforeAll(async () => {
   database = await freshServerDbUrl();
   await seedApiKeys(database.url, []); // the first open applies the schema, before two instances race to
-  [a, b] = await Promise.all([startServerProcess({ dbPath: database.url, args: heartbeatOff }), startServerProcess({ dbPath: database.url, args: heartbeatOff })]);
+  [a, b] = await Promise.all([
+    startServerProcess({ dbPath: database.url, args: heartbeatOff }),
+    startServerProcess({ dbPath: database.url, args: heartbeatOff }),
+  ]);
 });
 
 afterAll(async () => {

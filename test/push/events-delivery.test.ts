@@ -134,7 +134,9 @@ describe('delivery', () => {
       userId: 'user_a',
       data: { deviceId: 'default', reason: 'Device compromised', revokedAt: revoked.body.data.revokedAt },
     });
-    console.log(`keys.revoked arrival (ms) since the revoke request was sent: ${(arrival.at - requested).toFixed(1)}; relative to its response: ${(arrival.at - revoked.at).toFixed(1)}`);
+    console.log(
+      `keys.revoked arrival (ms) since the revoke request was sent: ${(arrival.at - requested).toFixed(1)}; relative to its response: ${(arrival.at - revoked.at).toFixed(1)}`,
+    );
   });
 
   it('refuses a subscription to a user the key may not act as with FORBIDDEN and keeps the connection open', async () => {
@@ -253,7 +255,13 @@ describe('limits and bad input', () => {
 function rawUpgrade(target: string, extraHeaders: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connectTcp(server.port, '127.0.0.1', () => {
-      const lines = [`GET ${target} HTTP/1.1`, `Host: 127.0.0.1:${server.port}`, 'Connection: Upgrade', 'Upgrade: websocket', `Authorization: Bearer ${masterKey}`];
+      const lines = [
+        `GET ${target} HTTP/1.1`,
+        `Host: 127.0.0.1:${server.port}`,
+        'Connection: Upgrade',
+        'Upgrade: websocket',
+        `Authorization: Bearer ${masterKey}`,
+      ];
       socket.write(`${[...lines, ...extraHeaders].join('\r\n')}\r\n\r\n`);
     });
     let answer = '';

@@ -94,8 +94,7 @@ async function appendEvents(userId: string, count: number, projectId = 'default'
   });
 }
 
-const storedIds = (userId: string) =>
-  store.transaction(async (tx) => (await tx.events.listAfter('default', [userId], '0', 100_000)).map((event) => event.id));
+const storedIds = (userId: string) => store.transaction(async (tx) => (await tx.events.listAfter('default', [userId], '0', 100_000)).map((event) => event.id));
 
 /** Runs until `check` holds (the hub works through promise chains). */
 async function eventually(check: () => boolean, timeoutMs = 3_000): Promise<void> {

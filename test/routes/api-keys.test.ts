@@ -28,8 +28,7 @@ async function createKey(body: Record<string, unknown>, token?: string) {
   return res.body.data as { uid: string; key: string; prefix: string; projectId: string };
 }
 
-const auditOf = (projectId: string) =>
-  t.store.transaction((tx) => tx.audit.query({ projectId, offset: 0, limit: 1000 })).then((page) => page.items);
+const auditOf = (projectId: string) => t.store.transaction((tx) => tx.audit.query({ projectId, offset: 0, limit: 1000 })).then((page) => page.items);
 
 describe('POST /v1/api-keys', () => {
   it('returns the key once with every field, in the {success, data} envelope', async () => {
@@ -378,7 +377,11 @@ describe('managing keys with an API key', () => {
     expect((await t.call('PATCH', `/v1/api-keys/${weak.uid}`, { acl: ['bundles.fetch'] }, { token: manager.key })).status).toBe(200);
 
     const admin = await createKey({ projectId: 'scope_a', acl: ['*'] });
-    for (const [method, body] of [['PATCH', { revoked: true }], ['PUT', { description: 'mine now' }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['PATCH', { revoked: true }],
+      ['PUT', { description: 'mine now' }],
+      ['DELETE', undefined],
+    ] as const) {
       const res = await t.call(method, `/v1/api-keys/${admin.uid}`, body, { token: manager.key });
       expect(res.status, method).toBe(403);
     }

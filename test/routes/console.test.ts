@@ -20,7 +20,14 @@ describe('GET /console', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     const csp = response.headers.get('content-security-policy')!;
     expect(csp).toBe(consoleContentSecurityPolicy());
-    for (const directive of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"]) {
+    for (const directive of [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "connect-src 'self'",
+      "frame-ancestors 'none'",
+      "object-src 'none'",
+    ]) {
       expect(csp).toContain(directive);
     }
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);

@@ -18,10 +18,14 @@ describe('GET /', () => {
     for (const href of ['/docs', '/openapi.json', '/healthz']) expect((await t.call('GET', href, undefined, { token: null })).status).toBe(200);
   });
 
-  it('answers JSON to Accept: application/json, and HTML to curl\'s */*', async () => {
+  it("answers JSON to Accept: application/json, and HTML to curl's */*", async () => {
     const res = await t.call('GET', '/', undefined, { token: null, headers: { accept: 'application/json' } });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ name: 'prekeyd', version: expect.any(String), links: { docs: '/docs', console: '/console', openapi: '/openapi.json', healthz: '/healthz', readyz: '/readyz' } });
+    expect(res.body).toEqual({
+      name: 'prekeyd',
+      version: expect.any(String),
+      links: { docs: '/docs', console: '/console', openapi: '/openapi.json', healthz: '/healthz', readyz: '/readyz' },
+    });
     const curl = await t.call('GET', '/', undefined, { token: null, headers: { accept: '*/*' } });
     expect(curl.headers.get('content-type')).toMatch(/^text\/html/);
   });

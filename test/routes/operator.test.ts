@@ -17,12 +17,19 @@ describe('GET /v1/whoami', () => {
     const { status, body } = await t.call('GET', '/v1/whoami', undefined, { headers: { 'x-project-id': 'acme' } });
     expect(status).toBe(200);
     expect(body.data).toEqual({
-      kind: 'master', uid: 'master', projectId: 'acme', acl: ['*'], userIds: ['*'], prefix: null, description: null, expiresAt: null,
+      kind: 'master',
+      uid: 'master',
+      projectId: 'acme',
+      acl: ['*'],
+      userIds: ['*'],
+      prefix: null,
+      description: null,
+      expiresAt: null,
       limits: { preKeyLowThreshold: 5, rateLimitKeys: 0, rateLimitBundle: 0, drainLimitPerMinute: 0 },
     });
   });
 
-  it("tells an API key its own ACL, patterns and project, and nothing secret, whatever X-Project-Id says", async () => {
+  it('tells an API key its own ACL, patterns and project, and nothing secret, whatever X-Project-Id says', async () => {
     const key = await insertApiKey(t.store, { projectId: 'p_who', acl: ['keys.read', 'audit.read'], userIds: ['team_*'] });
     const { status, body } = await t.call('GET', '/v1/whoami', undefined, { token: key.token, headers: { 'x-project-id': 'other' } });
     expect(status).toBe(200);
@@ -141,4 +148,3 @@ describe('GET /v1/keys/list?userIdPrefix=', () => {
     expect(bad.body.errorCode).toBe('VALIDATION_ERROR');
   });
 });
-

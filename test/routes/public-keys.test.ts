@@ -69,8 +69,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const importKey = (body: Record<string, unknown>, options?: Parameters<TestApp['call']>[3], app = t) =>
-  app.call('POST', '/v1/public-keys', body, options);
+const importKey = (body: Record<string, unknown>, options?: Parameters<TestApp['call']>[3], app = t) => app.call('POST', '/v1/public-keys', body, options);
 
 describe.each(keyTypes)('%s keys: import, get, list, delete', (keyType) => {
   const ownerId = `owner_${keyType}`;
@@ -256,7 +255,11 @@ describe('GET /v1/public-keys: listing', () => {
 describe('auth, scoping, isolation and audit', () => {
   it('needs a key (401)', async () => {
     await expectError(await t.call('GET', '/v1/public-keys', undefined, { token: null }), 401, 'UNAUTHORIZED');
-    await expectError(await importKey({ ownerId: 'a', name: 'a', keyType: 'ed25519', publicKey: clientPublicKey('ed25519') }, { token: 'wrong' }), 401, 'UNAUTHORIZED');
+    await expectError(
+      await importKey({ ownerId: 'a', name: 'a', keyType: 'ed25519', publicKey: clientPublicKey('ed25519') }, { token: 'wrong' }),
+      401,
+      'UNAUTHORIZED',
+    );
   });
 
   it('reads need publicKeys.read; import and delete need publicKeys.write', async () => {
@@ -368,7 +371,14 @@ describe('POST /v1/public-keys/generate', () => {
       publicKey: expect.stringMatching(new RegExp(`^[0-9a-f]{${publicLength}}$`)),
       privateKey: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    expect(data).toEqual({ id: expect.stringMatching(/^[0-9a-f]{24}$/), name: 'MyApp', publicKey: result.publicKey, keyType, ownerId, createdAt: expect.any(String) });
+    expect(data).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      name: 'MyApp',
+      publicKey: result.publicKey,
+      keyType,
+      ownerId,
+      createdAt: expect.any(String),
+    });
     assertKeyPairWorks(keyType, result.publicKey, result.privateKey);
     neverLog(result.privateKey); // checked against every log line when the test app closes
 

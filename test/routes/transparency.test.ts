@@ -36,7 +36,10 @@ async function openCheckpoint(note: string) {
   return parseCheckpoint(opened.text);
 }
 
-function expectIncluded(proof: { checkpoint: string; leafIndex: number; leaf: string; inclusionProof: string[] }, checkpoint: { size: number; rootHash: Uint8Array }) {
+function expectIncluded(
+  proof: { checkpoint: string; leafIndex: number; leaf: string; inclusionProof: string[] },
+  checkpoint: { size: number; rootHash: Uint8Array },
+) {
   const ok = referenceVerifyInclusion(referenceLeafHash(b64(proof.leaf)), proof.leafIndex, checkpoint.size, proof.inclusionProof.map(b64), checkpoint.rootHash);
   expect(ok).toBe(true);
 }
@@ -130,7 +133,9 @@ describe('tlog-tiles layout', () => {
   });
 
   it('entry bundles need transparency.read in the same project; hash tiles and proofs need no key', async () => {
-    const checkpoint = parseCheckpoint(openNote((await raw(`${base}/checkpoint`)).bytes.toString(), [parseVerifierKey((await raw(`${base}/key`)).bytes.toString().trim())]).text);
+    const checkpoint = parseCheckpoint(
+      openNote((await raw(`${base}/checkpoint`)).bytes.toString(), [parseVerifierKey((await raw(`${base}/key`)).bytes.toString().trim())]).text,
+    );
     const path = `${base}/tile/entries/000.p/${checkpoint.size}`;
     const none = await t.call('GET', path, undefined, { token: null });
     expect([none.status, none.body.errorCode]).toEqual([401, 'UNAUTHORIZED']);

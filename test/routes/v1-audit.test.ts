@@ -26,7 +26,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-
 async function newestId(app: TestApp = t): Promise<number> {
   return (await app.call('GET', '/v1/keys/audit?limit=1')).body.data[0]?.id ?? 0;
 }
@@ -71,9 +70,7 @@ describe('GET /v1/keys/audit: the actions of the seed', () => {
     expect(await actionsOf(initiate)).toEqual(['PREKEY_CONSUMED:SUCCESS', 'SHARED_SECRET_INITIATED:SUCCESS']);
     expect(await actionsOf(() => t.call('POST', `/v1/keys/shared-secret/${sessionId}/complete`))).toEqual(['SHARED_SECRET_COMPLETED:SUCCESS']);
 
-    expect(await actionsOf(() => t.call('POST', '/v1/keys/revoke', { userId: 'au_bob', reason: 'Device compromised' }))).toEqual([
-      'KEYS_REVOKED:SUCCESS',
-    ]);
+    expect(await actionsOf(() => t.call('POST', '/v1/keys/revoke', { userId: 'au_bob', reason: 'Device compromised' }))).toEqual(['KEYS_REVOKED:SUCCESS']);
   });
 
   it('records failures with status FAILURE and the error code', async () => {

@@ -12,8 +12,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-
-
 async function auditOf(userId: string, action: string) {
   const res = await t.call('GET', `/v1/keys/audit?userId=${userId}&action=${action}`);
   return res.body.data as any[];
@@ -98,7 +96,11 @@ describe('POST /v1/keys/backup', () => {
     ['checksum not 64 hex', { checksum: 'e3b0c442' }, 'checksum'],
     ['nonce not hex', { encryptionMetadata: { ...encryptionMetadata, nonce: 'xyz' } }, 'encryptionMetadata.nonce'],
     ['salt of odd length', { encryptionMetadata: { ...encryptionMetadata, salt: 'abc' } }, 'encryptionMetadata.salt'],
-    ['argon2 timeCost 0', { encryptionMetadata: { ...encryptionMetadata, argon2Params: { timeCost: 0, memoryCost: 1, parallelism: 1 } } }, 'encryptionMetadata.argon2Params.timeCost'],
+    [
+      'argon2 timeCost 0',
+      { encryptionMetadata: { ...encryptionMetadata, argon2Params: { timeCost: 0, memoryCost: 1, parallelism: 1 } } },
+      'encryptionMetadata.argon2Params.timeCost',
+    ],
     ['argon2 params missing', { encryptionMetadata: { ...encryptionMetadata, argon2Params: { timeCost: 3 } } }, 'encryptionMetadata.argon2Params.memoryCost'],
     ['unknown metadata field', { encryptionMetadata: { ...encryptionMetadata, password: 'hunter2' } }, 'encryptionMetadata'],
     ['unknown body field', { extra: 1 }, '(body)'],

@@ -65,11 +65,20 @@ describe('GET /v1/keys/bundles/:userId', () => {
     const consumed = (await t.call('GET', '/v1/keys/audit?userId=md_alice&action=PREKEY_CONSUMED')).body.data;
     expect(consumed).toHaveLength(1);
     expect(consumed[0].details.keys).toEqual(
-      data.devices.map((bundle: { deviceId: string; oneTimePreKey: { keyId: string } }) => ({ deviceId: bundle.deviceId, keyId: bundle.oneTimePreKey.keyId, remaining: 2 })),
+      data.devices.map((bundle: { deviceId: string; oneTimePreKey: { keyId: string } }) => ({
+        deviceId: bundle.deviceId,
+        keyId: bundle.oneTimePreKey.keyId,
+        remaining: 2,
+      })),
     );
     const fetched = (await t.call('GET', '/v1/keys/audit?userId=md_alice&action=BUNDLE_FETCHED')).body.data;
     expect(fetched.map((entry: { details: unknown }) => entry.details)).toEqual([
-      { devices: data.devices.map((bundle: { deviceId: string; oneTimePreKey: { keyId: string } }) => ({ deviceId: bundle.deviceId, oneTimePreKeyId: bundle.oneTimePreKey.keyId })) },
+      {
+        devices: data.devices.map((bundle: { deviceId: string; oneTimePreKey: { keyId: string } }) => ({
+          deviceId: bundle.deviceId,
+          oneTimePreKeyId: bundle.oneTimePreKey.keyId,
+        })),
+      },
     ]);
     // the single-device route goes on with the next key of the device it picks
     const single = await t.call('GET', '/v1/keys/bundle/md_alice?deviceId=phone');
@@ -129,7 +138,14 @@ describe('GET /v1/keys/bundles/:userId', () => {
   it('serves the last-resort pre-key with the warning when a device has no one-time pre-key left', async () => {
     const identity = makeIdentity();
     const lastResortPreKey = makeSignedPreKey(identity, 'lr_md');
-    const body = { userId: 'md_lr', deviceId: 'solo', identityKey: identity.identityKey, signedPreKey: makeSignedPreKey(identity), oneTimePreKeys: makePreKeys(1), lastResortPreKey };
+    const body = {
+      userId: 'md_lr',
+      deviceId: 'solo',
+      identityKey: identity.identityKey,
+      signedPreKey: makeSignedPreKey(identity),
+      oneTimePreKeys: makePreKeys(1),
+      lastResortPreKey,
+    };
     expect((await t.call('POST', '/v1/keys/register', body)).status).toBe(201);
     await registerDevices('md_lr', ['other'], 1);
     await claim('md_lr');
@@ -283,7 +299,12 @@ describe('GET /v1/keys/devices/:userId and deviceListVersion', () => {
     // reads, fetches, claims, replenishing and rotating a live device are not changes of the list
     await claim('dv_dan');
     await t.call('GET', '/v1/keys/bundle/dv_dan?deviceId=phone');
-    await t.call('POST', '/v1/keys/rotate', { userId: 'dv_dan', deviceId: 'phone', newSignedPreKey: makeSignedPreKey(identities.phone!), newOneTimePreKeys: makePreKeys(2) });
+    await t.call('POST', '/v1/keys/rotate', {
+      userId: 'dv_dan',
+      deviceId: 'phone',
+      newSignedPreKey: makeSignedPreKey(identities.phone!),
+      newOneTimePreKeys: makePreKeys(2),
+    });
     expect(await versionOf('dv_dan')).toBe(2);
     await t.call('POST', '/v1/keys/suspend', { userId: 'dv_dan', deviceId: 'laptop' });
     expect(await versionOf('dv_dan')).toBe(3);
@@ -356,7 +377,12 @@ describe('devices.changed', () => {
     await registerDevices('ev_jo', ['phone']);
     await t.call('POST', '/v1/keys/shared-secret', { initiatorUserId: 'ev_jo', responderUserId: 'ev_ivy', initiatorEphemeralKey: ephemeral });
     await claim('ev_ivy'); // the last pre-key: prekeys.exhausted
-    await t.call('POST', '/v1/keys/rotate', { userId: 'ev_ivy', deviceId: 'watch', newSignedPreKey: makeSignedPreKey(identities.watch!), newOneTimePreKeys: makePreKeys(1) });
+    await t.call('POST', '/v1/keys/rotate', {
+      userId: 'ev_ivy',
+      deviceId: 'watch',
+      newSignedPreKey: makeSignedPreKey(identities.watch!),
+      newOneTimePreKeys: makePreKeys(1),
+    });
     await t.call('POST', '/v1/keys/revoke', { userId: 'ev_ivy', deviceId: 'watch' });
     const events = await storedEvents('ev_ivy');
     const names = new Set(events.map((event) => event.event));

@@ -149,8 +149,16 @@ describe('GET /v1/keys/list', () => {
     expect(page3.body.pagination.hasNextPage).toBe(false);
     expect(Object.keys(page1.body.data[0]).sort()).toEqual(
       [
-        'userId', 'deviceId', 'identityKeyFingerprint', 'status', 'oneTimePreKeysRemaining', 'pqOneTimePreKeysRemaining',
-        'pqLastResortPreKeyAvailable', 'registeredAt', 'lastRotatedAt', 'deviceName',
+        'userId',
+        'deviceId',
+        'identityKeyFingerprint',
+        'status',
+        'oneTimePreKeysRemaining',
+        'pqOneTimePreKeysRemaining',
+        'pqLastResortPreKeyAvailable',
+        'registeredAt',
+        'lastRotatedAt',
+        'deviceName',
       ].sort(),
     );
   });

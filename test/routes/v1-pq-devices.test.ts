@@ -21,7 +21,8 @@ async function registerDevices(app: TestApp, userId: string, deviceIds: string[]
   const bodies: Record<string, Record<string, any>> = {};
   for (const deviceId of deviceIds) {
     const { body, identity } = registration(userId, ec, { deviceId });
-    const pqFields = pq > 0 ? { pqOneTimePreKeys: makePqPreKeys(identity, pq, `pq_${deviceId}`), pqLastResortPreKey: wire(makePqPreKey(identity, `pqlr_${deviceId}`)) } : {};
+    const pqFields =
+      pq > 0 ? { pqOneTimePreKeys: makePqPreKeys(identity, pq, `pq_${deviceId}`), pqLastResortPreKey: wire(makePqPreKey(identity, `pqlr_${deviceId}`)) } : {};
     bodies[deviceId] = { ...body, ...pqFields };
     expect((await app.call('POST', '/v1/keys/register', bodies[deviceId])).status).toBe(201);
   }
@@ -100,7 +101,12 @@ describe('multi-device claims with ML-KEM pre-keys', () => {
       const second = (await limited.call('GET', '/v1/keys/bundles/pqmd_cy', undefined, { token })).body.data.devices;
       expect(second.map((bundle: { oneTimePreKey: unknown }) => bundle.oneTimePreKey)).toEqual([null, null, null]);
       const devices = (await limited.call('GET', '/v1/keys/devices/pqmd_cy')).body.data.devices;
-      expect(devices.map((device: { oneTimePreKeysRemaining: number; pqOneTimePreKeysRemaining: number }) => [device.oneTimePreKeysRemaining, device.pqOneTimePreKeysRemaining])).toEqual([
+      expect(
+        devices.map((device: { oneTimePreKeysRemaining: number; pqOneTimePreKeysRemaining: number }) => [
+          device.oneTimePreKeysRemaining,
+          device.pqOneTimePreKeysRemaining,
+        ]),
+      ).toEqual([
         [2, 2],
         [2, 2],
         [2, 3],

@@ -64,7 +64,12 @@ describe('register with ML-KEM pre-keys', () => {
     const key = makePqPreKey(identity);
     const base64 = Buffer.from(key.publicKey, 'hex').toString('base64');
     const { body } = registration('pq_base64', 1);
-    const payload = { ...body, identityKey: identity.identityKey, signedPreKey: makeSignedPreKey(identity), pqOneTimePreKeys: [{ ...wire(key), publicKey: base64 }] };
+    const payload = {
+      ...body,
+      identityKey: identity.identityKey,
+      signedPreKey: makeSignedPreKey(identity),
+      pqOneTimePreKeys: [{ ...wire(key), publicKey: base64 }],
+    };
     expect((await t.call('POST', '/v1/keys/register', payload)).status).toBe(201);
     expect((await t.call('GET', '/v1/keys/bundle/pq_base64')).body.data.pqPreKey.publicKey).toBe(key.publicKey);
   });
@@ -85,7 +90,9 @@ describe('register with ML-KEM pre-keys', () => {
     expect(again.body).toMatchObject({ errorCode: 'INVALID_SIGNATURE', details: [{ field: 'pqLastResortPreKey.signature' }] });
     // …and so is a key signed by another identity.
     const other = makePqPreKey(makeIdentity());
-    expect((await t.call('POST', '/v1/keys/register', { ...body, pqOneTimePreKeys: [wire(other)], pqLastResortPreKey: undefined })).body.errorCode).toBe('INVALID_SIGNATURE');
+    expect((await t.call('POST', '/v1/keys/register', { ...body, pqOneTimePreKeys: [wire(other)], pqLastResortPreKey: undefined })).body.errorCode).toBe(
+      'INVALID_SIGNATURE',
+    );
   });
 
   it('refuses wrong lengths, bad encodings, unreduced coefficients (FIPS 203 modulus check) and duplicate ids with VALIDATION_ERROR', async () => {
@@ -97,7 +104,11 @@ describe('register with ML-KEM pre-keys', () => {
     const cases: Array<[string, unknown, string]> = [
       ['short', { ...wire(key), publicKey: key.publicKey.slice(2) }, 'pqOneTimePreKeys.0.publicKey'],
       ['not hex or base64', { ...wire(key), publicKey: `${key.publicKey.slice(0, -2)}zz` }, 'pqOneTimePreKeys.0.publicKey'],
-      ['modulus', { ...wire(key), publicKey: unreduced.toString('hex'), signature: identity.sign(bytesToHex(Uint8Array.of(0x0a, ...unreduced))) }, 'pqOneTimePreKeys.0.publicKey'],
+      [
+        'modulus',
+        { ...wire(key), publicKey: unreduced.toString('hex'), signature: identity.sign(bytesToHex(Uint8Array.of(0x0a, ...unreduced))) },
+        'pqOneTimePreKeys.0.publicKey',
+      ],
       ['signature length', { ...wire(key), signature: 'ab' }, 'pqOneTimePreKeys.0.signature'],
     ];
     for (const [name, pqKey, field] of cases) {
@@ -137,14 +148,24 @@ describe('rotate with ML-KEM pre-keys', () => {
       const lastResort = makePqPreKey(identity, 'pqlr_new');
       const res = await small.call('POST', '/v1/keys/rotate', { userId: 'pq_rot', newPqOneTimePreKeys: added, newPqLastResortPreKey: wire(lastResort) });
       expect(res.status).toBe(200);
-      expect(res.body.data).toMatchObject({ pqOneTimePreKeysAdded: 2, totalPqOneTimePreKeysAvailable: 4, oneTimePreKeysAdded: 0, totalOneTimePreKeysAvailable: 1 });
+      expect(res.body.data).toMatchObject({
+        pqOneTimePreKeysAdded: 2,
+        totalPqOneTimePreKeysAvailable: 4,
+        oneTimePreKeysAdded: 0,
+        totalOneTimePreKeysAvailable: 1,
+      });
       const over = await small.call('POST', '/v1/keys/rotate', { userId: 'pq_rot', newPqOneTimePreKeys: makePqPreKeys(identity, 1) });
       expect(over.body).toMatchObject({ errorCode: 'VALIDATION_ERROR', details: [{ field: 'newPqOneTimePreKeys' }] });
       const again = await small.call('POST', '/v1/keys/rotate', { userId: 'pq_rot', newPqOneTimePreKeys: [added[0]] });
       expect(again.status).toBe(409);
-      const tampered = await small.call('POST', '/v1/keys/rotate', { userId: 'pq_rot', newPqLastResortPreKey: { ...wire(lastResort), signature: flipLastHex(lastResort.signature) } });
+      const tampered = await small.call('POST', '/v1/keys/rotate', {
+        userId: 'pq_rot',
+        newPqLastResortPreKey: { ...wire(lastResort), signature: flipLastHex(lastResort.signature) },
+      });
       expect(tampered.body.errorCode).toBe('INVALID_SIGNATURE');
-      const replenished = (await small.store.transaction((tx) => tx.events.listAfter('default', ['pq_rot'], '0', 100))).find((e) => e.event === 'prekeys.replenished');
+      const replenished = (await small.store.transaction((tx) => tx.events.listAfter('default', ['pq_rot'], '0', 100))).find(
+        (e) => e.event === 'prekeys.replenished',
+      );
       expect(replenished?.data).toMatchObject({ added: 0, pqAdded: 2, pqRemaining: 4 });
       // The new last-resort key is what a bundle serves once the one-time ones are gone.
       for (let i = 0; i < 4; i++) await small.call('GET', '/v1/keys/bundle/pq_rot');
@@ -184,7 +205,10 @@ describe('bundles when ML-KEM keys run out', () => {
     await t.call('POST', '/v1/keys/register', body);
     const answers = await Promise.all(Array.from({ length: fetches }, () => t.call('GET', '/v1/keys/bundle/pq_race')));
     expect(answers.filter((answer) => answer.status !== 200).map((answer) => [answer.status, answer.body?.errorCode, answer.body?.error])).toEqual([]);
-    const oneTime = answers.map((answer) => answer.body.data.pqPreKey).filter((key) => !key.lastResort).map((key) => key.keyId);
+    const oneTime = answers
+      .map((answer) => answer.body.data.pqPreKey)
+      .filter((key) => !key.lastResort)
+      .map((key) => key.keyId);
     expect(oneTime).toHaveLength(100);
     expect(new Set(oneTime)).toEqual(new Set(body.pqOneTimePreKeys.map((key) => key.keyId)));
     expect(answers.filter((answer) => answer.body.data.pqPreKey.keyId === lastResort.keyId)).toHaveLength(fetches - 100);
@@ -207,9 +231,17 @@ describe('bundles when ML-KEM keys run out', () => {
       expect(fetched[2].remainingPqOneTimePreKeys).toBe(4);
       expect((await limited.call('GET', '/v1/keys/verify/pq_guarded')).body.data).toMatchObject({ oneTimePreKeysRemaining: 3, pqOneTimePreKeysRemaining: 4 });
       // A session without postQuantum costs one key, with it two: the budget is spent either way.
-      const shared = await limited.call('POST', '/v1/keys/shared-secret', {
-        initiatorUserId: 'pq_guarded', responderUserId: 'pq_guarded', initiatorEphemeralKey: makePreKeys(1)[0]!.publicKey, postQuantum: true,
-      }, { token });
+      const shared = await limited.call(
+        'POST',
+        '/v1/keys/shared-secret',
+        {
+          initiatorUserId: 'pq_guarded',
+          responderUserId: 'pq_guarded',
+          initiatorEphemeralKey: makePreKeys(1)[0]!.publicKey,
+          postQuantum: true,
+        },
+        { token },
+      );
       expect(shared.status).toBe(200);
       expect(shared.body.data.responderBundle).toMatchObject({ oneTimePreKey: null, pqPreKey: { lastResort: true } });
     } finally {
@@ -234,13 +266,21 @@ describe('PQXDH sessions', () => {
     await initiator('pqs_alice');
     const { body } = pqRegistration('pqs_bob', 2, 2);
     await t.call('POST', '/v1/keys/register', body);
-    const started = await t.call('POST', '/v1/keys/shared-secret', { initiatorUserId: 'pqs_alice', responderUserId: 'pqs_bob', initiatorEphemeralKey: ephemeral(), postQuantum: true });
+    const started = await t.call('POST', '/v1/keys/shared-secret', {
+      initiatorUserId: 'pqs_alice',
+      responderUserId: 'pqs_bob',
+      initiatorEphemeralKey: ephemeral(),
+      postQuantum: true,
+    });
     expect(started.status).toBe(200);
     const { sessionId, responderBundle } = started.body.data;
     expect(responderBundle.pqPreKey).toEqual({ ...body.pqOneTimePreKeys[0], lastResort: false });
     expect(started.body.data.remainingPqOneTimePreKeys).toBe(1);
     expect(await sessionEvents('pqs_bob')).toEqual([]);
-    expect((await t.call('GET', `/v1/keys/shared-secret/${sessionId}`)).body.data).toMatchObject({ pqPreKeyId: body.pqOneTimePreKeys[0]!.keyId, kemCiphertext: null });
+    expect((await t.call('GET', `/v1/keys/shared-secret/${sessionId}`)).body.data).toMatchObject({
+      pqPreKeyId: body.pqOneTimePreKeys[0]!.keyId,
+      kemCiphertext: null,
+    });
     await expectError(await t.call('POST', `/v1/keys/shared-secret/${sessionId}/complete`), 409, 'CONFLICT');
 
     const kem = ciphertext();
@@ -260,7 +300,11 @@ describe('PQXDH sessions', () => {
     await initiator('pqs_carol');
     const { body } = pqRegistration('pqs_dave', 2, 2);
     await t.call('POST', '/v1/keys/register', body);
-    const started = await t.call('POST', '/v1/keys/shared-secret', { initiatorUserId: 'pqs_carol', responderUserId: 'pqs_dave', initiatorEphemeralKey: ephemeral() });
+    const started = await t.call('POST', '/v1/keys/shared-secret', {
+      initiatorUserId: 'pqs_carol',
+      responderUserId: 'pqs_dave',
+      initiatorEphemeralKey: ephemeral(),
+    });
     expect(started.body.data.responderBundle.pqPreKey).toBeUndefined();
     expect((await t.call('GET', '/v1/keys/verify/pqs_dave')).body.data.pqOneTimePreKeysRemaining).toBe(2);
     expect(await sessionEvents('pqs_dave')).toHaveLength(1);
@@ -273,19 +317,32 @@ describe('PQXDH sessions', () => {
     const { body } = registration('pqs_classic', 3);
     await t.call('POST', '/v1/keys/register', body);
     const refused = await t.call('POST', '/v1/keys/shared-secret', {
-      initiatorUserId: 'pqs_erin', responderUserId: 'pqs_classic', initiatorEphemeralKey: ephemeral(), requirePostQuantum: true,
+      initiatorUserId: 'pqs_erin',
+      responderUserId: 'pqs_classic',
+      initiatorEphemeralKey: ephemeral(),
+      requirePostQuantum: true,
     });
     await expectError(refused, 409, 'CONFLICT');
     expect(refused.body.details).toEqual([{ field: 'requirePostQuantum', message: expect.any(String) }]);
     expect((await t.call('GET', '/v1/keys/verify/pqs_classic')).body.data.oneTimePreKeysRemaining).toBe(3);
     // With postQuantum only, such a responder gets an X3DH session (pqPreKey null), announced at once.
-    const fallback = await t.call('POST', '/v1/keys/shared-secret', { initiatorUserId: 'pqs_erin', responderUserId: 'pqs_classic', initiatorEphemeralKey: ephemeral(), postQuantum: true });
+    const fallback = await t.call('POST', '/v1/keys/shared-secret', {
+      initiatorUserId: 'pqs_erin',
+      responderUserId: 'pqs_classic',
+      initiatorEphemeralKey: ephemeral(),
+      postQuantum: true,
+    });
     expect(fallback.body.data.responderBundle.pqPreKey).toBeNull();
     expect(await sessionEvents('pqs_classic')).toHaveLength(1);
 
     const { body: pqBody } = pqRegistration('pqs_frank', 1, 1);
     await t.call('POST', '/v1/keys/register', pqBody);
-    const started = await t.call('POST', '/v1/keys/shared-secret', { initiatorUserId: 'pqs_erin', responderUserId: 'pqs_frank', initiatorEphemeralKey: ephemeral(), postQuantum: true });
+    const started = await t.call('POST', '/v1/keys/shared-secret', {
+      initiatorUserId: 'pqs_erin',
+      responderUserId: 'pqs_frank',
+      initiatorEphemeralKey: ephemeral(),
+      postQuantum: true,
+    });
     const path = `/v1/keys/shared-secret/${started.body.data.sessionId}/kem-ciphertext`;
     for (const kemCiphertext of ['ab'.repeat(1567), 'zz'.repeat(1568), 42]) {
       expect((await t.call('POST', path, { kemCiphertext })).body.errorCode).toBe('VALIDATION_ERROR');

@@ -164,9 +164,19 @@ describe('POST /v1/keys/shared-secret', () => {
     await register('ss_dev_alice');
     await register('ss_dev_bob', 2, { deviceId: 'phone' });
     const tablet = await register('ss_dev_bob', 2, { deviceId: 'tablet' });
-    const res = await initiate({ initiatorUserId: 'ss_dev_alice', responderUserId: 'ss_dev_bob', responderDeviceId: 'tablet', initiatorEphemeralKey: ephemeralKey() });
+    const res = await initiate({
+      initiatorUserId: 'ss_dev_alice',
+      responderUserId: 'ss_dev_bob',
+      responderDeviceId: 'tablet',
+      initiatorEphemeralKey: ephemeralKey(),
+    });
     expect(res.body.data.responderBundle.identityKey).toBe(tablet.body.identityKey);
-    const missing = await initiate({ initiatorUserId: 'ss_dev_alice', responderUserId: 'ss_dev_bob', responderDeviceId: 'watch', initiatorEphemeralKey: ephemeralKey() });
+    const missing = await initiate({
+      initiatorUserId: 'ss_dev_alice',
+      responderUserId: 'ss_dev_bob',
+      responderDeviceId: 'watch',
+      initiatorEphemeralKey: ephemeralKey(),
+    });
     await expectError(missing, 404, 'NOT_FOUND');
   });
 

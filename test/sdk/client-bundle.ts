@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { repoRoot } from '../helpers/server-process.ts';
 
-export const expectedScenario = { sameSecret: true, secretLength: 32, text: 'Hello Bob!', tampered: 'DECRYPTION_FAILED', recoveredMatches: true, wrongPassword: 'WRONG_PASSWORD' };
+export const expectedScenario = {
+  sameSecret: true,
+  secretLength: 32,
+  text: 'Hello Bob!',
+  tampered: 'DECRYPTION_FAILED',
+  recoveredMatches: true,
+  wrongPassword: 'WRONG_PASSWORD',
+};
 
 /** Returns the bundle's path, its temp directory, and the modules it was built from. */
 export async function buildClientBundle(): Promise<{ dir: string; bundle: string; inputs: string[] }> {

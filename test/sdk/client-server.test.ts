@@ -385,14 +385,20 @@ describe('push channel', () => {
 
     // One fetch by Alice: 5 → 4, below the default threshold of 5. Nothing else is called.
     await alice.keys.getBundle('bob_push', { deviceId: 'phone' });
-    await until(() => count('prekeys.replenished'), (n) => n === 1);
+    await until(
+      () => count('prekeys.replenished'),
+      (n) => n === 1,
+    );
     expect(events.find((event) => event.event === 'prekeys.low')?.data).toEqual({ deviceId: 'phone', remaining: 4, threshold: 5 });
     expect(uploads).toEqual([{ deviceId: 'phone', count: 16 }]);
     expect(await remaining()).toBe(20);
 
     // A burst (the master key, exempt from drain protection): 20 → 3 raises one or two alerts; one upload answers them.
     for (let i = 0; i < 17; i++) await admin().keys.getBundle('bob_push', { deviceId: 'phone' });
-    await until(() => count('prekeys.replenished'), (n) => n === 2);
+    await until(
+      () => count('prekeys.replenished'),
+      (n) => n === 2,
+    );
     await until(remaining, (n) => n >= 5);
     await tick(300); // room for a (wrong) second upload to show
     expect(uploads).toHaveLength(2);
@@ -445,18 +451,33 @@ describe('push channel', () => {
     await subscription.ready;
 
     await bob.keys.replenish('bob_resume', 1);
-    await until(() => events.length, (count) => count === 1);
+    await until(
+      () => events.length,
+      (count) => count === 1,
+    );
     const firstId = events[0]!.id;
     expect(subscription.lastEventId).toBe(firstId);
 
     sockets[0]!.terminate(); // the network drops
-    await until(() => subscription.status, (status) => status === 'reconnecting');
+    await until(
+      () => subscription.status,
+      (status) => status === 'reconnecting',
+    );
     await bob.keys.replenish('bob_resume', 1); // committed while nobody listens
     await bob.keys.replenish('bob_resume', 1);
-    await until(() => events.length, (count) => count === 3);
-    await until(() => subscription.status, (status) => status === 'subscribed');
+    await until(
+      () => events.length,
+      (count) => count === 3,
+    );
+    await until(
+      () => subscription.status,
+      (status) => status === 'subscribed',
+    );
     await bob.keys.replenish('bob_resume', 1); // live again
-    await until(() => events.length, (count) => count === 4);
+    await until(
+      () => events.length,
+      (count) => count === 4,
+    );
 
     expect(sockets).toHaveLength(2);
     const subscribes = sent.map((frame) => JSON.parse(frame)).filter((frame) => frame.type === 'subscribe');
@@ -481,7 +502,10 @@ describe('push channel', () => {
     const events: PrekeydEvent[] = [];
     const replay = bob.subscribe(['bob_since'], (event) => void events.push(event), { since: '0' });
     await replay.ready;
-    await until(() => events.map((event) => event.event), (names) => names.includes('prekeys.replenished'));
+    await until(
+      () => events.map((event) => event.event),
+      (names) => names.includes('prekeys.replenished'),
+    );
     expect(events.map((event) => event.event)).toEqual(['keys.registered', 'devices.changed', 'prekeys.replenished']);
     replay.close();
 

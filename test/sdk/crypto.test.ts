@@ -36,7 +36,14 @@ describe('generateKeySet', () => {
   it('makes a payload the server schema accepts and private keys that match it', () => {
     const { registrationPayload: payload, privateKeys } = generateKeySet(20, { lastResort: true });
     expect(registerBody.safeParse({ userId: 'user_a', ...payload, deviceId: 'phone', deviceName: 'Phone' }).success).toBe(true);
-    expect(Object.keys(payload).sort()).toEqual(['identityKey', 'lastResortPreKey', 'oneTimePreKeys', 'pqLastResortPreKey', 'pqOneTimePreKeys', 'signedPreKey']);
+    expect(Object.keys(payload).sort()).toEqual([
+      'identityKey',
+      'lastResortPreKey',
+      'oneTimePreKeys',
+      'pqLastResortPreKey',
+      'pqOneTimePreKeys',
+      'signedPreKey',
+    ]);
     expect(payload.oneTimePreKeys).toHaveLength(20);
     expect(new Set(payload.oneTimePreKeys.map((key) => key.keyId)).size).toBe(20);
 

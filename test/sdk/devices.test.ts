@@ -79,7 +79,10 @@ describe('client.devices', () => {
     // Alice now holds sessions with Bob: his device changes reach her own subscription.
     await bob.devices.revoke('bob_md', 'laptop', 'sold');
     await bob.devices.unsuspend('bob_md', 'watch');
-    await until(() => changes.length, (n) => n === 2);
+    await until(
+      () => changes.length,
+      (n) => n === 2,
+    );
     expect(changes.map((event) => event.data)).toEqual([
       { userId: 'bob_md', deviceListVersion: 5, added: [], removed: ['laptop'], changed: [] },
       { userId: 'bob_md', deviceListVersion: 6, added: [], removed: [], changed: ['watch'] },

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { repoRoot } from '../helpers/server-process.ts';
 
-it('npx tsx examples/two-users.ts: Bob decrypts Alice\'s message with the secret both derived', async () => {
+it("npx tsx examples/two-users.ts: Bob decrypts Alice's message with the secret both derived", async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/two-users.ts'], {
     cwd: repoRoot,
     env: { ...process.env, PREKEYD_URL: '', PREKEYD_API_KEY: '', PREKEYD_MASTER_KEY: '' },

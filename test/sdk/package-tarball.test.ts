@@ -65,16 +65,24 @@ describe('@prekeyd/client from its tarball', () => {
       const sent: Promise<unknown> = client.keys.registerKeys('user_a', keys.registrationPayload);
       const message: { version: 1 } = encrypt('hi', new Uint8Array(32), new Uint8Array(1));
       void sent; void message;\n`;
-    check('without-ws', {
-      'esm.mts': `import { PrekeydClient, encrypt } from '@prekeyd/client';\n${use}`,
-      'cjs.cts': `import sdk = require('@prekeyd/client');\nconst { PrekeydClient, encrypt } = sdk;\n${use}`,
-    }, []);
+    check(
+      'without-ws',
+      {
+        'esm.mts': `import { PrekeydClient, encrypt } from '@prekeyd/client';\n${use}`,
+        'cjs.cts': `import sdk = require('@prekeyd/client');\nconst { PrekeydClient, encrypt } = sdk;\n${use}`,
+      },
+      [],
+    );
     // With @types/ws (and @types/node, which it needs): ws's constructor is accepted for the push channel.
     mkdirSync(join(app, 'node_modules', '@types'), { recursive: true });
     for (const types of ['ws', 'node']) symlinkSync(join(repoRoot, 'node_modules/@types', types), join(app, 'node_modules/@types', types));
-    check('with-ws', {
-      'esm.mts': `import WebSocket from 'ws';\nimport { PrekeydClient, encrypt } from '@prekeyd/client';\n${use}new PrekeydClient({ baseURL: 'http://127.0.0.1:1', apiKey: 'pkd_x', WebSocket });\n`,
-    }, ['ws', 'node']);
+    check(
+      'with-ws',
+      {
+        'esm.mts': `import WebSocket from 'ws';\nimport { PrekeydClient, encrypt } from '@prekeyd/client';\n${use}new PrekeydClient({ baseURL: 'http://127.0.0.1:1', apiKey: 'pkd_x', WebSocket });\n`,
+      },
+      ['ws', 'node'],
+    );
   }, 180_000); // two tsc runs
 
   it('runs the example of its README as written', async () => {
@@ -83,7 +91,10 @@ describe('@prekeyd/client from its tarball', () => {
     writeFileSync(join(app, 'example.mjs'), example);
     const server = await startServerProcess();
     try {
-      const run = await runCommand(process.execPath, ['example.mjs'], { cwd: app, env: { PATH: process.env.PATH ?? '', PREKEYD_URL: server.url, PREKEYD_API_KEY: masterKey } });
+      const run = await runCommand(process.execPath, ['example.mjs'], {
+        cwd: app,
+        env: { PATH: process.env.PATH ?? '', PREKEYD_URL: server.url, PREKEYD_API_KEY: masterKey },
+      });
       expect(run.stderr).toBe('');
       expect(run.stdout).toBe('Hello Bob!\n');
     } finally {

@@ -6,7 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { decryptText, encrypt, PrekeydClient, PrekeydError, type FetchFunction, type PrivateKeys, type WebSocketConstructor } from '../../packages/client/src/index.ts';
+import {
+  decryptText,
+  encrypt,
+  PrekeydClient,
+  PrekeydError,
+  type FetchFunction,
+  type PrivateKeys,
+  type WebSocketConstructor,
+} from '../../packages/client/src/index.ts';
 import { createDbPath, removeDir, seedApiKeys, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 
 let server: ServerProcess;
@@ -138,7 +146,10 @@ describe('PQXDH between two SDK users through a real server', () => {
       await alice.keys.getBundle('bob_stock'); // 4 left: below the threshold of 5
       const deadline = Date.now() + 10_000;
       while ((await bob.keys.verify('bob_stock')).pqOneTimePreKeysRemaining < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect({ remaining: (await bob.keys.verify('bob_stock')).pqOneTimePreKeysRemaining, failures: failures.map(String), seen }).toMatchObject({ remaining: 8, failures: [] });
+      expect({ remaining: (await bob.keys.verify('bob_stock')).pqOneTimePreKeysRemaining, failures: failures.map(String), seen }).toMatchObject({
+        remaining: 8,
+        failures: [],
+      });
       expect(Object.keys(stored)).toHaveLength(4);
       // The new keys are real: a session over one of them is accepted with the stored seed.
       const aliceKeys = await registered(alice, 'alice_stock', 1);

@@ -141,7 +141,11 @@ describe('PQXDH against an independently computed vector', () => {
     const bytes = Uint8Array.from(pqPublic);
     bytes[0] = 0xff;
     bytes[1] = 0xff;
-    unreduced.pqPreKey = { ...unreduced.pqPreKey, publicKey: bytesToHex(bytes), signature: bytesToHex(ed25519.sign(Uint8Array.of(0x0a, ...bytes), bobIdentity)) };
+    unreduced.pqPreKey = {
+      ...unreduced.pqPreKey,
+      publicKey: bytesToHex(bytes),
+      signature: bytesToHex(ed25519.sign(Uint8Array.of(0x0a, ...bytes), bobIdentity)),
+    };
     expect(() => pqxdhInitiate({ identityPrivateKey: aliceIdentity, bundle: unreduced })).toThrow(/ML-KEM-1024/);
   });
 });

@@ -64,14 +64,18 @@ afterEach(() => {
 
 describe('subscribe', () => {
   it('authenticates by query (browsers) or header, on wss for https', () => {
-    client({ projectId: 'proj_1' }).subscribe(['u'], () => undefined).close();
+    client({ projectId: 'proj_1' })
+      .subscribe(['u'], () => undefined)
+      .close();
     const query = new URL(FakeSocket.instances[0]!.url);
     expect(query.protocol).toBe('wss:');
     expect(query.pathname).toBe('/v1/events');
     expect(query.searchParams.get('access_token')).toBe('secret-key');
     expect(query.searchParams.get('projectId')).toBe('proj_1');
 
-    client({ projectId: 'proj_1', webSocketAuth: 'header' }).subscribe(['u'], () => undefined).close();
+    client({ projectId: 'proj_1', webSocketAuth: 'header' })
+      .subscribe(['u'], () => undefined)
+      .close();
     const header = FakeSocket.instances[1]!;
     expect(new URL(header.url).search).toBe('');
     expect(header.options).toEqual({ headers: { authorization: 'Bearer secret-key', 'x-project-id': 'proj_1' } });

@@ -39,7 +39,17 @@ describe('the bundled client', () => {
     const deno = (createRequire(import.meta.url)('deno/install_api.cjs') as { runInstall(): string }).runInstall();
     const { stdout } = await run(
       deno,
-      ['run', '--no-prompt', `--allow-net=${server.host}:${server.port}`, `--allow-read=${dir},${join(repoRoot, 'test/sdk')}`, join(repoRoot, 'test/sdk/deno-runner.js'), bundle, server.url, masterKey, 'deno'],
+      [
+        'run',
+        '--no-prompt',
+        `--allow-net=${server.host}:${server.port}`,
+        `--allow-read=${dir},${join(repoRoot, 'test/sdk')}`,
+        join(repoRoot, 'test/sdk/deno-runner.js'),
+        bundle,
+        server.url,
+        masterKey,
+        'deno',
+      ],
       { env: { PATH: '/nonexistent', HOME: process.env.HOME ?? '/tmp', ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}) }, timeout: 60_000 },
     );
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual(expectedScenario);

@@ -33,7 +33,11 @@ async function register(api: PrekeydClient, userId: string) {
   return keys;
 }
 
-const errorCode = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: PrekeydError) => error.errorCode);
+const errorCode = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (error: PrekeydError) => error.errorCode,
+  );
 
 describe('SDK transparency checks', () => {
   it('bundles and sessions verify; required transparency refuses a server without it', async () => {
@@ -47,7 +51,12 @@ describe('SDK transparency checks', () => {
 
     const off = await createTestApp();
     try {
-      const plain = new PrekeydClient({ baseURL, apiKey: masterKey, fetch: (input, init) => Promise.resolve(off.app.request(input.replace(baseURL, ''), init)), transparency: { required: true } });
+      const plain = new PrekeydClient({
+        baseURL,
+        apiKey: masterKey,
+        fetch: (input, init) => Promise.resolve(off.app.request(input.replace(baseURL, ''), init)),
+        transparency: { required: true },
+      });
       await register(plain, 'plain_bob');
       expect(await errorCode(plain.keys.getBundle('plain_bob'))).toBe('TRANSPARENCY_MISSING');
     } finally {
@@ -63,7 +72,11 @@ describe('SDK transparency checks', () => {
     // The attacker's keys: a new identity key and a signed pre-key it signs, so every signature verifies.
     const attacker = ed25519.keygen();
     const spk = x25519.keygen().publicKey;
-    const signedPreKey = { keyId: 'evil_spk', publicKey: Buffer.from(spk).toString('hex'), signature: Buffer.from(ed25519.sign(spk, attacker.secretKey)).toString('hex') };
+    const signedPreKey = {
+      keyId: 'evil_spk',
+      publicKey: Buffer.from(spk).toString('hex'),
+      signature: Buffer.from(ed25519.sign(spk, attacker.secretKey)).toString('hex'),
+    };
     await t.store.transaction(async (tx) => {
       const [keySet] = await tx.keySets.listForUser('default', 'swap_victim');
       await tx.keySets.update(keySet!.id, { identityKey: Buffer.from(attacker.publicKey).toString('hex'), signedPreKey });
@@ -80,11 +93,14 @@ describe('SDK transparency checks', () => {
     const size = Number(proof.checkpoint.split('\n')[1]);
     // A malicious server with the log key: the same leaf at the same index in a different tree of the same size.
     const log = await t.store.transaction((tx) => tx.transparency.log('default'));
-    const leaves = Array.from({ length: size }, (_, i) => (i === proof.leafIndex ? leafHash(Buffer.from(proof.leaf, 'base64')) : leafHash(Buffer.from(`forged ${i}`))));
+    const leaves = Array.from({ length: size }, (_, i) =>
+      i === proof.leafIndex ? leafHash(Buffer.from(proof.leaf, 'base64')) : leafHash(Buffer.from(`forged ${i}`)),
+    );
     const nodes: NodeHashes = {
       node: (level, index) => {
         const range = leaves.slice(index * 2 ** level, (index + 1) * 2 ** level);
-        while (range.length > 1) range.splice(0, range.length, ...Array.from({ length: range.length / 2 }, (_, i) => nodeHash(range[2 * i]!, range[2 * i + 1]!)));
+        while (range.length > 1)
+          range.splice(0, range.length, ...Array.from({ length: range.length / 2 }, (_, i) => nodeHash(range[2 * i]!, range[2 * i + 1]!)));
         return range[0]!;
       },
     };
@@ -127,18 +143,37 @@ describe('SDK transparency checks', () => {
 
 describe("seed 004's Full SDK Example", () => {
   it('runs with only its require line changed, and Bob decrypts and verifies the anchor', async () => {
-    const seed = readFileSync(join(repoRoot, '../shared/seeds', readdirSync(join(repoRoot, '../shared/seeds')).find((name) => name.startsWith('004_'))!), 'utf8');
+    const seed = readFileSync(
+      join(repoRoot, '../shared/seeds', readdirSync(join(repoRoot, '../shared/seeds')).find((name) => name.startsWith('004_'))!),
+      'utf8',
+    );
     const start = seed.indexOf("const { AnchoraClient } = require('@anchora/sdk');");
     const end = seed.indexOf('});', seed.indexOf('sendToUserB({')) + 3;
     expect(start).toBeGreaterThan(0);
     const example = seed.slice(start, end);
-    const changed = example.replace("const { AnchoraClient } = require('@anchora/sdk');", "const { PrekeydClient: AnchoraClient, EncryptionService } = require('@prekeyd/client');");
+    const changed = example.replace(
+      "const { AnchoraClient } = require('@anchora/sdk');",
+      "const { PrekeydClient: AnchoraClient, EncryptionService } = require('@prekeyd/client');",
+    );
     expect(changed.split('\n').filter((line, i) => line !== example.split('\n')[i])).toHaveLength(1);
 
     // The seed's world: its API key and project, user_b registered, and api.anchora.co.in served by this app.
     const now = new Date().toISOString();
     await t.store.transaction((tx) =>
-      tx.apiKeys.insert({ uid: 'key_seed', projectId: 'proj_123', hash: hashToken('dcp_live_xxx'), prefix: 'dcp_live_xxx', description: null, acl: ['*'], userIds: ['*'], expiresAt: null, revoked: false, createdAt: now, updatedAt: now, lastUsedAt: null }),
+      tx.apiKeys.insert({
+        uid: 'key_seed',
+        projectId: 'proj_123',
+        hash: hashToken('dcp_live_xxx'),
+        prefix: 'dcp_live_xxx',
+        description: null,
+        acl: ['*'],
+        userIds: ['*'],
+        expiresAt: null,
+        revoked: false,
+        createdAt: now,
+        updatedAt: now,
+        lastUsedAt: null,
+      }),
     );
     const seedFetch: sdk.FetchFunction = (input, init) => Promise.resolve(t.app.request(input.replace('https://api.anchora.co.in', ''), init));
     const bobApi = new PrekeydClient({ baseURL: 'https://api.anchora.co.in', apiKey: 'dcp_live_xxx', fetch: seedFetch });

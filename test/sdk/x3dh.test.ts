@@ -213,7 +213,12 @@ describe('bundle verification', () => {
 
   it('refuses a tampered last-resort pre-key, malformed keys and a low-order one-time pre-key', () => {
     const keys = generateKeySet(1, { lastResort: true }).registrationPayload;
-    const genuine: X3dhBundle = { identityKey: keys.identityKey, signedPreKey: keys.signedPreKey, oneTimePreKey: null, lastResortPreKey: keys.lastResortPreKey! };
+    const genuine: X3dhBundle = {
+      identityKey: keys.identityKey,
+      signedPreKey: keys.signedPreKey,
+      oneTimePreKey: null,
+      lastResortPreKey: keys.lastResortPreKey!,
+    };
     expect(refused(genuine)).toBe('accepted');
     const lastResort = keys.lastResortPreKey!;
     expect(refused({ ...genuine, lastResortPreKey: { ...lastResort, signature: flipHex(lastResort.signature, 40) } })).toBe('BUNDLE_SIGNATURE_INVALID');

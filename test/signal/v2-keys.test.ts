@@ -40,7 +40,14 @@ describe('Basic auth', () => {
   });
 
   it('refuses malformed credentials with 401 in the envelope', async () => {
-    for (const authorization of ['Basic !!!', `Basic ${btoa('no-colon')}`, `Basic ${btoa(`x.0:${masterKey}`)}`, `Basic ${btoa(`x.128:${masterKey}`)}`, `Basic ${btoa('x.1:')}`, `Basic ${btoa('x.1:wrong')}`]) {
+    for (const authorization of [
+      'Basic !!!',
+      `Basic ${btoa('no-colon')}`,
+      `Basic ${btoa(`x.0:${masterKey}`)}`,
+      `Basic ${btoa(`x.128:${masterKey}`)}`,
+      `Basic ${btoa('x.1:')}`,
+      `Basic ${btoa('x.1:wrong')}`,
+    ]) {
       const res = await t.call('GET', '/v2/keys', undefined, { token: null, headers: { authorization } });
       expect({ authorization, status: res.status, errorCode: res.body.errorCode }).toEqual({ authorization, status: 401, errorCode: 'UNAUTHORIZED' });
     }
@@ -157,7 +164,11 @@ describe('signatures (422, as Signal)', () => {
     expect(res.body).toMatchObject({ success: false, errorCode: 'INVALID_SIGNATURE', details: [{ field: 'signedPreKey.signature' }] });
     expect((await fetchAs('/v2/keys/forged/1')).status).toBe(404);
     const audit = await t.store.transaction((tx) => tx.audit.query({ projectId: 'default', userId: 'forged', offset: 0, limit: 10 }));
-    expect(audit.items.map((entry) => [entry.action, entry.status, entry.details.errorCode])).toContainEqual(['KEYS_REGISTERED', 'FAILURE', 'INVALID_SIGNATURE']);
+    expect(audit.items.map((entry) => [entry.action, entry.status, entry.details.errorCode])).toContainEqual([
+      'KEYS_REGISTERED',
+      'FAILURE',
+      'INVALID_SIGNATURE',
+    ]);
   });
 
   it('refuses a Kyber pre-key whose signature does not cover its key', async () => {
@@ -203,7 +214,11 @@ describe('shared with /v1', () => {
     const verify = await t.call('GET', '/v1/keys/verify/+16044401234');
     expect(verify.body.data).toMatchObject({ isValid: true, status: 'active' });
     await expectError(await t.call('GET', '/v1/keys/bundle/+16044401234'), 404, 'NOT_FOUND');
-    await expectError(await t.call('POST', '/v1/keys/rotate', { userId: '+16044401234', deviceId: '1', newOneTimePreKeys: registration('x', 1).body.oneTimePreKeys }), 404, 'NOT_FOUND');
+    await expectError(
+      await t.call('POST', '/v1/keys/rotate', { userId: '+16044401234', deviceId: '1', newOneTimePreKeys: registration('x', 1).body.oneTimePreKeys }),
+      404,
+      'NOT_FOUND',
+    );
     await t.call('POST', '/v1/keys/register', registration('v1_initiator', 1).body);
     const session = await t.call('POST', '/v1/keys/shared-secret', {
       initiatorUserId: 'v1_initiator',
@@ -305,7 +320,13 @@ describe('POST /v2/keys/check', () => {
       return buffer;
     };
     const hash = createHash('sha256');
-    for (const part of [Buffer.from(identityKey, 'base64'), id(signedPreKey.keyId), Buffer.from(signedPreKey.publicKey, 'base64'), id(lastResort.keyId), Buffer.from(lastResort.publicKey, 'base64')]) {
+    for (const part of [
+      Buffer.from(identityKey, 'base64'),
+      id(signedPreKey.keyId),
+      Buffer.from(signedPreKey.publicKey, 'base64'),
+      id(lastResort.keyId),
+      Buffer.from(lastResort.publicKey, 'base64'),
+    ]) {
       hash.update(part);
     }
     return hash.digest('base64');

@@ -29,7 +29,13 @@ describe('verifyXEdDSA', () => {
     const message = PrivateKey.generate().getPublicKey().serialize();
     const signature = identity.privateKey.sign(message);
     expect(verifyXEdDSA(IdentityKeyPair.generate().publicKey.getPublicKeyBytes(), message, signature)).toBe(false);
-    expect(verifyXEdDSA(montgomeryU, message.map((byte, i) => (i === 7 ? byte ^ 1 : byte)), signature)).toBe(false);
+    expect(
+      verifyXEdDSA(
+        montgomeryU,
+        message.map((byte, i) => (i === 7 ? byte ^ 1 : byte)),
+        signature,
+      ),
+    ).toBe(false);
     expect(verifyXEdDSA(montgomeryU, message, signature.subarray(0, 63))).toBe(false);
     expect(verifyXEdDSA(montgomeryU.subarray(1), message, signature)).toBe(false);
   });
@@ -83,7 +89,10 @@ describe('signal encodings', () => {
     expect(decodeSignalKey(toBase64(kyber), 'ec')).toMatchObject({ ok: false, reason: expect.stringContaining('33-byte') });
     expect(decodeSignalKey(toBase64(Uint8Array.of(0x08, ...ec.subarray(1))), 'ec')).toMatchObject({ ok: false, reason: expect.stringContaining('0x05') });
     expect(decodeSignalKey(toBase64(Uint8Array.of(0x05, ...kyber.subarray(1))), 'kyber')).toMatchObject({ ok: false, reason: expect.stringContaining('0x08') });
-    expect(decodeSignalKey(toBase64(Uint8Array.of(0x05, 1, ...new Uint8Array(31))), 'ec')).toMatchObject({ ok: false, reason: expect.stringContaining('low-order') });
+    expect(decodeSignalKey(toBase64(Uint8Array.of(0x05, 1, ...new Uint8Array(31))), 'ec')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('low-order'),
+    });
     expect(decodeSignature(toBase64(new Uint8Array(65))).ok).toBe(false);
     expect(decodeSignature(toBase64(new Uint8Array(64))).ok).toBe(true);
   });

@@ -15,8 +15,13 @@ const dir = mkdtempSync(join(tmpdir(), 'prekeyd-blobs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const backup = (userId: string, version: number, fill: number): BackupRecord => ({
-  projectId: 'p1', userId, version, encryptedBundle: Buffer.alloc(2000, fill).toString('base64'), encryptionMetadata: { n: 1 },
-  checksum: 'c', createdAt: '2024-01-01T00:00:00.000Z',
+  projectId: 'p1',
+  userId,
+  version,
+  encryptedBundle: Buffer.alloc(2000, fill).toString('base64'),
+  encryptionMetadata: { n: 1 },
+  checksum: 'c',
+  createdAt: '2024-01-01T00:00:00.000Z',
 });
 
 describe('blob files', () => {
@@ -25,10 +30,12 @@ describe('blob files', () => {
     const store = await openSqlJsStore({ path });
     await store.transaction((tx) => tx.backups.insert(backup('u1', 1, 1)));
     // A transaction that fails after writing its blob leaves only an unreferenced file behind.
-    await expect(store.transaction(async (tx) => {
-      await tx.backups.insert(backup('u2', 1, 2));
-      throw new Error('abort');
-    })).rejects.toThrow('abort');
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.backups.insert(backup('u2', 1, 2));
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
     expect(readdirSync(blobDirectory(path))).toHaveLength(2);
     await store.snapshotTo!(join(dir, 'copy.db'));
     await store.close();

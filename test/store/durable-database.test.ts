@@ -198,9 +198,7 @@ describe('DurableDatabase: kill -9', () => {
         taken.add(id);
       }
       const db = await openCopy(dir, 'db.sqlite');
-      const remaining = new Set(
-        await db.transaction((tx) => tx.all<{ id: number }>('SELECT id FROM queue').map((r) => r.id)),
-      );
+      const remaining = new Set(await db.transaction((tx) => tx.all<{ id: number }>('SELECT id FROM queue').map((r) => r.id)));
       const stillThere = [...taken].filter((id) => remaining.has(id));
       expect(stillThere).toEqual([]);
       expect(remaining.size + taken.size).toBeLessThanOrEqual(total);
@@ -533,9 +531,7 @@ describe('DurableDatabase: transactions', () => {
     const path = join(await tempDir(), 'db.sqlite');
     const db = await openWithTable(path);
     const id = await insert(db, 'one');
-    await expect(db.transaction((tx) => tx.run('INSERT INTO t (id, v) VALUES (?, ?)', [id, 'dup']))).rejects.toThrow(
-      /UNIQUE constraint failed/,
-    );
+    await expect(db.transaction((tx) => tx.run('INSERT INTO t (id, v) VALUES (?, ?)', [id, 'dup']))).rejects.toThrow(/UNIQUE constraint failed/);
     await expect(db.transaction((tx) => tx.all('SELECT nope FROM t'))).rejects.toThrow(/no such column/);
     await db.transaction((tx) => {
       expect(() => tx.run('INSERT INTO t (id, v) VALUES (?, ?)', [id, 'dup'])).toThrow(/UNIQUE/);
@@ -601,9 +597,7 @@ describe('DurableDatabase: transactions', () => {
   it('refuses several statements in one call, unjournalable parameters, and use after the end', async () => {
     const path = join(await tempDir(), 'db.sqlite');
     const db = await openWithTable(path);
-    await expect(db.transaction((tx) => tx.run(`INSERT INTO t (v) VALUES ('x'); DROP TABLE t`))).rejects.toThrow(
-      /exactly one SQL statement/,
-    );
+    await expect(db.transaction((tx) => tx.run(`INSERT INTO t (v) VALUES ('x'); DROP TABLE t`))).rejects.toThrow(/exactly one SQL statement/);
     await expect(db.transaction((tx) => tx.run('INSERT INTO t (v) VALUES (?)', [Number.NaN]))).rejects.toThrow(TypeError);
     let leaked: { run(sql: string): unknown } | undefined;
     await db.transaction((tx) => {
@@ -617,10 +611,7 @@ describe('DurableDatabase: transactions', () => {
 
   it('applies migrations once each, across reopen', async () => {
     const path = join(await tempDir(), 'db.sqlite');
-    const migrations = [
-      ['CREATE TABLE log (m INTEGER NOT NULL)', 'INSERT INTO log (m) VALUES (1)'],
-      ['INSERT INTO log (m) VALUES (2)'],
-    ];
+    const migrations = [['CREATE TABLE log (m INTEGER NOT NULL)', 'INSERT INTO log (m) VALUES (1)'], ['INSERT INTO log (m) VALUES (2)']];
     const db = await DurableDatabase.open({ path });
     await db.migrate(migrations);
     await db.migrate(migrations);

@@ -57,7 +57,13 @@ describe('importEmbedded into PostgreSQL (PGlite)', () => {
     await driver().query(`CREATE SCHEMA "${schema}"`);
     const lines: string[] = [];
     const figures: Array<{ rows: number; totalRows: number; bytes: number }> = [];
-    const report = await importEmbedded({ from: dbPath, to: driver(), verifyAuditChain: verifyProjectAuditChain, progress: (line) => lines.push(line), onRows: (figure) => figures.push(figure) });
+    const report = await importEmbedded({
+      from: dbPath,
+      to: driver(),
+      verifyAuditChain: verifyProjectAuditChain,
+      progress: (line) => lines.push(line),
+      onRows: (figure) => figures.push(figure),
+    });
     expect(report.ok).toBe(true);
     const count = (table: string) => report.tables.find((row) => row.table === table);
     for (const table of ['key_sets', 'signed_pre_key_history', 'one_time_pre_keys', 'audit_log', 'events', 'api_keys', 'backups']) {
@@ -97,7 +103,10 @@ describe('importEmbedded into PostgreSQL (PGlite)', () => {
       expect(events.map((event) => event.event)).toEqual(['prekeys.low']);
       expect(BigInt(events[0]!.id)).toBeGreaterThan(BigInt(lastEventId));
       // The backup blob, kept in a file beside the embedded database, is in the table now.
-      expect((await t.call('POST', '/v1/keys/recover', { userId: 'mig_alice' })).body.data).toMatchObject({ encryptedBundle: backup.encryptedBundle, version: 1 });
+      expect((await t.call('POST', '/v1/keys/recover', { userId: 'mig_alice' })).body.data).toMatchObject({
+        encryptedBundle: backup.encryptedBundle,
+        version: 1,
+      });
       const registered = await t.call('POST', '/v1/keys/register', registration('mig_carol', 1).body);
       expect(registered.status).toBe(201);
     } finally {

@@ -24,7 +24,18 @@ const event = (userId: string, name: string, projectId = 'p1') => ({ projectId, 
 
 async function appendAudit(tx: StoreTx, projectId: string, userId: string) {
   const prevHash = (await tx.audit.head(projectId)) ?? genesisHash;
-  const fields = { projectId, action: 'KEY_VERIFIED', resource: 'USER_KEY', userId, details: {}, ipAddress: null, actor: 'master', status: 'SUCCESS' as const, createdAt: new Date().toISOString(), prevHash };
+  const fields = {
+    projectId,
+    action: 'KEY_VERIFIED',
+    resource: 'USER_KEY',
+    userId,
+    details: {},
+    ipAddress: null,
+    actor: 'master',
+    status: 'SUCCESS' as const,
+    createdAt: new Date().toISOString(),
+    prevHash,
+  };
   await tx.audit.insert({ ...fields, hash: auditEntryHash(fields) });
 }
 
@@ -69,7 +80,16 @@ describe.each(availableBackends.filter((backend) => backend !== 'sqljs'))('two s
       }
     }
     expect(new Set(onA.map((e) => e.id))).toEqual(new Set(onB.map((e) => e.id)));
-    expect(await a.transaction((tx) => tx.events.listAfter('p1', Array.from({ length: 30 }, (_, i) => `u${i}`), '0', 100))).toHaveLength(50);
+    expect(
+      await a.transaction((tx) =>
+        tx.events.listAfter(
+          'p1',
+          Array.from({ length: 30 }, (_, i) => `u${i}`),
+          '0',
+          100,
+        ),
+      ),
+    ).toHaveLength(50);
   });
 
   it('a store opened later delivers only what is committed after it started', async () => {
@@ -95,11 +115,25 @@ describe.each(availableBackends.filter((backend) => backend !== 'sqljs'))('two s
   it('concurrent writers through both keep the audit chain valid and hand out each pre-key once', async () => {
     const { id } = await a.transaction(async (tx) => {
       const keySet = await tx.keySets.insert({
-        keyFormat: 'v1', projectId: 'p1', userId: 'target', deviceId: 'default', deviceName: null, registrationId: null, identityKey: 'ik',
-        signedPreKey: { keyId: 's', publicKey: 'p', signature: 'x' }, signedPreKeyCreatedAt: new Date().toISOString(),
-        lastResortPreKey: null, pqLastResortPreKey: null, registeredAt: new Date().toISOString(),
+        keyFormat: 'v1',
+        projectId: 'p1',
+        userId: 'target',
+        deviceId: 'default',
+        deviceName: null,
+        registrationId: null,
+        identityKey: 'ik',
+        signedPreKey: { keyId: 's', publicKey: 'p', signature: 'x' },
+        signedPreKeyCreatedAt: new Date().toISOString(),
+        lastResortPreKey: null,
+        pqLastResortPreKey: null,
+        registeredAt: new Date().toISOString(),
       });
-      await tx.oneTimePreKeys.insertMany(keySet.id, 'ec', Array.from({ length: 30 }, (_, index) => ({ keyId: `k${index}`, publicKey: `p${index}` })), 'x');
+      await tx.oneTimePreKeys.insertMany(
+        keySet.id,
+        'ec',
+        Array.from({ length: 30 }, (_, index) => ({ keyId: `k${index}`, publicKey: `p${index}` })),
+        'x',
+      );
       return keySet;
     });
     const results = await Promise.all(

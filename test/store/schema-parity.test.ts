@@ -59,7 +59,11 @@ describe('the schema described once', () => {
     const [embedded, postgres] = await Promise.all([embeddedColumns(), postgresColumns()]);
     const withoutSeq = (columns: string[] | undefined) => columns?.filter((column) => column !== 'seq INTEGER NOT NULL');
     const postgresOnly = ['event_heads', 'rate_counters', 'schema_migrations'];
-    expect(Object.keys(postgres).filter((table) => !postgresOnly.includes(table)).sort()).toEqual(Object.keys(embedded).sort());
+    expect(
+      Object.keys(postgres)
+        .filter((table) => !postgresOnly.includes(table))
+        .sort(),
+    ).toEqual(Object.keys(embedded).sort());
     for (const [table, columns] of Object.entries(embedded)) {
       const expected = table === 'backups' ? columns.filter((column) => column !== 'blob_checksum TEXT') : columns;
       expect(withoutSeq(postgres[table]), table).toEqual(expected);

@@ -41,9 +41,27 @@ function keySet(userId: string, overrides: Partial<NewKeySet> = {}): NewKeySet {
 const preKeys = (count: number, prefix = 'k') =>
   Array.from({ length: count }, (_, index) => ({ keyId: `${prefix}${index}`, publicKey: `pub_${prefix}${index}` }));
 
-async function appendAuditEntry(tx: StoreTx, projectId: string, action: string, userId: string | null, createdAt: string, details: Record<string, unknown> = {}) {
+async function appendAuditEntry(
+  tx: StoreTx,
+  projectId: string,
+  action: string,
+  userId: string | null,
+  createdAt: string,
+  details: Record<string, unknown> = {},
+) {
   const prevHash = (await tx.audit.head(projectId)) ?? genesisHash;
-  const fields = { projectId, action, resource: 'USER_KEY', userId, details, ipAddress: '127.0.0.1', actor: 'master', status: 'SUCCESS' as const, createdAt, prevHash };
+  const fields = {
+    projectId,
+    action,
+    resource: 'USER_KEY',
+    userId,
+    details,
+    ipAddress: '127.0.0.1',
+    actor: 'master',
+    status: 'SUCCESS' as const,
+    createdAt,
+    prevHash,
+  };
   await tx.audit.insert({ ...fields, hash: auditEntryHash(fields) });
 }
 
@@ -85,12 +103,25 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
 
   describe('key sets', () => {
     it('insert returns the stored record with defaults; get and listForUser read it back', async () => {
-      const inserted = await run((tx) => tx.keySets.insert(keySet('alice', { deviceName: 'phone', registrationId: 42, lastResortPreKey: { keyId: 'lr', publicKey: 'lrpub', signature: null } })));
+      const inserted = await run((tx) =>
+        tx.keySets.insert(keySet('alice', { deviceName: 'phone', registrationId: 42, lastResortPreKey: { keyId: 'lr', publicKey: 'lrpub', signature: null } })),
+      );
       expect(inserted).toMatchObject({
-        keyFormat: 'v1', projectId: 'p1', userId: 'alice', deviceId: 'default', deviceName: 'phone', registrationId: 42,
-        status: 'active', statusReason: null, oneTimePreKeyCount: 0, pqOneTimePreKeyCount: 0, lastRotatedAt: null, revokedAt: null,
+        keyFormat: 'v1',
+        projectId: 'p1',
+        userId: 'alice',
+        deviceId: 'default',
+        deviceName: 'phone',
+        registrationId: 42,
+        status: 'active',
+        statusReason: null,
+        oneTimePreKeyCount: 0,
+        pqOneTimePreKeyCount: 0,
+        lastRotatedAt: null,
+        revokedAt: null,
         signedPreKey: { keyId: 'spk1', publicKey: 'spk_alice', signature: 'sig' },
-        lastResortPreKey: { keyId: 'lr', publicKey: 'lrpub', signature: null }, pqLastResortPreKey: null,
+        lastResortPreKey: { keyId: 'lr', publicKey: 'lrpub', signature: null },
+        pqLastResortPreKey: null,
       });
       expect(typeof inserted.id).toBe('number');
       expect(await run((tx) => tx.keySets.get(inserted.id))).toEqual(inserted);
@@ -116,7 +147,11 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
         tx.keySets.update(id, {
           signedPreKey: { keyId: 'spk2', publicKey: 'p2', signature: 's2' },
           pqLastResortPreKey: { keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' },
-          status: 'suspended', statusReason: 'why', lastRotatedAt: '2024-03-01T00:00:00.000Z', registrationId: 7, deviceName: undefined,
+          status: 'suspended',
+          statusReason: 'why',
+          lastRotatedAt: '2024-03-01T00:00:00.000Z',
+          registrationId: 7,
+          deviceName: undefined,
         }),
       );
       await run((tx) => tx.keySets.update(id, {}));
@@ -124,8 +159,12 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(updated).toMatchObject({
         signedPreKey: { keyId: 'spk2', publicKey: 'p2', signature: 's2' },
         pqLastResortPreKey: { keyId: 'pq', publicKey: 'pqpub', signature: 'pqsig' },
-        status: 'suspended', statusReason: 'why', lastRotatedAt: '2024-03-01T00:00:00.000Z', registrationId: 7,
-        identityKey: 'ik_dave', lastResortPreKey: null,
+        status: 'suspended',
+        statusReason: 'why',
+        lastRotatedAt: '2024-03-01T00:00:00.000Z',
+        registrationId: 7,
+        identityKey: 'ik_dave',
+        lastResortPreKey: null,
       });
       await run((tx) => tx.keySets.update(id, { lastResortPreKey: null, statusReason: null }));
       expect(await run((tx) => tx.keySets.get(id))).toMatchObject({ lastResortPreKey: null, statusReason: null });
@@ -177,7 +216,10 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
     });
 
     it('figures counts key sets by visible status over every project, and stored EC pre-keys', async () => {
-      expect(await run((tx) => tx.keySets.figures('2024-03-01T00:00:00.000Z'))).toEqual({ byStatus: { active: 0, suspended: 0, revoked: 0, expired: 0 }, oneTimePreKeys: 0 });
+      expect(await run((tx) => tx.keySets.figures('2024-03-01T00:00:00.000Z'))).toEqual({
+        byStatus: { active: 0, suspended: 0, revoked: 0, expired: 0 },
+        oneTimePreKeys: 0,
+      });
       await run(async (tx) => {
         const fresh = await tx.keySets.insert(keySet('f1', { signedPreKeyCreatedAt: '2024-06-01T00:00:00.000Z' }));
         await tx.keySets.insert(keySet('f2', { projectId: 'p2' }));
@@ -187,7 +229,10 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
         await tx.oneTimePreKeys.insertMany(suspended.id, 'ec', preKeys(2), 'x');
         await tx.oneTimePreKeys.insertMany(suspended.id, 'kyber', preKeys(5), 'x');
       });
-      expect(await run((tx) => tx.keySets.figures('2024-03-01T00:00:00.000Z'))).toEqual({ byStatus: { active: 1, suspended: 1, revoked: 0, expired: 1 }, oneTimePreKeys: 6 });
+      expect(await run((tx) => tx.keySets.figures('2024-03-01T00:00:00.000Z'))).toEqual({
+        byStatus: { active: 1, suspended: 1, revoked: 0, expired: 1 },
+        oneTimePreKeys: 6,
+      });
       expect(await run((tx) => tx.keySets.figures())).toEqual({ byStatus: { active: 2, suspended: 1, revoked: 0, expired: 0 }, oneTimePreKeys: 6 });
     });
 
@@ -213,7 +258,12 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       const { id } = await run((tx) => tx.keySets.insert(keySet('frank')));
       await run(async (tx) => {
         await tx.oneTimePreKeys.insertMany(id, 'ec', preKeys(250), '2024-01-01T00:00:00.000Z');
-        await tx.oneTimePreKeys.insertMany(id, 'kyber', preKeys(3).map((key) => ({ ...key, signature: `sig_${key.keyId}` })), '2024-01-01T00:00:00.000Z');
+        await tx.oneTimePreKeys.insertMany(
+          id,
+          'kyber',
+          preKeys(3).map((key) => ({ ...key, signature: `sig_${key.keyId}` })),
+          '2024-01-01T00:00:00.000Z',
+        );
       });
       expect(await run((tx) => tx.oneTimePreKeys.count(id, 'ec'))).toBe(250);
       expect(await run((tx) => tx.oneTimePreKeys.count(id, 'kyber'))).toBe(3);
@@ -285,7 +335,12 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(keys).toHaveLength(20);
       expect(new Set(keys).size).toBe(20);
       // Reads of the key set are consistent with the take: each remaining count is reported once.
-      expect(taken.filter((t) => t.key !== null).map((t) => t.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, index) => index));
+      expect(
+        taken
+          .filter((t) => t.key !== null)
+          .map((t) => t.remaining)
+          .sort((a, b) => a - b),
+      ).toEqual(Array.from({ length: 20 }, (_, index) => index));
       expect((await run((tx) => tx.keySets.get(id)))!.oneTimePreKeyCount).toBe(0);
     });
     it('takeOldestOfEach takes the oldest key of each key set in one go; a key set with none left is absent', async () => {
@@ -352,8 +407,13 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
   describe('backups', () => {
     it('insert, latest and get by version; versions are unique per user', async () => {
       const backup = (version: number) => ({
-        projectId: 'p1', userId: 'kim', version, encryptedBundle: btoa(`blob ${version}`), encryptionMetadata: { alg: 'aes', nested: { v: version } },
-        checksum: `sum${version}`, createdAt: `2024-01-0${version}T00:00:00.000Z`,
+        projectId: 'p1',
+        userId: 'kim',
+        version,
+        encryptedBundle: btoa(`blob ${version}`),
+        encryptionMetadata: { alg: 'aes', nested: { v: version } },
+        checksum: `sum${version}`,
+        createdAt: `2024-01-0${version}T00:00:00.000Z`,
       });
       expect(await run((tx) => tx.backups.latest('p1', 'kim'))).toBeUndefined();
       await run((tx) => tx.backups.insert(backup(1)));
@@ -369,8 +429,13 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
 
     it('prunes all but the newest versions, and sums the decoded bytes of a project', async () => {
       const backup = (userId: string, version: number, bytes: number) => ({
-        projectId: 'p1', userId, version, encryptedBundle: Buffer.alloc(bytes, version).toString('base64'), encryptionMetadata: {},
-        checksum: 'sum', createdAt: '2024-01-01T00:00:00.000Z',
+        projectId: 'p1',
+        userId,
+        version,
+        encryptedBundle: Buffer.alloc(bytes, version).toString('base64'),
+        encryptionMetadata: {},
+        checksum: 'sum',
+        createdAt: '2024-01-01T00:00:00.000Z',
       });
       await run(async (tx) => {
         for (let version = 1; version <= 4; version++) await tx.backups.insert(backup('ava', version, 100));
@@ -390,10 +455,23 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
 
   describe('sessions', () => {
     const session = (sessionId: string, initiator: string, responder: string, expiresAt: string) => ({
-      sessionId, projectId: 'p1', initiatorUserId: initiator, responderUserId: responder, responderDeviceId: 'default',
-      initiatorIdentityKey: 'ik', initiatorEphemeralKey: 'ek', signedPreKeyId: 'spk', oneTimePreKeyId: null as string | null,
-      lastResortPreKeyId: null as string | null, pqPreKeyId: null as string | null, pqPreKeyLastResort: false, kemCiphertext: null as string | null,
-      status: 'pending' as const, createdAt: '2024-01-01T00:00:00.000Z', expiresAt, completedAt: null,
+      sessionId,
+      projectId: 'p1',
+      initiatorUserId: initiator,
+      responderUserId: responder,
+      responderDeviceId: 'default',
+      initiatorIdentityKey: 'ik',
+      initiatorEphemeralKey: 'ek',
+      signedPreKeyId: 'spk',
+      oneTimePreKeyId: null as string | null,
+      lastResortPreKeyId: null as string | null,
+      pqPreKeyId: null as string | null,
+      pqPreKeyLastResort: false,
+      kemCiphertext: null as string | null,
+      status: 'pending' as const,
+      createdAt: '2024-01-01T00:00:00.000Z',
+      expiresAt,
+      completedAt: null,
     });
 
     it('insert, get, complete, peersOf (either side, unexpired, not self) and deleteExpired', async () => {
@@ -493,7 +571,11 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
 
   describe('events', () => {
     const event = (projectId: string, userId: string, name: string, createdAt = '2024-01-01T00:00:00.000Z') => ({
-      projectId, userId, event: name, data: { n: name, z: 1, a: 2 }, createdAt,
+      projectId,
+      userId,
+      event: name,
+      data: { n: name, z: 1, a: 2 },
+      createdAt,
     });
 
     it('append gives increasing decimal ids; listAfter, latestId and deleteOlderThan', async () => {
@@ -510,7 +592,8 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(new Set(ids).size).toBe(4);
       expect(stored[0]).toEqual({ ...event('p1', 'u1', 'e1', '2023-12-31T00:00:00.000Z'), id: stored[0]!.id });
 
-      const names = async (userIds: string[], afterId: string, limit = 10) => (await run((tx) => tx.events.listAfter('p1', userIds, afterId, limit))).map((e) => e.event);
+      const names = async (userIds: string[], afterId: string, limit = 10) =>
+        (await run((tx) => tx.events.listAfter('p1', userIds, afterId, limit))).map((e) => e.event);
       expect(await names(['u1'], '0')).toEqual(['e1', 'e4']);
       expect(await names(['u1', 'u2'], stored[0]!.id)).toEqual(['e2', 'e4']);
       expect(await names(['u1', 'u2'], '0', 2)).toEqual(['e1', 'e2']);
@@ -540,7 +623,11 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       expect(new Set(ids).size).toBe(4);
       expect(stored[2]).toEqual({ ...given[1], id: stored[2]!.id });
       const listed = await run((tx) => tx.events.listAfter('p1', ['u1', 'u3'], '0', 10));
-      expect(listed.map((item) => [item.event, item.data.n])).toEqual([['m0', 'm0'], ['m1', 'm1'], ['m3', 'm3']]);
+      expect(listed.map((item) => [item.event, item.data.n])).toEqual([
+        ['m0', 'm0'],
+        ['m1', 'm1'],
+        ['m3', 'm3'],
+      ]);
       expect(await run((tx) => tx.events.latestId('p2'))).toBe(stored[2]!.id);
       await expect.poll(() => delivered.map((item) => item.event).sort()).toEqual(['m0', 'm1', 'm2', 'm3']);
       stop();
@@ -609,9 +696,15 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
     });
 
     it('insert, findByHash, get, update, touch, delete', async () => {
-      await run((tx) => tx.apiKeys.insert(apiKey('uid1', { description: 'first', expiresAt: '2030-01-01T00:00:00.000Z', acl: ['keys.read', 'bundles.fetch'], userIds: ['dev_*'] })));
+      await run((tx) =>
+        tx.apiKeys.insert(
+          apiKey('uid1', { description: 'first', expiresAt: '2030-01-01T00:00:00.000Z', acl: ['keys.read', 'bundles.fetch'], userIds: ['dev_*'] }),
+        ),
+      );
       const stored = await run((tx) => tx.apiKeys.get('uid1'));
-      expect(stored).toEqual(apiKey('uid1', { description: 'first', expiresAt: '2030-01-01T00:00:00.000Z', acl: ['keys.read', 'bundles.fetch'], userIds: ['dev_*'] }));
+      expect(stored).toEqual(
+        apiKey('uid1', { description: 'first', expiresAt: '2030-01-01T00:00:00.000Z', acl: ['keys.read', 'bundles.fetch'], userIds: ['dev_*'] }),
+      );
       expect(await run((tx) => tx.apiKeys.findByHash('hash_uid1'))).toEqual(stored);
       expect(await run((tx) => tx.apiKeys.findByHash('nope'))).toBeUndefined();
       await expect(run((tx) => tx.apiKeys.insert(apiKey('uid2', { hash: 'hash_uid1' })))).rejects.toThrow();
@@ -619,7 +712,12 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
       await run((tx) => tx.apiKeys.update('uid1', {}));
       await run((tx) => tx.apiKeys.touch('uid1', '2024-02-02T00:00:00.000Z'));
       expect(await run((tx) => tx.apiKeys.get('uid1'))).toMatchObject({
-        revoked: true, acl: ['*'], userIds: ['a'], description: null, updatedAt: '2024-02-01T00:00:00.000Z', lastUsedAt: '2024-02-02T00:00:00.000Z',
+        revoked: true,
+        acl: ['*'],
+        userIds: ['a'],
+        description: null,
+        updatedAt: '2024-02-01T00:00:00.000Z',
+        lastUsedAt: '2024-02-02T00:00:00.000Z',
       });
       expect(await run((tx) => tx.apiKeys.delete('uid1'))).toBe(true);
       expect(await run((tx) => tx.apiKeys.delete('uid1'))).toBe(false);
@@ -648,7 +746,13 @@ describe.each(availableBackends)('store contract on %s', (backend) => {
 
   describe('public keys', () => {
     const publicKey = (id: string, ownerId: string, name: string, createdAt: string, projectId = 'p1') => ({
-      id, projectId, ownerId, name, keyType: 'ed25519', publicKey: `pk_${id}`, createdAt,
+      id,
+      projectId,
+      ownerId,
+      name,
+      keyType: 'ed25519',
+      publicKey: `pk_${id}`,
+      createdAt,
     });
 
     it('insert, get, findByName, list (newest first, owner filter), delete; names unique per owner', async () => {

@@ -63,11 +63,22 @@ describe.each(availableBackends)('transparency store on %s', (backend) => {
 
   it('keeps the log head, its checkpoint and its tiles', async () => {
     await store.transaction((tx) => tx.transparency.appendLeaf(leaf('p1', 0)));
-    const head = { projectId: 'p1', origin: 'example/prekeyd/p1', signerKey: 'PRIVATE+KEY+x', retiredKeys: ['old+00000000+AA'], treeSize: 1, checkpoint: 'cp\n', updatedAt: '2026-12-03T12:00:01.000Z' };
+    const head = {
+      projectId: 'p1',
+      origin: 'example/prekeyd/p1',
+      signerKey: 'PRIVATE+KEY+x',
+      retiredKeys: ['old+00000000+AA'],
+      treeSize: 1,
+      checkpoint: 'cp\n',
+      updatedAt: '2026-12-03T12:00:01.000Z',
+    };
     await store.transaction(async (tx) => {
       expect((await tx.transparency.log('p1', { lock: true }))?.nextIndex).toBe(1);
       await tx.transparency.saveLog(head);
-      await tx.transparency.putTiles('p1', [{ level: 0, index: 0, hashes: 'AAAA' }, { level: 1, index: 3, hashes: 'BBBB' }]);
+      await tx.transparency.putTiles('p1', [
+        { level: 0, index: 0, hashes: 'AAAA' },
+        { level: 1, index: 3, hashes: 'BBBB' },
+      ]);
       await tx.transparency.putTiles('p1', [{ level: 0, index: 0, hashes: 'CCCC' }]);
     });
     await store.transaction(async (tx) => {
@@ -75,8 +86,15 @@ describe.each(availableBackends)('transparency store on %s', (backend) => {
       expect(await tx.transparency.pendingLogs()).toEqual([]);
       expect(await tx.transparency.updateCheckpointNote('p1', 2, 'other\n')).toBe(false);
       expect(await tx.transparency.updateCheckpointNote('p1', 1, 'cosigned\n')).toBe(true);
-      const tiles = await tx.transparency.tiles('p1', [{ level: 0, index: 0 }, { level: 1, index: 3 }, { level: 2, index: 0 }]);
-      expect(tiles.sort((a, b) => a.level - b.level)).toEqual([{ level: 0, index: 0, hashes: 'CCCC' }, { level: 1, index: 3, hashes: 'BBBB' }]);
+      const tiles = await tx.transparency.tiles('p1', [
+        { level: 0, index: 0 },
+        { level: 1, index: 3 },
+        { level: 2, index: 0 },
+      ]);
+      expect(tiles.sort((a, b) => a.level - b.level)).toEqual([
+        { level: 0, index: 0, hashes: 'CCCC' },
+        { level: 1, index: 3, hashes: 'BBBB' },
+      ]);
       expect(await tx.transparency.tiles('p2', [{ level: 0, index: 0 }])).toEqual([]);
       expect(await tx.transparency.log('p2')).toBeUndefined();
     });

@@ -121,7 +121,13 @@ describe('leaf encoding', () => {
 
   it('refuses anything not canonical', () => {
     const text = new TextDecoder().decode(encodeLeaf(leaf));
-    for (const bad of [text.replace('project p1\n', ''), text.replace('user ', 'user  '), `${text}extra x\n`, text.replace('v1\n', 'v2\n'), text.slice(0, -1)]) {
+    for (const bad of [
+      text.replace('project p1\n', ''),
+      text.replace('user ', 'user  '),
+      `${text}extra x\n`,
+      text.replace('v1\n', 'v2\n'),
+      text.slice(0, -1),
+    ]) {
       expect(() => decodeLeaf(new TextEncoder().encode(bad))).toThrow(LeafError);
     }
     expect(() => encodeLeaf({ ...leaf, userId: 'has space' })).toThrow(LeafError);

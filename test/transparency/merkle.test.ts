@@ -1,7 +1,16 @@
 /** The Merkle tree against RFC 6962's test vectors and against an independent verifier (rfc6962-reference.ts). */
 import { describe, expect, it } from 'vitest';
 import { encodeHex } from '../../packages/client/src/core/encoding.ts';
-import { consistencyProof, emptyRoot, inclusionProof, leafHash, ProofError, treeHash, verifyConsistency, verifyInclusion } from '../../packages/client/src/transparency/merkle.ts';
+import {
+  consistencyProof,
+  emptyRoot,
+  inclusionProof,
+  leafHash,
+  ProofError,
+  treeHash,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../packages/client/src/transparency/merkle.ts';
 import { appendLeafHashes, nodesFromTiles, rightEdge, tileLevels } from '../../src/transparency/tiles.ts';
 import { referenceLeafHash, referenceRoot, referenceVerifyConsistency, referenceVerifyInclusion } from './rfc6962-reference.ts';
 

@@ -49,7 +49,12 @@ async function checked(verifier: TransparencyVerifier, anchor: Anchor): Promise<
   return anchor;
 }
 
-export async function anchorMessage(transport: Transport, verifier: TransparencyVerifier, message: AnchorMessage, options: AnchorOptions = {}): Promise<Anchor> {
+export async function anchorMessage(
+  transport: Transport,
+  verifier: TransparencyVerifier,
+  message: AnchorMessage,
+  options: AnchorOptions = {},
+): Promise<Anchor> {
   if (options.hashOnly === false) throw new PrekeydError('INVALID_ARGUMENT', 'anchor: prekeyd anchors hashes only; the message never leaves the device');
   const hash = anchorHashOf(message);
   return checked(verifier, await transport.request<Anchor>('POST', '/v1/anchors', { body: { hash } }));

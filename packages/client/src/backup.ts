@@ -77,12 +77,7 @@ function checkParams(params: Argon2Params, limits: Argon2Params, code: 'INVALID_
 }
 
 /** Encrypts the private keys into exactly the `POST /v1/keys/backup` body. */
-export async function encryptBackup(
-  userId: string,
-  privateKeys: PrivateKeys,
-  password: string,
-  options: EncryptBackupOptions = {},
-): Promise<BackupRequest> {
+export async function encryptBackup(userId: string, privateKeys: PrivateKeys, password: string, options: EncryptBackupOptions = {}): Promise<BackupRequest> {
   const params = { ...(options.argon2Params ?? defaultArgon2Params) };
   checkParams(params, { timeCost: 2 ** 32 - 1, memoryCost: 2 ** 32 - 1, parallelism: 2 ** 24 - 1 }, 'INVALID_ARGUMENT');
   const salt = randomBytes(16);

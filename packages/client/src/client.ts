@@ -92,7 +92,9 @@ export class PrekeydClient {
     const { autoReplenish, ...subscribeOptions } = options;
     const replenish = autoReplenish ? createReplenisher(this.keys, autoReplenish) : undefined;
     const report = (error: unknown) =>
-      options.onError?.(error instanceof PrekeydError ? error : new PrekeydError('EVENT_HANDLER_FAILED', `autoReplenish failed: ${String(error)}`, { cause: error }));
+      options.onError?.(
+        error instanceof PrekeydError ? error : new PrekeydError('EVENT_HANDLER_FAILED', `autoReplenish failed: ${String(error)}`, { cause: error }),
+      );
     const handle: EventHandler = async (event) => {
       if (replenish) await replenish(event).catch(report);
       await handler(event);

@@ -10,13 +10,7 @@ import {
   generateSignedPreKey,
 } from './keygen.ts';
 import { verifyPqPreKey } from './pqxdh.ts';
-import {
-  type AcceptOptions,
-  acceptSharedSecret,
-  type EstablishOptions,
-  establishSharedSecret,
-  type IdentityKeyInput,
-} from './sessions.ts';
+import { type AcceptOptions, acceptSharedSecret, type EstablishOptions, establishSharedSecret, type IdentityKeyInput } from './sessions.ts';
 import type {
   AuditChainReport,
   AuditEntry,
@@ -112,11 +106,7 @@ export class KeysApi {
     return generateKeySet(count, options);
   }
 
-  registerKeys(
-    userId: string,
-    payload: RegistrationPayload,
-    options: { deviceId?: string; deviceName?: string } = {},
-  ): Promise<RegisterResult> {
+  registerKeys(userId: string, payload: RegistrationPayload, options: { deviceId?: string; deviceName?: string } = {}): Promise<RegisterResult> {
     const { deviceId, deviceName } = options;
     const body = { userId, ...payload, ...(deviceId !== undefined && { deviceId }), ...(deviceName !== undefined && { deviceName }) };
     return this.transport.request('POST', '/v1/keys/register', { body });
@@ -174,10 +164,7 @@ export class KeysApi {
       oneTimePreKeys: { ...privateKeys.oneTimePreKeys, ...oneTime?.privateKeys },
       ...(lastResort && {
         lastResortPreKey: lastResort.keyPair,
-        previousLastResortPreKeys: [
-          ...(privateKeys.lastResortPreKey ? [privateKeys.lastResortPreKey] : []),
-          ...(privateKeys.previousLastResortPreKeys ?? []),
-        ],
+        previousLastResortPreKeys: [...(privateKeys.lastResortPreKey ? [privateKeys.lastResortPreKey] : []), ...(privateKeys.previousLastResortPreKeys ?? [])],
       }),
       ...(pqLastResort && {
         pqLastResortPreKey: pqLastResort.keyPair,

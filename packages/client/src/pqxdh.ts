@@ -22,7 +22,15 @@ import { concatBytes, decodeHex, encodeHex, hexBytes, utf8 } from './bytes.ts';
 import { verifyEd25519Strict } from './core/keys.ts';
 import { PrekeydError } from './errors.ts';
 import type { BundlePqPreKey } from './types.ts';
-import { type InitiatorInput, type InitiatorResult, initiatorDhOutputs, type ResponderInput, responderDhOutputs, type X3dhBundle, type X3dhSecret } from './x3dh.ts';
+import {
+  type InitiatorInput,
+  type InitiatorResult,
+  initiatorDhOutputs,
+  type ResponderInput,
+  responderDhOutputs,
+  type X3dhBundle,
+  type X3dhSecret,
+} from './x3dh.ts';
 
 /** Spec §2.2: the info parameter and the curve, hash and KEM identifiers, joined by `_`. */
 export const pqxdhInfo = 'prekeyd PQXDH_CURVE25519_SHA-256_ML-KEM-1024';
@@ -97,8 +105,10 @@ export function pqxdhInitiate(input: PqxdhInitiatorInput): PqxdhInitiatorResult 
 /** The responder's side (Bob): the same DH steps, SS = ML-KEM-1024.Decaps(CT) with the PQ pre-key's secret. */
 export function pqxdhRespond(input: PqxdhResponderInput): X3dhSecret {
   const ciphertext = hexBytes(input.kemCiphertext, 'kemCiphertext', mlKem1024CiphertextLength);
-  const seed = typeof input.pqPreKeyPrivateKey === 'string' ? hexBytes(input.pqPreKeyPrivateKey, 'post-quantum pre-key private key', 64) : input.pqPreKeyPrivateKey;
-  if (!(seed instanceof Uint8Array) || seed.length !== 64) throw new PrekeydError('INVALID_ARGUMENT', 'post-quantum pre-key private key must be the 64-byte ML-KEM seed');
+  const seed =
+    typeof input.pqPreKeyPrivateKey === 'string' ? hexBytes(input.pqPreKeyPrivateKey, 'post-quantum pre-key private key', 64) : input.pqPreKeyPrivateKey;
+  if (!(seed instanceof Uint8Array) || seed.length !== 64)
+    throw new PrekeydError('INVALID_ARGUMENT', 'post-quantum pre-key private key must be the 64-byte ML-KEM seed');
   const { secretKey } = ml_kem1024.keygen(seed);
   const kemSecret = ml_kem1024.decapsulate(ciphertext, secretKey);
   const { outputs, associatedData } = responderDhOutputs(input);

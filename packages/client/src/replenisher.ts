@@ -20,7 +20,12 @@ export interface AutoReplenishOptions {
    * Persist the new secrets. Called BEFORE the upload; if it throws, nothing is uploaded. Merge
    * `oneTimePreKeys` into the device's stored private keys.
    */
-  store: (update: { userId: string; deviceId: string; oneTimePreKeys: Record<string, string>; pqOneTimePreKeys?: Record<string, string> }) => void | Promise<void>;
+  store: (update: {
+    userId: string;
+    deviceId: string;
+    oneTimePreKeys: Record<string, string>;
+    pqOneTimePreKeys?: Record<string, string>;
+  }) => void | Promise<void>;
   /**
    * The device's Ed25519 identity private key (hex), to sign new ML-KEM pre-keys. Without it
    * `pqprekeys.*` alerts are not answered.

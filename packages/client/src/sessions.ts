@@ -16,8 +16,7 @@ import { type InitiatorResult, x3dhInitiate, x3dhRespond } from './x3dh.ts';
 /** Which key agreement a session ran: PQXDH, or X3DH when the responder had no ML-KEM pre-key (or PQ was turned off). */
 export type KeyAgreement = 'PQXDH' | 'X3DH';
 
-export const x3dhFallbackWarning =
-  'The responder has no post-quantum pre-key: the session used X3DH and is not protected against a future quantum computer.';
+export const x3dhFallbackWarning = 'The responder has no post-quantum pre-key: the session used X3DH and is not protected against a future quantum computer.';
 
 /** An identity key: the whole PrivateKeys, or just the Ed25519 secret (bytes or hex), as in seed 004's example. */
 export type IdentityKeyInput = PrivateKeys | Uint8Array | string;
@@ -168,7 +167,9 @@ async function requestSession(transport: Transport, body: SharedSecretRequest): 
   } catch (error) {
     const refusedPq = error instanceof PrekeydError && error.errorCode === 'CONFLICT' && error.details?.some((detail) => detail.field === 'requirePostQuantum');
     if (!refusedPq) throw error;
-    throw new PrekeydError('POST_QUANTUM_UNAVAILABLE', `User ${body.responderUserId} has no post-quantum pre-key; refusing X3DH (requirePostQuantum)`, { cause: error });
+    throw new PrekeydError('POST_QUANTUM_UNAVAILABLE', `User ${body.responderUserId} has no post-quantum pre-key; refusing X3DH (requirePostQuantum)`, {
+      cause: error,
+    });
   }
 }
 
@@ -181,8 +182,7 @@ function secretOf(kind: string, keyId: string, current: PreKeyPair | undefined, 
   return pair.privateKey;
 }
 
-const signedPreKeySecret = (keys: PrivateKeys, keyId: string): string =>
-  secretOf('signed pre-key', keyId, keys.signedPreKey, keys.previousSignedPreKeys);
+const signedPreKeySecret = (keys: PrivateKeys, keyId: string): string => secretOf('signed pre-key', keyId, keys.signedPreKey, keys.previousSignedPreKeys);
 
 const lastResortPreKeySecret = (keys: PrivateKeys, keyId: string): string =>
   secretOf('last-resort pre-key', keyId, keys.lastResortPreKey, keys.previousLastResortPreKeys);
@@ -231,7 +231,7 @@ export async function acceptSharedSecret(
     initiatorIdentityKey: session.initiatorIdentityKey,
     initiatorEphemeralKey: session.initiatorEphemeralKey,
   };
-  let derived;
+  let derived: ReturnType<typeof x3dhRespond>;
   if (pqPreKeyId !== null) {
     if (!session.kemCiphertext) {
       throw new PrekeydError('SESSION_NOT_READY', `Session ${session.sessionId} has no KEM ciphertext yet: the initiator has not finished PQXDH`);

@@ -115,7 +115,7 @@ export class TransparencyVerifier {
       throw fail('TRANSPARENCY_INVALID', `Malformed transparency proof: ${(cause as Error).message}`, cause);
     }
     const keys = await this.keysFor(checkpoint.origin, leaf.projectId);
-    let signatures;
+    let signatures: ReturnType<typeof openNote>['signatures'];
     try {
       signatures = openNote(proof.checkpoint, keys).signatures;
     } catch (cause) {
@@ -157,7 +157,11 @@ export class TransparencyVerifier {
     const stored = storedNote ? parseCheckpoint(parseNote(storedNote).text) : undefined;
     if (stored) {
       const [older, newer] = stored.size <= checkpoint.size ? [stored, checkpoint] : [checkpoint, stored];
-      const forked = () => fail('TRANSPARENCY_INCONSISTENT', `Checkpoints of ${checkpoint.origin} at sizes ${older.size} and ${newer.size} are not consistent: the log forked or rolled back`);
+      const forked = () =>
+        fail(
+          'TRANSPARENCY_INCONSISTENT',
+          `Checkpoints of ${checkpoint.origin} at sizes ${older.size} and ${newer.size} are not consistent: the log forked or rolled back`,
+        );
       if (older.size === newer.size) {
         if (!sameHash(older.rootHash, newer.rootHash)) throw forked();
       } else if (older.size > 0) {

@@ -87,7 +87,8 @@ function verifySigned(identityKey: Uint8Array, key: SignedPreKey, what: string):
   const publicKey = bundleKey(key.publicKey, `${what} public key`);
   const signature = (typeof key.signature === 'string' && decodeHex(key.signature)) || new Uint8Array();
   // The server's own check of an upload (core/keys.ts): strict RFC 8032, so both accept the same signatures.
-  if (!verifyEd25519Strict(signature, publicKey, identityKey)) throw invalidBundle(`The ${what} signature does not verify under the bundle's identity key: refusing the bundle`);
+  if (!verifyEd25519Strict(signature, publicKey, identityKey))
+    throw invalidBundle(`The ${what} signature does not verify under the bundle's identity key: refusing the bundle`);
 }
 
 /** Refuses (throws BUNDLE_SIGNATURE_INVALID) a bundle whose signatures or keys do not check out. */

@@ -52,7 +52,13 @@ export function KeyEditor(props: {
           <div class="checkboxes">
             {props.grantable.map((action) => (
               <label class="checkbox">
-                <input type="checkbox" name="acl" value={action} checked={draft.acl.includes(action)} onChange={(event) => toggle(action, event.currentTarget.checked)} />
+                <input
+                  type="checkbox"
+                  name="acl"
+                  value={action}
+                  checked={draft.acl.includes(action)}
+                  onChange={(event) => toggle(action, event.currentTarget.checked)}
+                />
                 {action === '*' ? '* (every action)' : action}
               </label>
             ))}

@@ -24,7 +24,6 @@ export interface ApiKeyView {
   lastUsedAt: string | null;
 }
 
-
 const patternsOf = (text: string) =>
   text
     .split(/[\s,]+/)
@@ -106,17 +105,17 @@ export function ApiKeysView({ api, caps, announce }: ViewProps) {
               <td>{key.revoked ? <span class="badge status-revoked">revoked</span> : <span class="badge status-active">active</span>}</td>
               <td>
                 <div class="row-actions">
-                {key.uid !== caps.who.uid && manageable(key) && (
-                  <>
-                    <button type="button" onClick={() => setEditing(key)}>
-                      Edit<span class="visually-hidden"> {key.description ?? key.uid}</span>
-                    </button>
-                    <button type="button" class={key.revoked ? '' : 'danger'} onClick={() => setConfirm(revoke(key, !key.revoked))}>
-                      {key.revoked ? 'Restore' : 'Revoke'}
-                      <span class="visually-hidden"> {key.description ?? key.uid}</span>
-                    </button>
-                  </>
-                )}
+                  {key.uid !== caps.who.uid && manageable(key) && (
+                    <>
+                      <button type="button" onClick={() => setEditing(key)}>
+                        Edit<span class="visually-hidden"> {key.description ?? key.uid}</span>
+                      </button>
+                      <button type="button" class={key.revoked ? '' : 'danger'} onClick={() => setConfirm(revoke(key, !key.revoked))}>
+                        {key.revoked ? 'Restore' : 'Revoke'}
+                        <span class="visually-hidden"> {key.description ?? key.uid}</span>
+                      </button>
+                    </>
+                  )}
                 </div>
               </td>
             </tr>

@@ -129,7 +129,9 @@ function ChainCheck({ api, projectId }: { api: ViewProps['api']; projectId: stri
             {verdict.valid
               ? `Chain intact: ${verdict.checked} entries, head ${verdict.headHash.slice(0, 16)}…`
               : `Chain broken at entry ${verdict.brokenAt}: it does not follow from the entries before it.`}{' '}
-            {agree ? 'The server agrees.' : `The server says: ${verdict.server.valid ? 'intact' : `broken at ${verdict.server.brokenAt}`}, head ${verdict.server.headHash.slice(0, 16)}….`}
+            {agree
+              ? 'The server agrees.'
+              : `The server says: ${verdict.server.valid ? 'intact' : `broken at ${verdict.server.brokenAt}`}, head ${verdict.server.headHash.slice(0, 16)}….`}
           </p>
         )}
       </div>

@@ -34,7 +34,9 @@ export function KeySetsView({ api, caps, announce }: ViewProps) {
   const threshold = caps.who.limits.preKeyLowThreshold;
   const rows = list.value?.data ?? [];
   const scale = Math.max(0, ...rows.map((row) => row.oneTimePreKeysRemaining));
-  const change = <T,>(set: (value: T) => void) => (value: T) => (set(value), setPage(1));
+  const change =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => (set(value), setPage(1));
 
   return (
     <section aria-labelledby="key-sets-title">
@@ -104,18 +106,26 @@ export function KeySetsView({ api, caps, announce }: ViewProps) {
                 <StatusBadge status={row.status} />
               </td>
               <td>
-                <PreKeyLevel remaining={row.oneTimePreKeysRemaining} threshold={threshold} scale={scale} label={`One-time pre-keys of ${row.userId} ${row.deviceId}`} />
+                <PreKeyLevel
+                  remaining={row.oneTimePreKeysRemaining}
+                  threshold={threshold}
+                  scale={scale}
+                  label={`One-time pre-keys of ${row.userId} ${row.deviceId}`}
+                />
               </td>
               <td class="time">{formatTime(row.registeredAt)}</td>
               <td class="time">{formatTime(row.lastRotatedAt)}</td>
               <td>
                 <div class="row-actions">
-                {keyActionsFor(caps, row).map((action) => (
-                  <button type="button" class={action === 'revoke' ? 'danger' : ''} onClick={() => setConfirm(confirmKeyAction(api, action, row))}>
-                    {keyActionLabels[action]}
-                    <span class="visually-hidden"> {row.userId} {row.deviceId}</span>
-                  </button>
-                ))}
+                  {keyActionsFor(caps, row).map((action) => (
+                    <button type="button" class={action === 'revoke' ? 'danger' : ''} onClick={() => setConfirm(confirmKeyAction(api, action, row))}>
+                      {keyActionLabels[action]}
+                      <span class="visually-hidden">
+                        {' '}
+                        {row.userId} {row.deviceId}
+                      </span>
+                    </button>
+                  ))}
                 </div>
               </td>
             </tr>

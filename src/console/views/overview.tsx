@@ -134,7 +134,11 @@ export function TrafficChart({ minutes }: { minutes: Minute[] }) {
   const latest = minutes.at(-1)!;
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Requests per minute, last ${minutes.length} minutes: ${requests} requests, ${errors} errors; this minute ${latest.requests} requests`}>
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        role="img"
+        aria-label={`Requests per minute, last ${minutes.length} minutes: ${requests} requests, ${errors} errors; this minute ${latest.requests} requests`}
+      >
         {minutes.map((minute, index) => {
           const total = (minute.requests / peak) * (height - 4);
           const failed = ((minute.clientErrors + minute.serverErrors) / peak) * (height - 4);

@@ -142,7 +142,12 @@ function LeafCheck(props: { api: ViewProps['api']; base: string; checkpoint: Par
     try {
       const { data } = await props.api.get<{ leafIndex: number; inclusionProof: string[] }>(`${props.base}/proof/inclusion`, { hash: leaf, size });
       const ok = await verifyInclusion(data.leafIndex, size, hexBytes(leaf), data.inclusionProof.map(base64Bytes), base64Bytes(rootHash));
-      setVerdict({ ok, text: ok ? `Leaf ${data.leafIndex} of ${size}: included (proof checked in this browser).` : 'The inclusion proof does not verify against this checkpoint.' });
+      setVerdict({
+        ok,
+        text: ok
+          ? `Leaf ${data.leafIndex} of ${size}: included (proof checked in this browser).`
+          : 'The inclusion proof does not verify against this checkpoint.',
+      });
     } catch (error) {
       setVerdict({ ok: false, text: describeError(error) });
     }
@@ -151,7 +156,15 @@ function LeafCheck(props: { api: ViewProps['api']; base: string; checkpoint: Par
     <form class="filters" onSubmit={check}>
       <label>
         Leaf hash (64 hex digits)
-        <input type="text" class="hash" required pattern="[0-9a-fA-F]{64}" spellcheck={false} value={hash} onInput={(event) => setHash(event.currentTarget.value)} />
+        <input
+          type="text"
+          class="hash"
+          required
+          pattern="[0-9a-fA-F]{64}"
+          spellcheck={false}
+          value={hash}
+          onInput={(event) => setHash(event.currentTarget.value)}
+        />
       </label>
       <button type="submit">Check inclusion</button>
       <p role="status" aria-live="polite" class={verdict ? (verdict.ok ? 'ok' : 'error') : ''}>

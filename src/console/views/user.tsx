@@ -44,8 +44,7 @@ export function UserView({ api, caps, announce, userId }: ViewProps & { userId: 
       {user.error !== undefined && <ErrorNotice error={user.error} />}
       {data && (
         <p class="hint">
-          Bars show one-time pre-keys left; the mark is the low threshold ({data.preKeyLowThreshold}), below which the device is sent
-          prekeys.low.
+          Bars show one-time pre-keys left; the mark is the low threshold ({data.preKeyLowThreshold}), below which the device is sent prekeys.low.
         </p>
       )}
       {data?.devices.map((device) => (
@@ -116,7 +115,11 @@ export function UserView({ api, caps, announce, userId }: ViewProps & { userId: 
           )}
           <div class="row-actions">
             {keyActionsFor(caps, { userId, ...device }).map((action) => (
-              <button type="button" class={action === 'revoke' ? 'danger' : ''} onClick={() => setConfirm(confirmKeyAction(api, action, { userId, ...device }))}>
+              <button
+                type="button"
+                class={action === 'revoke' ? 'danger' : ''}
+                onClick={() => setConfirm(confirmKeyAction(api, action, { userId, ...device }))}
+              >
                 {keyActionLabels[action]} device {device.deviceId}
               </button>
             ))}

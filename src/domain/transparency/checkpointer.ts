@@ -39,7 +39,10 @@ async function rootFromTiles(tx: StoreTx, projectId: string, size: number, known
   const wanted = tilesRead((nodes) => treeHash(nodes, size));
   const missing = wanted.filter((at) => !known.has(tileKey(at.level, at.index)));
   const tiles = new Map([...known, ...(await readTiles(tx, projectId, missing))]);
-  return treeHash(nodesFromTiles((level, index) => tileLevels(tiles.get(tileKey(level, index)) ?? new Uint8Array(0))), size);
+  return treeHash(
+    nodesFromTiles((level, index) => tileLevels(tiles.get(tileKey(level, index)) ?? new Uint8Array(0))),
+    size,
+  );
 }
 
 /**
@@ -66,7 +69,10 @@ export async function signNextCheckpoint(
     }
     const edge = await readTiles(tx, projectId, rightEdge(log.treeSize));
     const changed = appendLeafHashes(log.treeSize, edge, hashes);
-    await tx.transparency.putTiles(projectId, [...changed.values()].map((tile) => ({ level: tile.level, index: tile.index, hashes: encodeBase64(tile.hashes) })));
+    await tx.transparency.putTiles(
+      projectId,
+      [...changed.values()].map((tile) => ({ level: tile.level, index: tile.index, hashes: encodeBase64(tile.hashes) })),
+    );
     const rootHash = await rootFromTiles(tx, projectId, to, new Map([...changed].map(([key, tile]) => [key, tile.hashes])));
 
     const origin = log.origin ?? options.origin;

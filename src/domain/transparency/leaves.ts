@@ -64,5 +64,8 @@ export const logAnchor = (tx: StoreTx, projectId: string, hash: string, now: Dat
  */
 export async function publishedLeaf(tx: StoreTx, enabled: boolean, keySet: KeySetRecord, now: Date): Promise<LogLeafRecord | undefined> {
   if (!enabled) return undefined;
-  return (await tx.transparency.latestLeafForKeySet(keySet.projectId, keySet.id)) ?? (await append(tx, keySetLeaf(keySet, keySet.status === 'revoked' ? 'key-set.revoked' : 'key-set.registered', now), keySet.id));
+  return (
+    (await tx.transparency.latestLeafForKeySet(keySet.projectId, keySet.id)) ??
+    (await append(tx, keySetLeaf(keySet, keySet.status === 'revoked' ? 'key-set.revoked' : 'key-set.registered', now), keySet.id))
+  );
 }

@@ -132,7 +132,14 @@ export class TransparencyLog {
     const log = await this.store.transaction((tx) => tx.transparency.log(projectId));
     if (!log?.checkpoint || !log.signerKey) return undefined;
     const parsed = parseCheckpoint(parseNote(log.checkpoint).text);
-    const stored: SignedCheckpoint = { projectId, origin: parsed.origin, size: parsed.size, rootHash: parsed.rootHash, note: log.checkpoint, verifierKey: parseSignerKey(log.signerKey).verifierKey };
+    const stored: SignedCheckpoint = {
+      projectId,
+      origin: parsed.origin,
+      size: parsed.size,
+      rootHash: parsed.rootHash,
+      note: log.checkpoint,
+      verifierKey: parseSignerKey(log.signerKey).verifierKey,
+    };
     const known = this.published.get(projectId);
     if (!known || stored.size > known.size) {
       this.published.set(projectId, stored);
@@ -204,7 +211,10 @@ export class TransparencyLog {
         this.published.set(projectId, { ...current, note });
       }
     });
-    this.noteUpdates.set(projectId, update.catch(() => undefined));
+    this.noteUpdates.set(
+      projectId,
+      update.catch(() => undefined),
+    );
     return update;
   }
 
@@ -215,7 +225,7 @@ export class TransparencyLog {
 
   /** A witnessed (or, with no witnesses, the newest) checkpoint covering leaf `index`; waits for one. */
   async covering(projectId: string, index: number): Promise<SignedCheckpoint> {
-    const known = this.settled.get(projectId) ?? (await this.refresh(projectId) && this.settled.get(projectId));
+    const known = this.settled.get(projectId) ?? ((await this.refresh(projectId)) && this.settled.get(projectId));
     if (known && known.size > index) return known;
     const waited = await new Promise<SignedCheckpoint | undefined>((resolve) => {
       const waiter: Waiter = { index, resolve: (checkpoint) => (clearTimeout(timeout), resolve(checkpoint)) };

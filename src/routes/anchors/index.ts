@@ -6,7 +6,10 @@ import { createRouter, defineRoute, errorResponses, jsonBody, jsonResponse } fro
 import { success, withExample } from '../schemas.ts';
 import { transparencyProofExample, transparencyProofSchema } from '../transparency/schemas.ts';
 
-const hashSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (a SHA-256)').openapi({ example: 'a'.repeat(64) });
+const hashSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (a SHA-256)')
+  .openapi({ example: 'a'.repeat(64) });
 const exampleHash = 'b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9';
 const anchorResult = withExample(transparencyProofSchema.extend({ hash: hashSchema }).openapi('Anchor'), { hash: exampleHash, ...transparencyProofExample });
 

@@ -29,8 +29,7 @@ const list = defineRoute('apiKeys.manage', {
   rateLimit: 'none',
   tags: ['API keys'],
   summary: 'List API keys, newest first',
-  description:
-    '25 a page by default (at most 100). Pagination is in the body and in the `Link` header (rel="prev", rel="next"). The secret is never shown.',
+  description: '25 a page by default (at most 100). Pagination is in the body and in the `Link` header (rel="prev", rel="next"). The secret is never shown.',
   request: { query: listApiKeysQuery },
   responses: {
     200: {

@@ -56,7 +56,10 @@ export const createApiKeyBody = z
   });
 
 const immutable = (name: string) =>
-  z.unknown().optional().openapi({ description: `Cannot be changed: sending ${name} → 400 IMMUTABLE_FIELD.` });
+  z
+    .unknown()
+    .optional()
+    .openapi({ description: `Cannot be changed: sending ${name} → 400 IMMUTABLE_FIELD.` });
 
 export const updateApiKeyBody = z
   .object({
@@ -127,9 +130,7 @@ export const apiKeySchema = withExample(
 );
 
 export const createdApiKeySchema = withExample(
-  apiKeySchema
-    .extend({ key: z.string().openapi({ description: 'The secret: shown only in this answer, never again' }) })
-    .openapi('CreatedApiKey'),
+  apiKeySchema.extend({ key: z.string().openapi({ description: 'The secret: shown only in this answer, never again' }) }).openapi('CreatedApiKey'),
   { ...apiKeyExample, key: apiKeySample.key },
 );
 

@@ -57,7 +57,10 @@ async function loadAssets() {
   try {
     return await consoleAssets();
   } catch (error) {
-    throw new AppError('UNAVAILABLE', `The console's front end could not be built (${error instanceof Error ? error.message : String(error)}); run npm run build`);
+    throw new AppError(
+      'UNAVAILABLE',
+      `The console's front end could not be built (${error instanceof Error ? error.message : String(error)}); run npm run build`,
+    );
   }
 }
 
@@ -69,8 +72,7 @@ export function consoleRoutes() {
   };
   app.use('/console', withPolicy);
   app.use('/console/*', withPolicy);
-  const servePage = async (c: Context<AppEnv>) =>
-    c.html(page(await loadAssets()), 200, { 'cache-control': 'no-store' });
+  const servePage = async (c: Context<AppEnv>) => c.html(page(await loadAssets()), 200, { 'cache-control': 'no-store' });
   app.get('/console', servePage);
   app.get('/console/', servePage);
   for (const name of consoleAssetNames) {

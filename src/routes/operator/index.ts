@@ -39,7 +39,7 @@ const keySets = defineRoute('keys.read', {
   path: '/v1/admin/users/{userId}/key-sets',
   rateLimit: 'none',
   tags: ['Operations'],
-  summary: "Every key set of a user (all devices, all statuses) with pre-key levels and rotation history",
+  summary: 'Every key set of a user (all devices, all statuses) with pre-key levels and rotation history',
   request: { params: userParam },
   responses: { 200: jsonResponse(success(schemas.userKeySets), "The user's key sets"), ...errorResponses(400, 403, 404) },
 });

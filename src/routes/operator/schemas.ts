@@ -16,7 +16,12 @@ export const callerDescription = withExample(
       description: z.string().nullable(),
       expiresAt: z.string().nullable(),
       limits: z
-        .object({ preKeyLowThreshold: z.number().int(), rateLimitKeys: z.number().int(), rateLimitBundle: z.number().int(), drainLimitPerMinute: z.number().int() })
+        .object({
+          preKeyLowThreshold: z.number().int(),
+          rateLimitKeys: z.number().int(),
+          rateLimitBundle: z.number().int(),
+          drainLimitPerMinute: z.number().int(),
+        })
         .openapi({ description: 'Limits on this key’s calls (0: none)' }),
     })
     .openapi('CallerDescription'),

@@ -6,8 +6,5 @@ import { readRoutes } from './read-routes.ts';
 import { writeRoutes } from './write-routes.ts';
 
 export function publicKeyRoutes(deps: AppDeps) {
-  return createRouter()
-    .route('/', generateRoutes(deps))
-    .route('/', readRoutes(deps))
-    .route('/', writeRoutes(deps));
+  return createRouter().route('/', generateRoutes(deps)).route('/', readRoutes(deps)).route('/', writeRoutes(deps));
 }

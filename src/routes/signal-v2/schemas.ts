@@ -23,10 +23,23 @@ const base64Field = (decode: (text: string) => Decoded, example: string, descrip
     .openapi({ example, description });
 
 const ecKey = base64Field((text) => decodeSignalKey(text, 'ec'), signalKeys.identityKey, 'Curve25519 key: 33 bytes, type byte 0x05, base64');
-const kyberKey = base64Field((text) => decodeSignalKey(text, 'kyber'), `CA${'A'.repeat(2090)}`, 'Kyber1024 (type byte 0x08) or ML-KEM-1024 (0x0A) key: 1569 bytes, base64');
-const signature = base64Field(decodeSignature, signalKeys.signedPreKey.signature, 'XEdDSA signature by the identity key over the serialized key: 64 bytes, base64');
+const kyberKey = base64Field(
+  (text) => decodeSignalKey(text, 'kyber'),
+  `CA${'A'.repeat(2090)}`,
+  'Kyber1024 (type byte 0x08) or ML-KEM-1024 (0x0A) key: 1569 bytes, base64',
+);
+const signature = base64Field(
+  decodeSignature,
+  signalKeys.signedPreKey.signature,
+  'XEdDSA signature by the identity key over the serialized key: 64 bytes, base64',
+);
 
-const keyId = z.number().int().min(0).max(2 ** 31 - 1).openapi({ example: 1 });
+const keyId = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1)
+  .openapi({ example: 1 });
 /** Java clients may send `null` for an absent field. */
 const absent = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 
@@ -43,7 +56,13 @@ export const setKeysBody = z
     lastResortKey: absent(ecPreKey),
     pqPreKeys: absent(upTo100(kyberSignedPreKey)),
     pqLastResortPreKey: absent(kyberSignedPreKey),
-    registrationId: absent(z.number().int().min(0).max(2 ** 31 - 1)),
+    registrationId: absent(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1),
+    ),
   })
   .openapi('SignalSetKeysRequest', {
     // Seed 000's body and key ids, with real libsignal keys.
@@ -94,11 +113,13 @@ export const accountQuery = z.object({
     param: { name: 'identifier', in: 'query' },
     description: 'Bearer auth only: the account acted as (Basic auth carries it as identifier.deviceId)',
   }),
-  deviceId: deviceIdText(`must be a device id (1-${maxSignalDeviceId})`).optional().openapi({
-    param: { name: 'deviceId', in: 'query' },
-    example: '1',
-    description: 'Bearer auth only: the device (default 1)',
-  }),
+  deviceId: deviceIdText(`must be a device id (1-${maxSignalDeviceId})`)
+    .optional()
+    .openapi({
+      param: { name: 'deviceId', in: 'query' },
+      example: '1',
+      description: 'Bearer auth only: the device (default 1)',
+    }),
 });
 
 const wirePreKey = z.object({ keyId: z.number().int(), publicKey: z.string() });

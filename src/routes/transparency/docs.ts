@@ -10,7 +10,11 @@ const bytes = (description: string) => ({ description, content: { 'application/o
 const checkpointExample = 'keys.example.com/prekeyd/default\n3\nE8p4v2a3Sx9Jm6c3y0u3vQ3vKx0m0H9kYf3b2W1o2nE=\n\n— keys.example.com/prekeyd/default 2l0pWrQm…\n';
 const json = (description: string, example: Record<string, unknown>) => ({
   description,
-  content: { 'application/json': { schema: z.object({ success: z.literal(true), data: z.record(z.string(), z.unknown()) }).openapi({ example: { success: true, data: example } }) } },
+  content: {
+    'application/json': {
+      schema: z.object({ success: z.literal(true), data: z.record(z.string(), z.unknown()) }).openapi({ example: { success: true, data: example } }),
+    },
+  },
 });
 const proofHashes = ['bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=', '+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU='];
 const notFound = { 404: { description: 'No such log, tile or leaf (NOT_FOUND)' } };
@@ -21,30 +25,63 @@ const publicRoute = { security: [] as Array<Record<string, string[]>>, 'x-prekey
 export function documentTransparencyRoutes(registry: OpenAPIRegistry): void {
   const base = '/v1/transparency/{projectId}';
   const tags = ['Transparency'];
-  registry.registerPath({ ...publicRoute, method: 'get', path: `${base}/checkpoint`, tags, summary: 'The newest signed checkpoint (C2SP tlog-checkpoint), with cosignatures', request: { params: projectId }, responses: { 200: text('Signed note'), ...notFound } });
-  registry.registerPath({ ...publicRoute, method: 'get', path: `${base}/key`, tags, summary: "The log's signed-note verifier key", request: { params: projectId }, responses: { 200: text('Verifier key'), ...notFound } });
-  registry.registerPath({ ...publicRoute,
+  registry.registerPath({
+    ...publicRoute,
+    method: 'get',
+    path: `${base}/checkpoint`,
+    tags,
+    summary: 'The newest signed checkpoint (C2SP tlog-checkpoint), with cosignatures',
+    request: { params: projectId },
+    responses: { 200: text('Signed note'), ...notFound },
+  });
+  registry.registerPath({
+    ...publicRoute,
+    method: 'get',
+    path: `${base}/key`,
+    tags,
+    summary: "The log's signed-note verifier key",
+    request: { params: projectId },
+    responses: { 200: text('Verifier key'), ...notFound },
+  });
+  registry.registerPath({
+    ...publicRoute,
     method: 'get',
     path: `${base}/tile/*`,
     tags,
-    summary: 'C2SP tlog-tiles: tile/<L>/<N>[.p/<W>] (hash tiles, public) and tile/entries/<N>[.p/<W>] (entry bundles, action transparency.read unless the log is public)',
+    summary:
+      'C2SP tlog-tiles: tile/<L>/<N>[.p/<W>] (hash tiles, public) and tile/entries/<N>[.p/<W>] (entry bundles, action transparency.read unless the log is public)',
     request: { params: projectId },
-    responses: { 200: bytes('Tile or entry bundle'), 401: { description: 'Entry bundles without a key (UNAUTHORIZED)' }, 403: { description: 'Key without transparency.read (FORBIDDEN)' }, ...notFound },
+    responses: {
+      200: bytes('Tile or entry bundle'),
+      401: { description: 'Entry bundles without a key (UNAUTHORIZED)' },
+      403: { description: 'Key without transparency.read (FORBIDDEN)' },
+      ...notFound,
+    },
   });
-  registry.registerPath({ ...publicRoute,
+  registry.registerPath({
+    ...publicRoute,
     method: 'get',
     path: `${base}/proof/inclusion`,
     tags,
     summary: 'Inclusion proof of a leaf, by ?index= or ?hash= (leaf hash), in the tree of ?size= (default: the newest)',
     request: { params: projectId },
-    responses: { 200: json('The audit path', { leafIndex: 1, treeSize: 3, inclusionProof: proofHashes, checkpoint: checkpointExample }), 400: { description: 'VALIDATION_ERROR' }, ...notFound },
+    responses: {
+      200: json('The audit path', { leafIndex: 1, treeSize: 3, inclusionProof: proofHashes, checkpoint: checkpointExample }),
+      400: { description: 'VALIDATION_ERROR' },
+      ...notFound,
+    },
   });
-  registry.registerPath({ ...publicRoute,
+  registry.registerPath({
+    ...publicRoute,
     method: 'get',
     path: `${base}/proof/consistency`,
     tags,
     summary: 'Consistency proof between ?from= and ?to= (default: the newest size)',
     request: { params: projectId },
-    responses: { 200: json('The consistency proof', { from: 2, to: 3, consistencyProof: proofHashes, checkpoint: checkpointExample }), 400: { description: 'VALIDATION_ERROR' }, ...notFound },
+    responses: {
+      200: json('The consistency proof', { from: 2, to: 3, consistencyProof: proofHashes, checkpoint: checkpointExample }),
+      400: { description: 'VALIDATION_ERROR' },
+      ...notFound,
+    },
   });
 }

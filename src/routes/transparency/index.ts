@@ -44,8 +44,7 @@ export async function requireEntryAccess(deps: TransparencyRouteDeps, c: Context
 
 export function transparencyRoutes(deps: TransparencyRouteDeps) {
   const app = new Hono<AppEnv>();
-  const text = (c: Context, body: string, cache: string) =>
-    c.body(body, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': cache });
+  const text = (c: Context, body: string, cache: string) => c.body(body, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': cache });
 
   app.get('/v1/transparency/:projectId/checkpoint', async (c) => {
     const { checkpoint } = await logOf(deps, c);

@@ -30,9 +30,7 @@ export const deviceBundlesQuery = z.object({
 
 const status = z.enum(['active', 'revoked', 'expired', 'suspended']);
 
-export const deviceFailure = z
-  .object({ errorCode: z.string(), error: z.string(), status: status.optional() })
-  .openapi('DeviceFailure');
+export const deviceFailure = z.object({ errorCode: z.string(), error: z.string(), status: status.optional() }).openapi('DeviceFailure');
 
 export const deviceBundlesResult = withExample(
   z
@@ -110,7 +108,16 @@ export const deviceListResult = withExample(
     deviceListVersion: 7,
     devices: [
       deviceExample,
-      { ...deviceExample, deviceId: 'old-laptop', status: 'revoked', deviceName: null, signedPreKeyExpiresAt: null, revokedAt: '2026-03-09T08:00:00.000Z', oneTimePreKeysRemaining: 0, pqOneTimePreKeysRemaining: 0 },
+      {
+        ...deviceExample,
+        deviceId: 'old-laptop',
+        status: 'revoked',
+        deviceName: null,
+        signedPreKeyExpiresAt: null,
+        revokedAt: '2026-03-09T08:00:00.000Z',
+        oneTimePreKeysRemaining: 0,
+        pqOneTimePreKeysRemaining: 0,
+      },
     ],
   },
 );

@@ -7,7 +7,10 @@ import { bundlePqPreKeySchema, pqPreKeyList, pqPreKeySchema } from './pq-schemas
 
 const { signedPreKey, rotatedSignedPreKey, oneTimePreKeys } = v1Keys;
 
-export const preKeySchema = z.object({ keyId, publicKey: hex(32, oneTimePreKeys.opk_001) }).strict().openapi('PreKey');
+export const preKeySchema = z
+  .object({ keyId, publicKey: hex(32, oneTimePreKeys.opk_001) })
+  .strict()
+  .openapi('PreKey');
 
 export const signedPreKeySchema = z
   .object({
@@ -18,8 +21,7 @@ export const signedPreKeySchema = z
   .strict()
   .openapi('SignedPreKey');
 
-const preKeyList = (min: number) =>
-  z.array(preKeySchema).min(min, `at least ${min} pre-key(s)`).max(100, 'at most 100 pre-keys per call');
+const preKeyList = (min: number) => z.array(preKeySchema).min(min, `at least ${min} pre-key(s)`).max(100, 'at most 100 pre-keys per call');
 
 export const registerBody = z
   .object({

@@ -11,7 +11,9 @@ export const sharedSecretBody = z
     initiatorUserId: userId.openapi({ example: 'user_alice' }),
     responderUserId: userId.openapi({ example: 'user_bob' }),
     initiatorEphemeralKey: hex(32, v1Keys.initiatorEphemeralKey),
-    initiatorIdentityKey: hex(32, v1Keys.initiatorIdentityKey).optional().openapi({ description: "Must equal the initiator's registered identity key when given" }),
+    initiatorIdentityKey: hex(32, v1Keys.initiatorIdentityKey)
+      .optional()
+      .openapi({ description: "Must equal the initiator's registered identity key when given" }),
     responderDeviceId: deviceId.optional(),
     postQuantum: z.boolean().optional().openapi({
       description: "PQXDH: also hand out the responder's ML-KEM pre-key; send the ciphertext to …/kem-ciphertext, then the responder is told",
@@ -102,10 +104,11 @@ export const sessionView = withExample(
   sessionExample,
 );
 
-export const completedSession = withExample(
-  sessionView.extend({ completedAt: z.string().nullable() }).openapi('CompletedSession'),
-  { ...sessionExample, status: 'completed', completedAt: '2026-03-08T10:05:00.000Z' },
-);
+export const completedSession = withExample(sessionView.extend({ completedAt: z.string().nullable() }).openapi('CompletedSession'), {
+  ...sessionExample,
+  status: 'completed',
+  completedAt: '2026-03-08T10:05:00.000Z',
+});
 
 export const kemCiphertextBody = z
   .object({ kemCiphertext })

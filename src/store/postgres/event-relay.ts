@@ -105,7 +105,12 @@ export class EventRelay {
   /** A project id (read whatever is new there) or an API-key change. */
   private onNotify(payload: string): void {
     if (payload.startsWith(apiKeyPrefix)) {
-      this.keyListeners.emit(payload.slice(apiKeyPrefix.length).split(',').filter((uid) => uid.length > 0));
+      this.keyListeners.emit(
+        payload
+          .slice(apiKeyPrefix.length)
+          .split(',')
+          .filter((uid) => uid.length > 0),
+      );
       return;
     }
     const projectId = payload;

@@ -242,8 +242,6 @@ async function verify(
   } finally {
     await sourceStore.close();
   }
-  const ok =
-    tables.every((row) => row.source === row.target) &&
-    audit.every(({ source, target: copied }) => sameChain(source, copied));
+  const ok = tables.every((row) => row.source === row.target) && audit.every(({ source, target: copied }) => sameChain(source, copied));
   return { tables, audit, ok };
 }

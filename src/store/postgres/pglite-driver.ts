@@ -13,7 +13,6 @@ export interface PGliteLike {
   listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
-
 interface Connection {
   lock: Mutex;
   searchPath: string | undefined;

@@ -84,7 +84,10 @@ class Health {
     if (!isUnavailable(error) || !this.up) return;
     this.up = false;
     this.probe = setInterval(() => {
-      this.driver.query('SELECT 1').then(() => this.markUp(), () => undefined);
+      this.driver.query('SELECT 1').then(
+        () => this.markUp(),
+        () => undefined,
+      );
     }, 1000);
     this.probe.unref?.();
   }
@@ -144,9 +147,7 @@ function createStore(driver: PgDriver, relay: EventRelay): Store {
         if (outcome.appended.length > 0) {
           // Committed: deliver through the relay (ordered with other instances' events). A failed
           // read here is retried by the relay's poll; the transaction itself succeeded.
-          await Promise.all(
-            [...newestIds(outcome.appended)].map(([projectId, maxId]) => relay.catchUp(projectId, Number(maxId)).catch(() => undefined)),
-          );
+          await Promise.all([...newestIds(outcome.appended)].map(([projectId, maxId]) => relay.catchUp(projectId, Number(maxId)).catch(() => undefined)));
         }
         return outcome.result;
       }

@@ -58,7 +58,9 @@ export function isUnavailable(error: unknown): boolean {
   const state = sqlState(error);
   if (state !== undefined) return /^(08|53|58)/.test(state) || /^57P0[1-4]$/.test(state) || state === '25006';
   const message = error instanceof Error ? error.message : '';
-  return /connection terminated|timeout exceeded when trying to connect|connection error|client was closed|not queryable|cannot use a pool after calling end/i.test(message);
+  return /connection terminated|timeout exceeded when trying to connect|connection error|client was closed|not queryable|cannot use a pool after calling end/i.test(
+    message,
+  );
 }
 
 /** Wraps driver errors that mean "storage unavailable"; SQL errors pass through unchanged. */

@@ -40,9 +40,7 @@ export async function migrate(client: QueryClient): Promise<number> {
     const { rows } = await client.query<{ version: unknown }>('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations');
     let version = Number(rows[0]?.version ?? 0);
     if (version > migrations.length) {
-      throw new SchemaTooNewError(
-        `The database schema is at version ${version}, newer than this prekeyd knows (${migrations.length}); upgrade prekeyd.`,
-      );
+      throw new SchemaTooNewError(`The database schema is at version ${version}, newer than this prekeyd knows (${migrations.length}); upgrade prekeyd.`);
     }
     for (; version < migrations.length; version++) {
       await client.query('BEGIN');

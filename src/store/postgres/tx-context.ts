@@ -54,7 +54,5 @@ export async function first<R extends Row = Row>(client: QueryClient, text: stri
   return (await client.query<R>(text, params)).rows[0];
 }
 
-
 /** `$1, $2, …` starting after `offset` parameters. */
-export const placeholders = (count: number, offset = 0): string =>
-  Array.from({ length: count }, (_, index) => `$${offset + index + 1}`).join(', ');
+export const placeholders = (count: number, offset = 0): string => Array.from({ length: count }, (_, index) => `$${offset + index + 1}`).join(', ');

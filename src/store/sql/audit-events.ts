@@ -20,10 +20,7 @@ export class SqlAudit implements AuditRepository {
   }
 
   async insert(entry: Omit<AuditEntry, 'id'>): Promise<void> {
-    await this.sql.run(
-      `INSERT INTO audit_log (${auditColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      auditValues(entry),
-    );
+    await this.sql.run(`INSERT INTO audit_log (${auditColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, auditValues(entry));
   }
 
   async query(query: AuditQuery) {
@@ -50,8 +47,17 @@ export class SqlAudit implements AuditRepository {
 export const auditColumns = 'project_id, action, resource, user_id, details, ip_address, actor, status, created_at, prev_hash, hash';
 
 export const auditValues = (entry: Omit<AuditEntry, 'id'>) => [
-  entry.projectId, entry.action, entry.resource, entry.userId, JSON.stringify(entry.details), entry.ipAddress,
-  entry.actor, entry.status, entry.createdAt, entry.prevHash, entry.hash,
+  entry.projectId,
+  entry.action,
+  entry.resource,
+  entry.userId,
+  JSON.stringify(entry.details),
+  entry.ipAddress,
+  entry.actor,
+  entry.status,
+  entry.createdAt,
+  entry.prevHash,
+  entry.hash,
 ];
 
 export class SqlEvents implements EventRepository {
@@ -63,7 +69,11 @@ export class SqlEvents implements EventRepository {
 
   async append(event: Omit<StoredEvent, 'id'>): Promise<StoredEvent> {
     const [row] = await this.sql.returning('INSERT INTO events (project_id, user_id, event, data, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id', [
-      event.projectId, event.userId, event.event, JSON.stringify(event.data), event.createdAt,
+      event.projectId,
+      event.userId,
+      event.event,
+      JSON.stringify(event.data),
+      event.createdAt,
     ]);
     const stored = { ...event, id: String(row!.id) };
     this.appended.push(stored);
@@ -80,9 +90,10 @@ export class SqlEvents implements EventRepository {
     // Ids are decimal strings; anything else compares as its number would, and nothing is above the largest.
     const after = Math.floor(Number(afterId));
     if (userIds.length === 0 || Number.isNaN(after) || after >= Number.MAX_SAFE_INTEGER) return [];
-    const rows = await this.sql.all(`SELECT * FROM events WHERE project_id = ? AND user_id IN (${placeholders(userIds.length)}) AND id > ? ORDER BY id LIMIT ?`, [
-      projectId, ...userIds, Math.max(after, -1), limit,
-    ]);
+    const rows = await this.sql.all(
+      `SELECT * FROM events WHERE project_id = ? AND user_id IN (${placeholders(userIds.length)}) AND id > ? ORDER BY id LIMIT ?`,
+      [projectId, ...userIds, Math.max(after, -1), limit],
+    );
     return rows.map(toEvent);
   }
 

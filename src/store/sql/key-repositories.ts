@@ -18,9 +18,18 @@ export class SqlKeySets implements KeySetRepository {
         signed_pre_key, signed_pre_key_created_at, last_resort_pre_key, pq_last_resort_pre_key, status, registered_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?) RETURNING *`,
       [
-        keySet.keyFormat, keySet.projectId, keySet.userId, keySet.deviceId, keySet.deviceName, keySet.registrationId,
-        keySet.identityKey, jsonOrNull(keySet.signedPreKey), keySet.signedPreKeyCreatedAt, jsonOrNull(keySet.lastResortPreKey),
-        jsonOrNull(keySet.pqLastResortPreKey), keySet.registeredAt,
+        keySet.keyFormat,
+        keySet.projectId,
+        keySet.userId,
+        keySet.deviceId,
+        keySet.deviceName,
+        keySet.registrationId,
+        keySet.identityKey,
+        jsonOrNull(keySet.signedPreKey),
+        keySet.signedPreKeyCreatedAt,
+        jsonOrNull(keySet.lastResortPreKey),
+        jsonOrNull(keySet.pqLastResortPreKey),
+        keySet.registeredAt,
       ],
     );
     return toKeySet(row!);
@@ -37,7 +46,8 @@ export class SqlKeySets implements KeySetRepository {
     // sort itself is done here: with SELECT *, SQLite's backward index walk for ORDER BY id DESC
     // costs four times the lookup itself (measured), and a user has only a few key sets.
     const rows = await this.sql.all(`SELECT * FROM key_sets WHERE project_id = ? AND user_id = ?${rowLock && ` ORDER BY id DESC${rowLock}`}`, [
-      projectId, userId,
+      projectId,
+      userId,
     ]);
     return rows.sort((a, b) => Number(b.id) - Number(a.id)).map(toKeySet);
   }
@@ -72,10 +82,14 @@ export class SqlKeySets implements KeySetRepository {
   }
 
   async archiveSignedPreKey(keySetId: number, key: SignedKey, createdAt: string, replacedAt: string): Promise<void> {
-    await this.sql.run(
-      'INSERT INTO signed_pre_key_history (key_set_id, key_id, public_key, signature, created_at, replaced_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [keySetId, key.keyId, key.publicKey, key.signature, createdAt, replacedAt],
-    );
+    await this.sql.run('INSERT INTO signed_pre_key_history (key_set_id, key_id, public_key, signature, created_at, replaced_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      keySetId,
+      key.keyId,
+      key.publicKey,
+      key.signature,
+      createdAt,
+      replacedAt,
+    ]);
   }
 
   async figures(expiredBefore?: string) {
@@ -116,7 +130,11 @@ export const countColumn = (kind: PreKeyKind): string => (kind === 'ec' ? 'one_t
 
 export type TakenPreKey = PreKey & { signature: string | null };
 
-export const toTakenPreKey = (row: Row): TakenPreKey => ({ keyId: String(row.key_id), publicKey: String(row.public_key), signature: textOrNull(row.signature) });
+export const toTakenPreKey = (row: Row): TakenPreKey => ({
+  keyId: String(row.key_id),
+  publicKey: String(row.public_key),
+  signature: textOrNull(row.signature),
+});
 
 /**
  * One-time pre-keys also move the key set's counter of their kind. Taking keys here is safe with
@@ -129,7 +147,10 @@ export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
   /** `delta` adds to the counter; null resets it to zero. */
   private async adjustCount(keySetId: number, kind: PreKeyKind, delta: number | null): Promise<void> {
     const column = countColumn(kind);
-    await this.sql.run(`UPDATE key_sets SET ${column} = ${delta === null ? '0' : `${column} + ?`} WHERE id = ?`, delta === null ? [keySetId] : [delta, keySetId]);
+    await this.sql.run(
+      `UPDATE key_sets SET ${column} = ${delta === null ? '0' : `${column} + ?`} WHERE id = ?`,
+      delta === null ? [keySetId] : [delta, keySetId],
+    );
   }
 
   async insertMany(keySetId: number, kind: PreKeyKind, keys: Array<PreKey & { signature?: string | null }>, createdAt: string) {
@@ -144,7 +165,10 @@ export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
 
   /** A SELECT and a DELETE by id: on SQLite cheaper than one DELETE … RETURNING (measured). */
   async takeOldest(keySetId: number, kind: PreKeyKind): Promise<TakenPreKey | undefined> {
-    const row = await this.sql.get('SELECT id, key_id, public_key, signature FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ? ORDER BY id LIMIT 1', [keySetId, kind]);
+    const row = await this.sql.get('SELECT id, key_id, public_key, signature FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ? ORDER BY id LIMIT 1', [
+      keySetId,
+      kind,
+    ]);
     if (!row) return undefined;
     await this.sql.run('DELETE FROM one_time_pre_keys WHERE id = ?', [Number(row.id)]);
     await this.adjustCount(keySetId, kind, -1);
@@ -179,7 +203,9 @@ export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
   async existingKeyIds(keySetId: number, kind: PreKeyKind, keyIds: string[]): Promise<string[]> {
     if (keyIds.length === 0) return [];
     const rows = await this.sql.all(`SELECT key_id FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ? AND key_id IN (${placeholders(keyIds.length)})`, [
-      keySetId, kind, ...keyIds,
+      keySetId,
+      kind,
+      ...keyIds,
     ]);
     return rows.map((row) => String(row.key_id));
   }

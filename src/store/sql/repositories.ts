@@ -37,8 +37,14 @@ export class SqlBackups implements BackupRepository {
     await this.sql.run(
       'INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at, size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       [
-        backup.projectId, backup.userId, backup.version, backup.encryptedBundle, JSON.stringify(backup.encryptionMetadata), backup.checksum,
-        backup.createdAt, decodedBase64Length(backup.encryptedBundle),
+        backup.projectId,
+        backup.userId,
+        backup.version,
+        backup.encryptedBundle,
+        JSON.stringify(backup.encryptionMetadata),
+        backup.checksum,
+        backup.createdAt,
+        decodedBase64Length(backup.encryptedBundle),
       ],
     );
   }
@@ -66,10 +72,23 @@ export class SqlSessions implements SessionRepository {
         kem_ciphertext, status, created_at, expires_at, completed_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
-        session.sessionId, session.projectId, session.initiatorUserId, session.responderUserId, session.responderDeviceId,
-        session.initiatorIdentityKey, session.initiatorEphemeralKey, session.signedPreKeyId, session.oneTimePreKeyId,
-        session.lastResortPreKeyId, session.pqPreKeyId, session.pqPreKeyLastResort ? 1 : 0, session.kemCiphertext, session.status,
-        session.createdAt, session.expiresAt, session.completedAt,
+        session.sessionId,
+        session.projectId,
+        session.initiatorUserId,
+        session.responderUserId,
+        session.responderDeviceId,
+        session.initiatorIdentityKey,
+        session.initiatorEphemeralKey,
+        session.signedPreKeyId,
+        session.oneTimePreKeyId,
+        session.lastResortPreKeyId,
+        session.pqPreKeyId,
+        session.pqPreKeyLastResort ? 1 : 0,
+        session.kemCiphertext,
+        session.status,
+        session.createdAt,
+        session.expiresAt,
+        session.completedAt,
       ],
     );
   }
@@ -80,7 +99,11 @@ export class SqlSessions implements SessionRepository {
   }
 
   async complete(projectId: string, sessionId: string, completedAt: string) {
-    await this.sql.run(`UPDATE sessions SET status = 'completed', completed_at = ? WHERE project_id = ? AND session_id = ?`, [completedAt, projectId, sessionId]);
+    await this.sql.run(`UPDATE sessions SET status = 'completed', completed_at = ? WHERE project_id = ? AND session_id = ?`, [
+      completedAt,
+      projectId,
+      sessionId,
+    ]);
   }
 
   async setKemCiphertext(projectId: string, sessionId: string, kemCiphertext: string) {
@@ -117,8 +140,18 @@ export class SqlApiKeys implements ApiKeyRepository {
       `INSERT INTO api_keys (uid, project_id, hash, prefix, description, acl, user_ids, expires_at, revoked, created_at, updated_at, last_used_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
-        key.uid, key.projectId, key.hash, key.prefix, key.description, JSON.stringify(key.acl), JSON.stringify(key.userIds),
-        key.expiresAt, this.sql.dialect.bool(key.revoked), key.createdAt, key.updatedAt, key.lastUsedAt,
+        key.uid,
+        key.projectId,
+        key.hash,
+        key.prefix,
+        key.description,
+        JSON.stringify(key.acl),
+        JSON.stringify(key.userIds),
+        key.expiresAt,
+        this.sql.dialect.bool(key.revoked),
+        key.createdAt,
+        key.updatedAt,
+        key.lastUsedAt,
       ],
     );
   }
@@ -150,7 +183,10 @@ export class SqlApiKeys implements ApiKeyRepository {
     if (changes.revoked !== undefined) columns.push(['revoked', this.sql.dialect.bool(changes.revoked)]);
     if (changes.updatedAt !== undefined) columns.push(['updated_at', changes.updatedAt]);
     if (columns.length === 0) return;
-    await this.sql.run(`UPDATE api_keys SET ${columns.map(([column]) => `${column} = ?`).join(', ')} WHERE uid = ?`, [...columns.map(([, value]) => value), uid]);
+    await this.sql.run(`UPDATE api_keys SET ${columns.map(([column]) => `${column} = ?`).join(', ')} WHERE uid = ?`, [
+      ...columns.map(([, value]) => value),
+      uid,
+    ]);
   }
 
   async touch(uid: string, lastUsedAt: string) {
@@ -167,7 +203,13 @@ export class SqlPublicKeys implements PublicKeyRepository {
 
   async insert(key: PublicKeyRecord) {
     await this.sql.run('INSERT INTO public_keys (id, project_id, owner_id, name, key_type, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      key.id, key.projectId, key.ownerId, key.name, key.keyType, key.publicKey, key.createdAt,
+      key.id,
+      key.projectId,
+      key.ownerId,
+      key.name,
+      key.keyType,
+      key.publicKey,
+      key.createdAt,
     ]);
   }
 

@@ -47,7 +47,9 @@ export async function page<T>(
   const { table, filter } = query;
   const counted = await sql.get(`SELECT COUNT(*) AS n FROM ${table} WHERE ${filter.sql}`, filter.params);
   const rows = await sql.all(`SELECT * FROM ${table} WHERE ${filter.sql} ORDER BY ${query.orderBy} LIMIT ? OFFSET ?`, [
-    ...filter.params, query.limit, query.offset,
+    ...filter.params,
+    query.limit,
+    query.offset,
   ]);
   return { items: rows.map(toRecord), total: Number(counted?.n ?? 0) };
 }

@@ -17,7 +17,13 @@ export class SqlTransparency implements TransparencyRepository {
     );
     const index = Number(row?.leaf_index);
     await this.sql.run(`INSERT INTO transparency_leaves (${leafColumns}) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
-      leaf.projectId, index, leaf.leaf, leaf.leafHash, leaf.keySetId, leaf.anchorHash, leaf.createdAt,
+      leaf.projectId,
+      index,
+      leaf.leaf,
+      leaf.leafHash,
+      leaf.keySetId,
+      leaf.anchorHash,
+      leaf.createdAt,
     ]);
     return index;
   }
@@ -44,9 +50,10 @@ export class SqlTransparency implements TransparencyRepository {
   }
 
   async leaves(projectId: string, from: number, to: number) {
-    const rows = await this.sql.all(`SELECT ${leafColumns} FROM transparency_leaves WHERE project_id = ? AND leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index`, [
-      projectId, from, to,
-    ]);
+    const rows = await this.sql.all(
+      `SELECT ${leafColumns} FROM transparency_leaves WHERE project_id = ? AND leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index`,
+      [projectId, from, to],
+    );
     return rows.map(toLogLeaf);
   }
 
@@ -67,18 +74,23 @@ export class SqlTransparency implements TransparencyRepository {
   }
 
   async updateCheckpointNote(projectId: string, treeSize: number, checkpoint: string) {
-    return (await this.sql.run('UPDATE transparency_logs SET checkpoint = ? WHERE project_id = ? AND tree_size = ?', [checkpoint, projectId, treeSize])).changes > 0;
+    return (
+      (await this.sql.run('UPDATE transparency_logs SET checkpoint = ? WHERE project_id = ? AND tree_size = ?', [checkpoint, projectId, treeSize])).changes > 0
+    );
   }
 
   async pendingLogs() {
-    return (await this.sql.all('SELECT project_id FROM transparency_logs WHERE tree_size < next_index ORDER BY project_id')).map((row) => String(row.project_id));
+    return (await this.sql.all('SELECT project_id FROM transparency_logs WHERE tree_size < next_index ORDER BY project_id')).map((row) =>
+      String(row.project_id),
+    );
   }
 
   async tiles(projectId: string, coordinates: Array<{ level: number; index: number }>): Promise<StoredTile[]> {
     if (coordinates.length === 0) return [];
     const pairs = coordinates.map(() => '(level = ? AND tile_index = ?)').join(' OR ');
     const rows = await this.sql.all(`SELECT level, tile_index, hashes FROM transparency_tiles WHERE project_id = ? AND (${pairs})`, [
-      projectId, ...coordinates.flatMap((c) => [c.level, c.index]),
+      projectId,
+      ...coordinates.flatMap((c) => [c.level, c.index]),
     ]);
     return rows.map((row) => ({ level: Number(row.level), index: Number(row.tile_index), hashes: String(row.hashes) }));
   }

@@ -29,7 +29,16 @@ export class SqlJsBackups extends SqlBackups {
     await this.sql.run(
       `INSERT INTO backups (project_id, user_id, version, encrypted_bundle, encryption_metadata, checksum, created_at, blob_checksum, size_bytes)
        VALUES (?, ?, ?, '', ?, ?, ?, ?, ?)`,
-      [backup.projectId, backup.userId, backup.version, JSON.stringify(backup.encryptionMetadata), backup.checksum, backup.createdAt, blobChecksum, bytes.length],
+      [
+        backup.projectId,
+        backup.userId,
+        backup.version,
+        JSON.stringify(backup.encryptionMetadata),
+        backup.checksum,
+        backup.createdAt,
+        blobChecksum,
+        bytes.length,
+      ],
     );
   }
 }

@@ -34,8 +34,7 @@ export async function moveInlineBlobsToFiles(database: DurableDatabase, blobs: B
 
 /** Sweeps now, then every `everyMs`; the returned function stops it (and waits for a running sweep). */
 export function startBlobSweeps(database: DurableDatabase, blobs: BlobFiles, everyMs: number, onError: (error: unknown) => void) {
-  const referenced = () =>
-    database.transaction((sql) => new Set(sql.all<{ checksum: SqlParam }>(referencedBlobs).map((row) => String(row.checksum))));
+  const referenced = () => database.transaction((sql) => new Set(sql.all<{ checksum: SqlParam }>(referencedBlobs).map((row) => String(row.checksum))));
   let running: Promise<unknown> = Promise.resolve();
   const run = () => {
     running = running.then(() => blobs.sweep(referenced)).catch(onError);

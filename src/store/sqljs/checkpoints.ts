@@ -91,11 +91,7 @@ export class Checkpoints {
 }
 
 /** temp file -> fsync -> rename over target -> fsync directory. */
-export async function writeFileAtomically(
-  target: string,
-  data: Uint8Array,
-  faults: FaultInjector | undefined,
-): Promise<void> {
+export async function writeFileAtomically(target: string, data: Uint8Array, faults: FaultInjector | undefined): Promise<void> {
   const tmp = `${target}.tmp`;
   try {
     injectFault(faults, 'write');

@@ -46,7 +46,6 @@ export interface DurableDatabaseOptions {
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 const noop = (): void => {};
 
-
 export class DurableDatabase {
   private readonly path: string;
   private readonly faults: FaultInjector | undefined;
@@ -73,9 +72,7 @@ export class DurableDatabase {
     this.faults = options.faults;
     this.journal = new JournalWriter(this.path, options.faults, options.onFlush, () => this.storageFailed());
     const checkpointBytes = options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
-    this.checkpoints = new Checkpoints(this.path, this.journal, options.faults, checkpointBytes, () =>
-      this.runCheckpoint(),
-    );
+    this.checkpoints = new Checkpoints(this.path, this.journal, options.faults, checkpointBytes, () => this.runCheckpoint());
   }
 
   static async open(options: DurableDatabaseOptions): Promise<DurableDatabase> {

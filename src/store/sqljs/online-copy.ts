@@ -49,7 +49,14 @@ export async function copyDatabaseOnline(path: string, outPath: string, attempts
       const copy = join(dir, basename(path));
       const generations = await listJournalGenerations(path);
       const files = [[path, copy], ...generations.map((generation) => [journalPath(path, generation), journalPath(copy, generation)])] as const;
-      const sizes = await Promise.all(files.map(([from]) => stat(from).then((info) => info.size, () => 0)));
+      const sizes = await Promise.all(
+        files.map(([from]) =>
+          stat(from).then(
+            (info) => info.size,
+            () => 0,
+          ),
+        ),
+      );
       const total = sizes.reduce((sum, size) => sum + size, 0);
       let copied = 0;
       for (const [from, to] of files) {

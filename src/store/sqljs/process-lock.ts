@@ -27,7 +27,11 @@ export const lockHeartbeatMs = 1000;
 const staleAfterMs = 4 * lockHeartbeatMs;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const touchedAt = (path: string) => stat(path).then((info) => info.mtimeMs, () => undefined);
+const touchedAt = (path: string) =>
+  stat(path).then(
+    (info) => info.mtimeMs,
+    () => undefined,
+  );
 
 /** Watches the lock's heartbeat: alive as soon as it moves, dead once it stayed still for `staleAfterMs`. */
 async function heartbeatAlive(lockPath: string): Promise<boolean> {

@@ -9,8 +9,7 @@ interface Transactional {
 
 /** Runs the migrations past the recorded schema version, each in its own transaction. */
 export async function applyMigrations(db: Transactional, migrations: string[][]): Promise<void> {
-  const version = (tx: SqlTx): number =>
-    Number(tx.get<{ value: number }>(`SELECT value FROM ${META} WHERE key = 'schema_version'`)?.value ?? 0);
+  const version = (tx: SqlTx): number => Number(tx.get<{ value: number }>(`SELECT value FROM ${META} WHERE key = 'schema_version'`)?.value ?? 0);
   const current = await db.transaction(version);
   if (current > migrations.length) {
     throw new Error(`database schema version ${current} is newer than this code knows (${migrations.length})`);

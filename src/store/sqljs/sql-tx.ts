@@ -20,17 +20,14 @@ export interface StatementKinds {
 }
 
 /** A SqlTx over `conn` that appends every change to `ops`; it refuses statements once `scope.open` is false. */
-export function createSqlTx(
-  conn: SqliteConnection,
-  ops: JournalOp[],
-  scope: { open: boolean },
-  kinds: StatementKinds,
-): SqlTx {
-  const classified = (cache: Map<string, boolean>, test: (sql: string) => boolean) => (sql: string): boolean => {
-    let known = cache.get(sql);
-    if (known === undefined) cache.set(sql, (known = test(sql)));
-    return known;
-  };
+export function createSqlTx(conn: SqliteConnection, ops: JournalOp[], scope: { open: boolean }, kinds: StatementKinds): SqlTx {
+  const classified =
+    (cache: Map<string, boolean>, test: (sql: string) => boolean) =>
+    (sql: string): boolean => {
+      let known = cache.get(sql);
+      if (known === undefined) cache.set(sql, (known = test(sql)));
+      return known;
+    };
   const readOnly = classified(kinds.readOnly, isReadOnlyStatement);
   const partial = classified(kinds.partial, mayFailPartway);
   // Every statement that changed rows is journaled (all()/get() included, e.g. DELETE ... RETURNING),
@@ -59,8 +56,7 @@ export function createSqlTx(
   return {
     run: (sql, params = []) => exec(sql, params, true, (p) => conn.run(sql, p)),
     all: <T>(sql: string, params: SqlParam[] = []) => exec(sql, params, false, (p) => conn.query(sql, p)) as T[],
-    get: <T>(sql: string, params: SqlParam[] = []) =>
-      exec(sql, params, false, (p) => conn.query(sql, p, 1))[0] as T | undefined,
+    get: <T>(sql: string, params: SqlParam[] = []) => exec(sql, params, false, (p) => conn.query(sql, p, 1))[0] as T | undefined,
     returning: <T>(sql: string, params: SqlParam[] = []) => exec(sql, params, true, (p) => conn.query(sql, p)) as T[],
   };
 }

@@ -25,7 +25,8 @@ export function parseCheckpoint(text: string): Checkpoint {
   const [origin, sizeText, rootText] = lines as [string, string, string];
   const extensions = lines.slice(3, -1);
   if (origin.length === 0) throw new NoteError('checkpoint origin is empty');
-  if (!/^(0|[1-9][0-9]*)$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) throw new NoteError('checkpoint size is not a decimal without leading zeroes');
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText)))
+    throw new NoteError('checkpoint size is not a decimal without leading zeroes');
   const rootHash = decodeBase64(rootText);
   if (!rootHash || rootHash.length !== hashSize || encodeBase64(rootHash) !== rootText) throw new NoteError('checkpoint root hash is not base64 of 32 bytes');
   if (extensions.some((line) => line.length === 0)) throw new NoteError('checkpoint extension lines must not be empty');
