@@ -15,7 +15,7 @@ import { hashToken } from './authentication.ts';
 import type { Deps } from './deps.ts';
 import { AppError, forbidden, invalid, notFound } from './errors.ts';
 import { offsetOf, type PageRequest, paginate } from './pagination.ts';
-import { type Action, type Caller, type Principal } from './principal.ts';
+import type { Action, Caller, Principal } from './principal.ts';
 import { patternWithin, requireValidUserIdPatterns } from './user-patterns.ts';
 
 /** What clients see of a key: everything but the secret and its hash. */

@@ -39,6 +39,7 @@ export async function registerKeys(deps: Deps, caller: Caller, input: RegisterIn
   return audited(deps, caller, failure, () =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock.now();
+      await tx.keySets.lockUser(caller.projectId, input.userId); // first: the device cap holds until the insert
       const existing = await tx.keySets.listForUser(caller.projectId, input.userId);
       if (existing.some((keySet) => keySet.deviceId === deviceId && keySet.status !== 'revoked')) {
         throw new AppError('CONFLICT', 'Active keys already exist for this user');

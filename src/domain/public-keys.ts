@@ -55,7 +55,9 @@ function canonicalPublicKey(keyType: KeyTypeName, publicKey: string): string {
   }
 }
 
+/** The transaction's first lock: the name check and the per-owner cap then hold until the insert. */
 async function insertUnique(deps: Deps, tx: StoreTx, caller: Caller, now: Date, input: PublicKeyInput, publicKey: string) {
+  await tx.publicKeys.lockOwner(caller.projectId, input.ownerId);
   if (await tx.publicKeys.findByName(caller.projectId, input.ownerId, input.name)) {
     throw new AppError('CONFLICT', `Owner ${input.ownerId} already has a key named ${input.name}`);
   }

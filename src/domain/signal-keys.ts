@@ -99,6 +99,7 @@ export async function uploadSignalKeys(deps: Deps, caller: Caller, account: Sign
     if (identityKey === undefined) throw invalid('identityKey', 'required for the first upload of an account');
     requireValidSignatures(identityKey, upload); // before the write transaction: ~1 ms per signature
     await deps.store.transaction(async (tx) => {
+      await tx.keySets.lockUser(caller.projectId, userId); // first: the device cap holds until the insert
       const state = await signalAccountState(tx, caller.projectId, account);
       if (state.device && state.device.keyFormat !== 'signal') {
         throw conflict(`Device ${deviceId} of user ${userId} has /v1 keys; /v2 cannot change them`);

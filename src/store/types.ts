@@ -78,6 +78,12 @@ export interface KeySetListQuery {
 export interface KeySetRepository {
   insert(keySet: NewKeySet): Promise<KeySetRecord>;
   get(id: number): Promise<KeySetRecord | undefined>;
+  /**
+   * Until the transaction ends, no other transaction that calls this for the user gets past it:
+   * a count of the user's devices then stays true until the new one is inserted. Must be the
+   * transaction's first lock (so lock orders cannot cross); a no-op where transactions run one at a time.
+   */
+  lockUser(projectId: string, userId: string): Promise<void>;
   /** All key sets of a user (every device, every status), newest registration first. */
   listForUser(projectId: string, userId: string): Promise<KeySetRecord[]>;
   update(
@@ -277,6 +283,8 @@ export interface PublicKeyRecord {
 }
 
 export interface PublicKeyRepository {
+  /** As KeySetRepository.lockUser, for one owner's public keys (the per-owner cap). */
+  lockOwner(projectId: string, ownerId: string): Promise<void>;
   insert(key: PublicKeyRecord): Promise<void>;
   get(projectId: string, id: string): Promise<PublicKeyRecord | undefined>;
   findByName(projectId: string, ownerId: string, name: string): Promise<PublicKeyRecord | undefined>;

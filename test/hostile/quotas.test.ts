@@ -44,6 +44,20 @@ describe('quotas', () => {
     expect(quotaRefusal(await t.call('PUT', '/v2/keys', fourth.upload({ identityKey: false }), basic(4)))).toEqual(refused);
   });
 
+  it('holds the caps under concurrent creates (on PostgreSQL several connections race)', async () => {
+    const { body } = registration('racing_devices');
+    const registers = await Promise.all(Array.from({ length: 12 }, (_, index) => t.call('POST', '/v1/keys/register', { ...body, deviceId: `r${index}` })));
+    expect(registers.filter((res) => res.status === 201)).toHaveLength(3);
+    for (const res of registers.filter((candidate) => candidate.status !== 201)) expect(quotaRefusal(res)).toEqual(refused);
+    const live = await t.store.transaction((tx) => tx.keySets.listForUser('default', 'racing_devices'));
+    expect(live).toHaveLength(3);
+
+    const key = (name: string) => ({ ownerId: 'pk_racing', name, keyType: 'ed25519', publicKey: registration('x').body.identityKey });
+    const imports = await Promise.all(Array.from({ length: 8 }, (_, index) => t.call('POST', '/v1/public-keys', key(`k${index}`))));
+    expect(imports.filter((res) => res.status === 201)).toHaveLength(2);
+    expect((await t.call('GET', '/v1/public-keys?ownerId=pk_racing')).body.pagination.total).toBe(2);
+  });
+
   it('public keys per owner', async () => {
     const key = (name: string) => ({ ownerId: 'pk_owner', name, keyType: 'ed25519', publicKey: registration('x').body.identityKey });
     expect((await t.call('POST', '/v1/public-keys', key('one'))).status).toBe(201);

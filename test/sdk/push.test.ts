@@ -1,6 +1,6 @@
 /** The push client's reconnect, resume and heartbeat logic, against a scripted fake WebSocket. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PrekeydClient, PrekeydError, type PrekeydEvent, type WebSocketConstructor, type WebSocketLike } from '../../packages/client/src/index.ts';
+import { PrekeydClient, type PrekeydError, type PrekeydEvent, type WebSocketConstructor, type WebSocketLike } from '../../packages/client/src/index.ts';
 
 class FakeSocket implements WebSocketLike {
   static instances: FakeSocket[] = [];

@@ -13,6 +13,12 @@ export interface SqlDialect {
    * whose transactions already run one at a time.
    */
   readonly rowLock: string;
+  /**
+   * A statement taking a lock on a name (its one parameter) until the transaction ends, or null
+   * where transactions already run one at a time. Row locks cannot guard a count against a
+   * concurrent insert of a row that does not exist yet; this can.
+   */
+  readonly namedLock: string | null;
   /** The column that keeps insertion order where nothing else does (SQLite's rowid; a `seq` column on PostgreSQL). */
   readonly insertionOrder: string;
   /** LIKE that ignores ASCII case: SQLite's LIKE does; PostgreSQL's ILIKE under the C collation does the same. */
@@ -38,6 +44,7 @@ export interface SchemaTypes {
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
   rowLock: '',
+  namedLock: null,
   insertionOrder: 'rowid',
   caseInsensitiveLike: 'LIKE',
   bool: (value) => (value ? 1 : 0),
@@ -48,6 +55,7 @@ export const sqliteDialect: SqlDialect = {
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   rowLock: ' FOR UPDATE',
+  namedLock: 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))',
   insertionOrder: 'seq',
   caseInsensitiveLike: 'ILIKE',
   bool: (value) => value,

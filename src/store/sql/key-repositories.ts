@@ -40,6 +40,11 @@ export class SqlKeySets implements KeySetRepository {
     return row && toKeySet(row);
   }
 
+  async lockUser(projectId: string, userId: string): Promise<void> {
+    const { namedLock } = this.sql.dialect;
+    if (namedLock) await this.sql.get(namedLock, [`prekeyd:user:${projectId}:${userId}`]);
+  }
+
   async listForUser(projectId: string, userId: string): Promise<KeySetRecord[]> {
     const { rowLock } = this.sql.dialect;
     // Locked rows are locked in id order, so two transactions on one user cannot deadlock. The

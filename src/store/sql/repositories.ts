@@ -201,6 +201,11 @@ export class SqlApiKeys implements ApiKeyRepository {
 export class SqlPublicKeys implements PublicKeyRepository {
   constructor(private readonly sql: SqlRunner) {}
 
+  async lockOwner(projectId: string, ownerId: string): Promise<void> {
+    const { namedLock } = this.sql.dialect;
+    if (namedLock) await this.sql.get(namedLock, [`prekeyd:owner:${projectId}:${ownerId}`]);
+  }
+
   async insert(key: PublicKeyRecord) {
     await this.sql.run('INSERT INTO public_keys (id, project_id, owner_id, name, key_type, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
       key.id,
