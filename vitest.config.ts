@@ -22,7 +22,13 @@ const appLevel = [
   'test/hostile/**/*.test.ts',
 ];
 /** Matched by appLevel but spawning its own embedded-store server: runs on sqljs only. */
-const sqljsOnly = ['test/fuzz/push-frames.fuzz.test.ts', 'test/hostile/backup-growth.test.ts'];
+const sqljsOnly = [
+  'test/fuzz/push-frames.fuzz.test.ts',
+  'test/hostile/backup-growth.test.ts',
+  'test/hostile/pattern-redos.test.ts',
+  'test/hostile/pre-auth-resources.test.ts',
+  'test/hostile/revoked-key-socket.test.ts', // test/postgres/revoked-key-socket is its PostgreSQL twin
+];
 
 /** Repository-level tests over every backend of their project (test/helpers/backend.ts availableBackends). */
 const storeLevel = ['test/store/store-contract.test.ts', 'test/store/postgres-instances.test.ts', 'test/store/transparency-store.test.ts'];
