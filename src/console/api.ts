@@ -57,6 +57,16 @@ export class Api {
     return this.call<T>('GET', text ? `${path}?${text}` : path);
   }
 
+  /** A binary resource (a transparency tile); an error answer becomes an ApiError as for JSON calls. */
+  async bytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const response = await fetch(path, { headers: this.headers(), cache: 'no-store', signal });
+    if (!response.ok) {
+      const parsed = (await response.json().catch(() => undefined)) as { error?: string; errorCode?: string } | undefined;
+      throw new ApiError(response.status, parsed?.errorCode ?? 'HTTP_ERROR', parsed?.error ?? `HTTP ${response.status}`);
+    }
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
   /** A plain-text resource (a transparency checkpoint); null on 404. */
   async text(path: string): Promise<string | null> {
     const response = await fetch(path, { headers: this.headers(), cache: 'no-store' });

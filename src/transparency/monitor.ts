@@ -60,8 +60,14 @@ export interface MonitorStep {
   changes: Array<{ index: number; leaf: Leaf }>;
 }
 
-/** One round: the newest checkpoint, verified against the state (undefined on the first run). */
-export async function monitorStep(fetcher: Fetcher, keys: VerifierKey[], state: MonitorState | undefined, watch: string[]): Promise<MonitorStep> {
+/** One round: the newest checkpoint, verified against the state (undefined on the first run); `progress` hears each tile read. */
+export async function monitorStep(
+  fetcher: Fetcher,
+  keys: VerifierKey[],
+  state: MonitorState | undefined,
+  watch: string[],
+  progress?: (entriesRead: number, treeSize: number) => void,
+): Promise<MonitorStep> {
   const note = new TextDecoder().decode(await fetcher('checkpoint'));
   const checkpoint = parseCheckpoint(openNote(note, keys).text);
   const previous = state ? parseCheckpoint(openNote(state.checkpoint, keys).text) : undefined;
@@ -91,6 +97,7 @@ export async function monitorStep(fetcher: Fetcher, keys: VerifierKey[], state: 
       const leaf = decodeLeaf(entry);
       if (leaf.event !== 'anchor' && watch.includes(leaf.userId)) changes.push({ index: tile * tileWidth + i, leaf });
     }
+    progress?.(tile * tileWidth + width, checkpoint.size);
   }
   if (!sameHash(rootOf(edge), checkpoint.rootHash)) {
     throw new LogMisbehaviour(`the tree the tiles describe does not have the checkpoint's root at size ${checkpoint.size}`, state?.checkpoint ?? '', note);

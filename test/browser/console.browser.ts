@@ -8,6 +8,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masterKey } from '../helpers/app.ts';
+import { makeSignedPreKey, registration } from '../helpers/keys.ts';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 import {
   ApiClient,
@@ -251,6 +252,65 @@ describe('the operator console', () => {
     await page.unroute(`${server.url}/v1/transparency/default/**`);
   });
 
+  it("searches a user's key history in a server's real log, checked against the signed checkpoint in the browser", async () => {
+    const logged = await startServerProcess({ args: ['--transparency', '--transparency-interval', '20ms'] });
+    try {
+      const logApi = new ApiClient(logged.url);
+      const must = async (method: string, path: string, body?: unknown) => {
+        const answer = await logApi.call(method, path, body);
+        if (answer.status >= 300) throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      };
+      const phone = registration('alice', 2, { deviceId: 'phone' });
+      await must('POST', '/v1/keys/register', phone.body);
+      await must('POST', '/v1/keys/rotate', { userId: 'alice', deviceId: 'phone', newSignedPreKey: makeSignedPreKey(phone.identity, 'spk_2') });
+      await must('POST', '/v1/keys/register', registration('bob', 2).body);
+      await must('POST', '/v1/keys/register', registration('alice', 2, { deviceId: 'laptop' }).body);
+      await must('POST', '/v1/keys/revoke', { userId: 'alice', deviceId: 'phone', reason: 'lost phone' });
+      await must('POST', '/v1/keys/register', registration('alice', 2, { deviceId: 'phone' }).body); // a new identity key on the phone
+      // Every change is a leaf; wait until a checkpoint covers all six (one per change, bob's included).
+      const checkpointSize = async () => Number((await (await fetch(`${logged.url}/v1/transparency/default/checkpoint`)).text()).split('\n')[1]);
+      await expect.poll(checkpointSize).toBe(6);
+
+      const readOnly = await logApi.call('POST', '/v1/api-keys', { projectId: 'default', acl: ['keys.read'] });
+      const limited = await watchedPage(browser, logged.url);
+      watched.push(limited);
+      await signIn(limited.page, logged.url, readOnly.body.data.key);
+      await limited.page.getByRole('link', { name: 'Transparency' }).click();
+      await limited.page.getByText("Searching a user's key history reads the log's entries, which needs a key with transparency.read.").waitFor();
+      expect(await limited.page.getByRole('button', { name: 'Search the log' }).count()).toBe(0);
+
+      const operator = await watchedPage(browser, logged.url);
+      watched.push(operator);
+      const { page } = operator;
+      await signIn(page, logged.url, masterKey);
+      await page.getByRole('link', { name: 'Transparency' }).click();
+      await expect.poll(() => page.locator('[data-transparency="checkpoint"]').textContent()).toContain('6 entries');
+      await page.getByLabel('User ID').fill('alice');
+      await page.getByRole('button', { name: 'Search the log' }).click();
+      await expect.poll(() => page.locator('[data-key-history="verdict"]').textContent()).toContain('5 of the 6 entries are alice');
+      const rows = page.getByRole('table', { name: 'Key history of alice' }).locator('tbody tr');
+      const cells = async () => await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+      const table = await cells();
+      expect(table.map(([index, , event, device]) => [index, event, device])).toEqual([
+        ['0', 'registered', 'phone'],
+        ['1', 'rotated', 'phone'],
+        ['3', 'registered', 'laptop'],
+        ['4', 'revoked', 'phone'],
+        ['5', 'registered', 'phone'],
+      ]);
+      expect(table.map((row) => row[4]!.includes('new identity key'))).toEqual([false, false, false, false, true]);
+      expect(table[1]![5]).toContain('spk_2');
+      await screenshot(page, 'transparency-key-history');
+
+      await page.getByLabel('User ID').fill('nobody');
+      await page.getByRole('button', { name: 'Search the log' }).click();
+      await expect.poll(() => page.locator('[data-key-history="verdict"]').textContent()).toContain('0 of the 6 entries are nobody');
+      expect(await page.getByRole('table', { name: 'Key history of nobody' }).count()).toBe(0);
+    } finally {
+      await logged.stop();
+    }
+  });
+
   it('offers an API key only what its ACL allows', async () => {
     const limited = await newWatchedPage();
     await signIn(limited.page, server.url, seeded.readOnlyKey);
@@ -262,6 +322,8 @@ describe('the operator console', () => {
     expect(await limited.page.getByRole('button', { name: /^(Suspend|Unsuspend|Revoke)/ }).count()).toBe(0);
     await limited.page.goto(`${server.url}/console#/api-keys`); // typed by hand: falls back to a view it may use
     await limited.page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // The overview's own calls done first, so that the click below makes the next call (not one already in flight).
+    await limited.page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
     // Revoked while signed in: the next call signs the console out, saying why.
     await api.call('PATCH', `/v1/api-keys/${seeded.readOnlyUid}`, { revoked: true });
     await nav.filter({ hasText: 'Key sets' }).click();

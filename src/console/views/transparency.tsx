@@ -1,7 +1,8 @@
 /**
  * The project's key-transparency log: its latest checkpoint (origin, tree size, root hash, the
  * log's signature and witnesses' cosignatures), a consistency proof from the checkpoint seen
- * before in this tab, and inclusion of a leaf by its hash, both proofs checked in the browser.
+ * before in this tab, inclusion of a leaf by its hash, both proofs checked in the browser, and a
+ * search of one user's key history (key-history.tsx).
  * Servers without the log (the routes answer 404) get a plain "not available".
  */
 import { useEffect, useState } from 'preact/hooks';
@@ -9,6 +10,7 @@ import { describeError } from '../api.ts';
 import type { ViewProps } from '../app.tsx';
 import { compareCheckpoints, type ParsedCheckpoint, parseCheckpointNote } from '../checkpoint-note.ts';
 import { ErrorNotice, useLoader } from '../components.tsx';
+import { KeyHistorySearch } from './key-history.tsx';
 import { base64Bytes, hexBytes, verifyConsistency, verifyInclusion } from '../merkle-proofs.ts';
 
 const seenKey = (projectId: string) => `prekeyd.console.checkpoint.${projectId}`;
@@ -120,6 +122,11 @@ export function TransparencyView({ api, caps }: ViewProps) {
             </tbody>
           </table>
           <LeafCheck api={api} base={base} checkpoint={value.checkpoint} />
+          {value.key && caps.can('transparency.read') ? (
+            <KeyHistorySearch api={api} base={base} verifierKey={value.key} />
+          ) : (
+            <p class="hint">Searching a user's key history reads the log's entries, which needs a key with transparency.read.</p>
+          )}
           <details>
             <summary>The checkpoint as published</summary>
             <pre>{value.note}</pre>
