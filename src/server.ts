@@ -74,6 +74,11 @@ export async function startServer(config: Config, logger: Logger, announce: (lin
     checkpointBytes: config.checkpointBytes,
     pgPoolSize: config.pgPoolSize,
     onFlush: (flush) => metrics.journalFlushes.observe(flush.ms / 1000),
+    onCheckpoint: ({ lsn, bytes, ms, image, workerError }) => {
+      const fields = { lsn, bytes, ms: Math.round(ms), image };
+      if (workerError) logger.warn('checkpoint image built in place: the worker thread failed', { ...fields, error: workerError });
+      else logger.info('checkpoint written', fields);
+    },
   });
   // A start that fails past this point releases the database (and its lock) before it reports.
   const cleanups: Array<() => Promise<void>> = [() => store.close()];

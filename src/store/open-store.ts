@@ -1,10 +1,13 @@
 /** Picks the backend from `--db`: a postgres:// URL or a file path for the embedded store. */
 import { openSqlJsStore } from './sqljs/sqljs-store.ts';
+import type { CheckpointInfo } from './sqljs/durable-database.ts';
 import type { Store } from './types.ts';
 
 export interface OpenStoreOptions {
   checkpointBytes?: number;
   onFlush?(info: { records: number; bytes: number; ms: number }): void;
+  /** Embedded store only: after each checkpoint. */
+  onCheckpoint?(info: CheckpointInfo): void;
   /** PostgreSQL only: connections in this instance's pool (default 10), plus one for LISTEN. */
   pgPoolSize?: number;
 }

@@ -12,6 +12,8 @@ import { injectFault, storageError } from './storage-failure.ts';
 import type { FaultInjector } from './storage-failure.ts';
 
 const noop = (): void => {};
+/** A snapshot is synced every so many bytes while written (see writeFully). */
+const snapshotSyncBytes = 16 * 1024 * 1024;
 
 export class Checkpoints {
   snapshotLsn = 0;
@@ -66,11 +68,11 @@ export class Checkpoints {
   }
 
   /**
-   * The file phase: `image` holds the database at `lsn`, `covered` the journal generations it
-   * makes redundant. snapshotWrite is set before this returns, so a reload that takes the lock
-   * next waits for the swap.
+   * The file phase: `image` holds (or is being built to hold) the database at `lsn`, `covered` the
+   * journal generations it makes redundant. snapshotWrite is set before this returns, so a reload
+   * that takes the lock next waits for the build and the swap.
    */
-  async writeSnapshot(image: Uint8Array, lsn: number, covered: number[]): Promise<void> {
+  async writeSnapshot(image: Uint8Array | Promise<Uint8Array>, lsn: number, covered: number[]): Promise<void> {
     const phase = this.replaceSnapshot(image, lsn, covered);
     this.snapshotWrite = phase.then(noop, noop);
     try {
@@ -80,7 +82,13 @@ export class Checkpoints {
     }
   }
 
-  private async replaceSnapshot(image: Uint8Array, lsn: number, covered: number[]): Promise<void> {
+  private async replaceSnapshot(building: Uint8Array | Promise<Uint8Array>, lsn: number, covered: number[]): Promise<void> {
+    let image: Uint8Array;
+    try {
+      image = await building;
+    } catch (err) {
+      throw storageError(`cannot build the database image at LSN ${lsn}`, err);
+    }
     await writeFileAtomically(this.path, image, this.faults);
     this.snapshotLsn = lsn;
     this.snapshotBytes = image.length;
@@ -97,7 +105,7 @@ export async function writeFileAtomically(target: string, data: Uint8Array, faul
     injectFault(faults, 'write');
     const handle = await open(tmp, 'w', privateFileMode);
     try {
-      await writeFully(handle, data, 0);
+      await writeFully(handle, data, 0, snapshotSyncBytes);
       injectFault(faults, 'fsync');
       await handle.sync();
     } finally {

@@ -23,6 +23,8 @@ import { JournalWriter, type FlushInfo } from './journal-writer.ts';
 import { loadSqlJs } from './load-sqljs.ts';
 import { loadFromDisk, META, type DiskState } from './recovery.ts';
 import { applyMigrations } from './schema-version.ts';
+import { buildImageOffThread } from './off-thread-image.ts';
+import { buildSnapshotImage, type ImageJob } from './snapshot-image.ts';
 import { createSqlTx, isPromiseLike, type SqlTx, type StatementKinds } from './sql-tx.ts';
 import { StorageUnavailableError, storageError, type FaultInjector } from './storage-failure.ts';
 import { Mutex } from '../mutex.ts';
@@ -39,11 +41,28 @@ export interface DurableDatabaseOptions {
   /** Fold the journal into the snapshot once it exceeds max(this, snapshot size). Default 64 MiB. */
   checkpointBytes?: number;
   faults?: FaultInjector;
+  /**
+   * Build a checkpoint's image in a worker thread (from the files, off the event loop) once the
+   * snapshot and journal together reach this size; smaller ones export in place. Default 16 MiB.
+   */
+  offThreadImageBytes?: number;
+  /** Called after each checkpoint that wrote a snapshot: where its image was built and how long it took. */
+  onCheckpoint?(info: CheckpointInfo): void;
   /** Called after each durable group commit with the wall time the write+fsync took (for metrics). */
   onFlush?(info: FlushInfo): void;
 }
 
+export interface CheckpointInfo {
+  lsn: number;
+  bytes: number;
+  ms: number;
+  /** 'worker': off the event loop; 'in place': under the lock; 'in place, worker failed': the worker could not run. */
+  image: 'worker' | 'in place' | 'in place, worker failed';
+  workerError?: string;
+}
+
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_OFF_THREAD_IMAGE_BYTES = 16 * 1024 * 1024;
 const noop = (): void => {};
 
 export class DurableDatabase {
@@ -53,6 +72,8 @@ export class DurableDatabase {
   private readonly statementKinds: StatementKinds = { readOnly: new Map(), partial: new Map() };
   private readonly journal: JournalWriter;
   private readonly checkpoints: Checkpoints;
+  private readonly offThreadImageBytes: number;
+  private readonly onCheckpoint: ((info: CheckpointInfo) => void) | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | null = null;
 
@@ -72,6 +93,8 @@ export class DurableDatabase {
     this.faults = options.faults;
     this.journal = new JournalWriter(this.path, options.faults, options.onFlush, () => this.storageFailed());
     const checkpointBytes = options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
+    this.offThreadImageBytes = options.offThreadImageBytes ?? DEFAULT_OFF_THREAD_IMAGE_BYTES;
+    this.onCheckpoint = options.onCheckpoint;
     this.checkpoints = new Checkpoints(this.path, this.journal, options.faults, checkpointBytes, () => this.runCheckpoint());
   }
 
@@ -246,24 +269,47 @@ export class DurableDatabase {
     this.checkpoints.install(s);
   }
 
-  /** A checkpoint's lock phase, then its file phase (Checkpoints.writeSnapshot) outside the lock. */
+  /**
+   * A checkpoint's lock phase, then its file phase (Checkpoints.writeSnapshot) outside the lock. A
+   * large database's image is built by a worker from the snapshot and the journals the rotation
+   * closed, so the lock phase is only the rotation and requests go on meanwhile.
+   */
   private async runCheckpoint(): Promise<void> {
-    let image: Uint8Array;
+    const started = performance.now();
+    const info: Pick<CheckpointInfo, 'image' | 'workerError'> = { image: 'in place' };
+    let image: Uint8Array | Promise<Uint8Array>;
     let lsn: number;
     let covered: number[];
     const release = await this.lock.acquire();
     try {
       const conn = await this.readyConnection();
       await this.journal.waitDurable(this.lsn); // the snapshot must not contain anything not yet durable
-      const { snapshotExists, snapshotLsn } = this.checkpoints;
+      const { snapshotExists, snapshotLsn, snapshotBytes } = this.checkpoints;
       if (snapshotExists && this.journal.isEmpty && this.lsn === snapshotLsn) return;
       lsn = this.lsn;
-      image = this.exportImage(conn);
+      // While closing nothing waits for the lock but the close itself: export in place.
+      const offThread = this.state === 'open' && snapshotBytes + this.journal.bytes >= this.offThreadImageBytes;
+      const exported = offThread ? undefined : this.exportImage(conn);
       covered = await this.journal.rotate(); // commits from now on go to a journal the new snapshot does not cover
+      image = exported ?? this.imageOffThread({ path: this.path, lsn, generations: covered.toSorted((a, b) => a - b) }, info);
     } finally {
       release();
     }
     await this.checkpoints.writeSnapshot(image, lsn, covered);
+    this.onCheckpoint?.({ lsn, bytes: this.checkpoints.snapshotBytes, ms: performance.now() - started, ...info });
+  }
+
+  /** The same image on this thread if the worker cannot run (e.g. a runtime without worker threads). */
+  private async imageOffThread(job: ImageJob, info: Pick<CheckpointInfo, 'image' | 'workerError'>): Promise<Uint8Array> {
+    try {
+      const image = await buildImageOffThread(job);
+      info.image = 'worker';
+      return image;
+    } catch (err) {
+      info.image = 'in place, worker failed';
+      info.workerError = (err as Error).message ?? String(err);
+      return buildSnapshotImage(this.SQL, job);
+    }
   }
 
   /** Exports the database with its LSN recorded inside, so the file is self-describing. */

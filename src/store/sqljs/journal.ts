@@ -92,19 +92,29 @@ export async function listJournalGenerations(dbPath: string): Promise<number[]> 
   return gens.sort((a, b) => a - b);
 }
 
-/** pwrite until every byte is written (a single write may legally be short). */
 /**
  * Files are read and written in chunks of this size: one call is limited to 2 GiB (readFile refuses
  * larger files outright), and a database image may be larger.
  */
 export const fileChunkBytes = 64 * 1024 * 1024;
 
-export async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+/**
+ * pwrite until every byte is written (a single write may legally be short). With `syncEvery`, the
+ * data written so far is synced each time that many more bytes are written: a large file then never
+ * leaves gigabytes of dirty pages for one final fsync, which would hold up the journal's fsyncs.
+ */
+export async function writeFully(handle: FileHandle, data: Uint8Array, position: number, syncEvery = Number.POSITIVE_INFINITY): Promise<void> {
   let done = 0;
+  let unsynced = 0;
   while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, Math.min(fileChunkBytes, data.length - done), position + done);
+    const { bytesWritten } = await handle.write(data, done, Math.min(fileChunkBytes, syncEvery, data.length - done), position + done);
     if (bytesWritten <= 0) throw new Error('write made no progress');
     done += bytesWritten;
+    unsynced += bytesWritten;
+    if (unsynced >= syncEvery) {
+      await handle.datasync();
+      unsynced = 0;
+    }
   }
 }
 

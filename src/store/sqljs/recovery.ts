@@ -93,7 +93,7 @@ export async function loadFromDisk(SQL: SqlJsStatic, path: string): Promise<Disk
 }
 
 /** Re-executes one journal record; records only hold statements that succeeded before. */
-function replay(conn: SqliteConnection, record: JournalRecord): void {
+export function replay(conn: SqliteConnection, record: JournalRecord): void {
   conn.execute('BEGIN');
   try {
     for (const [sql, params, failed] of record.ops) {
@@ -115,7 +115,7 @@ function replay(conn: SqliteConnection, record: JournalRecord): void {
   }
 }
 
-async function readIfExists(file: string): Promise<Buffer | undefined> {
+export async function readIfExists(file: string): Promise<Buffer | undefined> {
   try {
     return await readWholeFile(file);
   } catch (err) {

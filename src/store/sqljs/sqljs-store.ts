@@ -12,6 +12,7 @@ import type { SqlRunner } from '../sql/runner.ts';
 import { SqlTransparency } from '../sql/transparency-repositories.ts';
 import { SqlJsBackups } from './backups.ts';
 import { acquireProcessLock } from './process-lock.ts';
+import type { CheckpointInfo } from './durable-database.ts';
 import { BlobFiles, blobDirectory, copyBlobDirectory } from './blob-files.ts';
 import { inlineBlobs, moveInlineBlobsToFiles, startBlobSweeps } from './blob-upkeep.ts';
 import { embeddedMigrations } from '../sql/schema.ts';
@@ -21,6 +22,7 @@ export interface SqlJsStoreOptions {
   checkpointBytes?: number;
   faults?: FaultInjector;
   onFlush?(info: { records: number; bytes: number; ms: number }): void;
+  onCheckpoint?(info: CheckpointInfo): void;
 }
 
 /** How often unreferenced blob files are looked for (each is removed after two looks a grace period apart). */
