@@ -88,6 +88,38 @@ const inlineConsoleAssets = {
   },
 };
 
+// The executable has no files to start a worker thread from: the checkpoint image worker
+// (src/store/sqljs/image-worker.ts, with its own sql.js) is bundled into a string, gzipped, and
+// started with `eval` by the module that replaces src/store/sqljs/image-worker-start.ts.
+const inlineImageWorker = {
+  name: 'inline-image-worker',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: /[\\/]src[\\/]store[\\/]sqljs[\\/]image-worker-start\.ts$/ }, async () => {
+      const result = await build({
+        absWorkingDir: root,
+        entryPoints: ['src/store/sqljs/image-worker.ts'],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        minifySyntax: true,
+        legalComments: 'none',
+        write: false,
+        logLevel: 'warning',
+      });
+      const code = gzipSync(result.outputFiles[0].contents, { level: 9 }).toString('base64');
+      const contents =
+        "import { Worker } from 'node:worker_threads';\n" +
+        "import { gunzipSync } from 'node:zlib';\n" +
+        `const code = ${JSON.stringify(code)};\n` +
+        'let source;\n' +
+        'export const startImageWorker = (job) =>\n' +
+        "  new Worker((source ??= gunzipSync(Buffer.from(code, 'base64')).toString('utf8')), { eval: true, workerData: job });\n";
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 const started = Date.now();
 const size = (path) => `${(statSync(path).size / 1024 / 1024).toFixed(1)} MiB`;
 mkdirSync(outdir, { recursive: true });
@@ -108,7 +140,7 @@ await build({
   // ws would try to require() its optional native add-ons at start-up; the bundle has none, and
   // in the executable such a require prints a Node warning. These make ws skip the attempt.
   define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
-  plugins: [inlineDocsAssets, inlineConsoleAssets],
+  plugins: [inlineDocsAssets, inlineConsoleAssets, inlineImageWorker],
   logLevel: 'warning',
 });
 console.log(`built ${bundlePath} (${size(bundlePath)}) in ${Date.now() - started} ms`);
