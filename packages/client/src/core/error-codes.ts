@@ -24,5 +24,4 @@ export const errorStatus = {
 
 export type ServerErrorCode = keyof typeof errorStatus;
 
-export const isServerErrorCode = (code: unknown): code is ServerErrorCode =>
-  typeof code === 'string' && Object.prototype.hasOwnProperty.call(errorStatus, code);
+export const isServerErrorCode = (code: unknown): code is ServerErrorCode => typeof code === 'string' && Object.hasOwn(errorStatus, code);
