@@ -3,7 +3,8 @@
  * driven by autocannon and WebSocket clients. Prints one table and writes it as JSON under
  * bench/results/. Every throughput is reported as a ratio to a bare Hono route measured in the
  * same run. Options: --db postgres://… (PostgreSQL backend), --duration SECONDS, --only devices
- * (the ceiling and the multi-device scenario alone).
+ * (the ceiling and the multi-device scenario alone). BENCH_SERVER_NODE_OPTIONS adds Node flags to the
+ * server processes (e.g. `--cpu-prof`).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,8 @@ async function startServer(prepare?: (db: string) => Promise<void>): Promise<Spa
   const db = await freshDatabase(values.db ?? join(work, `db${++databases}`, 'prekeyd.db'));
   await prepare?.(db);
   const server = await spawnListening(process.execPath, [
+    // e.g. BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server under load.
+    ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
     'dist/prekeyd.cjs',
     'serve',
     '--port',
@@ -141,7 +144,9 @@ progress('multi-device claim (100 devices) against single-device fetch');
 const devicesServer = await startServer((db) =>
   seed(db, {
     groups: [
-      { prefix: 'md_', count: 10, devices: 100, preKeys: 200 },
+      // Enough one-time pre-keys that no device runs dry within a run (~700 claims a user in 10 s on a
+      // quiet machine): an exhausted device is served without one and raises alerts, a different path.
+      { prefix: 'md_', count: 10, devices: 100, preKeys: 1500 },
       { prefix: 'single_', count: 100, preKeys: 1000 },
     ],
   }),
