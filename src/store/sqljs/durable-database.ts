@@ -21,7 +21,7 @@ import { encodeRecord, fsyncDirectory, journalPath, type JournalOp, listJournalG
 import { privateDirectoryMode, tightenFileModes } from './file-modes.ts';
 import { JournalWriter, type FlushInfo } from './journal-writer.ts';
 import { loadSqlJs } from './load-sqljs.ts';
-import { loadFromDisk, META, type DiskState } from './recovery.ts';
+import { exportAtLsn, loadFromDisk, type DiskState } from './recovery.ts';
 import { applyMigrations } from './schema-version.ts';
 import { buildImageOffThread } from './off-thread-image.ts';
 import { buildSnapshotImage, type ImageJob } from './snapshot-image.ts';
@@ -314,7 +314,6 @@ export class DurableDatabase {
 
   /** Exports the database with its LSN recorded inside, so the file is self-describing. */
   private exportImage(conn: SqliteConnection): Uint8Array {
-    conn.execute(`INSERT OR REPLACE INTO ${META}(key, value) VALUES ('lsn', ?)`, [this.lsn]);
-    return conn.export();
+    return exportAtLsn(conn, this.lsn);
   }
 }

@@ -7,15 +7,12 @@ import { buildSnapshotImage, type ImageJob } from './snapshot-image.ts';
 export type ImageWorkerReply = { image: Uint8Array } | { error: string };
 
 async function main(port: NonNullable<typeof parentPort>): Promise<void> {
-  let reply: ImageWorkerReply;
   try {
     const image = await buildSnapshotImage(await loadSqlJs(), workerData as ImageJob);
     port.postMessage({ image } satisfies ImageWorkerReply, [image.buffer as ArrayBuffer]);
-    return;
   } catch (err) {
-    reply = { error: (err as Error).message ?? String(err) };
+    port.postMessage({ error: (err as Error).message ?? String(err) } satisfies ImageWorkerReply);
   }
-  port.postMessage(reply);
 }
 
 if (parentPort) void main(parentPort);

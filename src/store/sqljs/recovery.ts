@@ -28,13 +28,29 @@ export interface DiskState {
   olderGens: Map<number, number>;
 }
 
-export async function loadFromDisk(SQL: SqlJsStatic, path: string): Promise<DiskState> {
-  const image = await readIfExists(path);
+/** A snapshot image (or, without one, an empty database) opened, with the LSN it holds. */
+export function openSnapshot(SQL: SqlJsStatic, image: Uint8Array | undefined): { conn: SqliteConnection; lsn: number } {
   const conn = new SqliteConnection(image ? new SQL.Database(image) : new SQL.Database());
-  let handle: FileHandle | undefined;
   try {
     conn.execute(`CREATE TABLE IF NOT EXISTS ${META} (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
-    const snapshotLsn = conn.scalar(`SELECT value FROM ${META} WHERE key = 'lsn'`);
+    return { conn, lsn: conn.scalar(`SELECT value FROM ${META} WHERE key = 'lsn'`) };
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+/** The database's image with its LSN recorded inside, so that the file is self-describing. */
+export function exportAtLsn(conn: SqliteConnection, lsn: number): Uint8Array {
+  conn.execute(`INSERT OR REPLACE INTO ${META}(key, value) VALUES ('lsn', ?)`, [lsn]);
+  return conn.export();
+}
+
+export async function loadFromDisk(SQL: SqlJsStatic, path: string): Promise<DiskState> {
+  const image = await readIfExists(path);
+  const { conn, lsn: snapshotLsn } = openSnapshot(SQL, image);
+  let handle: FileHandle | undefined;
+  try {
     let applied = snapshotLsn;
     let broken = false;
     const gens = new Map<number, number>();

@@ -2,9 +2,8 @@
 // after it up to the checkpoint's LSN. The result equals what recovery would load at that LSN, so
 // it can be built anywhere (a worker thread: image-worker.ts) while the live database goes on.
 import type { SqlJsStatic } from 'sql.js';
-import { SqliteConnection } from './connection.ts';
 import { decodeRecords, journalPath, readWholeFile } from './journal.ts';
-import { META, readIfExists, replay } from './recovery.ts';
+import { exportAtLsn, openSnapshot, readIfExists, replay } from './recovery.ts';
 
 export interface ImageJob {
   /** The snapshot file; journals beside it (journalPath). */
@@ -16,11 +15,9 @@ export interface ImageJob {
 }
 
 export async function buildSnapshotImage(SQL: SqlJsStatic, job: ImageJob): Promise<Uint8Array> {
-  const snapshot = await readIfExists(job.path);
-  const conn = new SqliteConnection(snapshot ? new SQL.Database(snapshot) : new SQL.Database());
+  const { conn, lsn: snapshotLsn } = openSnapshot(SQL, await readIfExists(job.path));
   try {
-    conn.execute(`CREATE TABLE IF NOT EXISTS ${META} (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
-    let applied = conn.scalar(`SELECT value FROM ${META} WHERE key = 'lsn'`);
+    let applied = snapshotLsn;
     for (const gen of job.generations) {
       if (applied >= job.lsn) break;
       for (const { record } of decodeRecords(await readWholeFile(journalPath(job.path, gen)))) {
@@ -33,8 +30,7 @@ export async function buildSnapshotImage(SQL: SqlJsStatic, job: ImageJob): Promi
     // Every record up to `lsn` was durable before the job started; anything else is a bug or a disk
     // that lost data, and must not become the snapshot.
     if (applied !== job.lsn) throw new Error(`journal replay reached LSN ${applied}, not ${job.lsn}`);
-    conn.execute(`INSERT OR REPLACE INTO ${META}(key, value) VALUES ('lsn', ?)`, [job.lsn]);
-    return conn.export();
+    return exportAtLsn(conn, job.lsn);
   } finally {
     conn.close();
   }
