@@ -6,15 +6,15 @@
  * suspended, expired, revoked, unknown — is named in `failures` with its status and error
  * instead of failing the whole claim. Guards against Synapse's known failure modes: the number
  * of devices per claim is capped, the drain limit is charged per key, and the device list is
- * read under the same locks as the takes, so a concurrent revoke either precedes the claim or
- * follows it, never half.
+ * read under the same locks as registration and the takes, so a concurrent revoke or new device
+ * either precedes the claim or follows it, never half.
  */
 import type { VisibleKeySetStatus } from '../store/types.ts';
 import { appendAudit, audited } from './audit.ts';
 import { takeBundles, v1KeysPerBundle, withPreKeyBudget } from './bundles.ts';
 import { leafOf, withTransparency } from './transparency/answers.ts';
 import type { Deps } from './deps.ts';
-import { currentDeviceListVersion, devicesOf, v1KeySetsOf } from './device-lists.ts';
+import { currentDeviceListVersion, devicesOf, lockedDeviceList } from './device-lists.ts';
 import { AppError, type ErrorCode } from './errors.ts';
 import { requireUsable, visibleStatus } from './key-set-lookup.ts';
 import type { Caller } from './principal.ts';
@@ -55,7 +55,7 @@ export async function claimDeviceBundles(deps: Deps, caller: Caller, userId: str
       deps.store.transaction(async (tx) => {
         const now = deps.clock.now();
         const budget = newBudget();
-        const keySets = await v1KeySetsOf(tx, caller.projectId, userId);
+        const keySets = await lockedDeviceList(tx, caller.projectId, userId);
         if (keySets.length === 0) throw new AppError('NOT_FOUND', `No keys registered for user ${userId}`);
         const deviceListVersion = await currentDeviceListVersion(deps, tx, caller.projectId, userId, keySets, now);
         const devices = devicesOf(keySets);

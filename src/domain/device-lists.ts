@@ -26,6 +26,16 @@ export async function v1KeySetsOf(tx: StoreTx, projectId: string, userId: string
   return (await tx.keySets.listForUser(projectId, userId)).filter((keySet) => keySet.keyFormat === 'v1');
 }
 
+/**
+ * The user's /v1 key sets, read so that the version read after them matches them: the user's
+ * lock first (registration takes it before inserting a device, and on PostgreSQL a row lock
+ * cannot hold off an insert), then the key sets locked (revocations and suspensions change them).
+ */
+export async function lockedDeviceList(tx: StoreTx, projectId: string, userId: string): Promise<KeySetRecord[]> {
+  await tx.keySets.lockUser(projectId, userId);
+  return v1KeySetsOf(tx, projectId, userId);
+}
+
 /** One key set per device id: the live one, else the newest revoked one; ordered by device id. */
 export function devicesOf(keySets: KeySetRecord[]): KeySetRecord[] {
   const byDevice = new Map<string, KeySetRecord>();
@@ -126,9 +136,9 @@ function deviceSummary(keySet: KeySetRecord, settings: DomainSettings, now: Date
 export async function listDevices(deps: Deps, caller: Caller, userId: string) {
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
-    // The key sets first: a change of the list must lock them (PostgreSQL) or wait for this
-    // transaction (embedded), so the version read next is never newer than the list.
-    const keySets = await v1KeySetsOf(tx, caller.projectId, userId);
+    // The key sets first: a change of the list must wait for this transaction, so the version
+    // read next is never newer than the list.
+    const keySets = await lockedDeviceList(tx, caller.projectId, userId);
     if (keySets.length === 0) throw new AppError('NOT_FOUND', `No keys registered for user ${userId}`);
     const deviceListVersion = await currentDeviceListVersion(deps, tx, caller.projectId, userId, keySets, now);
     return { userId, deviceListVersion, devices: devicesOf(keySets).map((keySet) => deviceSummary(keySet, deps.settings, now)) };
