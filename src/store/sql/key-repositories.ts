@@ -141,22 +141,27 @@ export const toTakenPreKey = (row: Row): TakenPreKey => ({
   signature: textOrNull(row.signature),
 });
 
-/**
- * One-time pre-keys also move the key set's counter of their kind. Taking keys here is safe with
- * one writer at a time (the embedded store); PostgreSQL takes with SKIP LOCKED, counter included,
- * in one round trip (postgres/one-time-pre-keys.ts).
- */
-export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
-  constructor(protected readonly sql: SqlRunner) {}
+/** Moves the key set's counter of one-time pre-keys of `kind`: `delta` adds to it, null resets it to zero. */
+export async function adjustPreKeyCount(sql: SqlRunner, keySetId: number, kind: PreKeyKind, delta: number | null): Promise<void> {
+  const column = countColumn(kind);
+  await sql.run(`UPDATE key_sets SET ${column} = ${delta === null ? '0' : `${column} + ?`} WHERE id = ?`, delta === null ? [keySetId] : [delta, keySetId]);
+}
 
-  /** `delta` adds to the counter; null resets it to zero. */
-  private async adjustCount(keySetId: number, kind: PreKeyKind, delta: number | null): Promise<void> {
-    const column = countColumn(kind);
-    await this.sql.run(
-      `UPDATE key_sets SET ${column} = ${delta === null ? '0' : `${column} + ?`} WHERE id = ?`,
-      delta === null ? [keySetId] : [delta, keySetId],
-    );
-  }
+/** One key of `kind` taken from each of the key sets: their counters down by one, in one statement. */
+export async function decrementPreKeyCounts(sql: SqlRunner, keySetIds: number[], kind: PreKeyKind): Promise<void> {
+  if (keySetIds.length === 0) return;
+  const column = countColumn(kind);
+  await sql.run(`UPDATE key_sets SET ${column} = ${column} - 1 WHERE id IN (${placeholders(keySetIds.length)})`, keySetIds);
+}
+
+/**
+ * One-time pre-keys in SQL; they also move the key set's counter of their kind. The takes are the
+ * backend's: PostgreSQL takes with SKIP LOCKED, counter included, in one round trip
+ * (postgres/one-time-pre-keys.ts). The embedded store keeps its keys in memory instead
+ * (sqljs/hot-pre-keys.ts) and shares only the counter updates above.
+ */
+export abstract class SqlOneTimePreKeys implements OneTimePreKeyRepository {
+  constructor(protected readonly sql: SqlRunner) {}
 
   async insertMany(keySetId: number, kind: PreKeyKind, keys: Array<PreKey & { signature?: string | null }>, createdAt: string) {
     for (let start = 0; start < keys.length; start += 100) {
@@ -165,40 +170,12 @@ export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
       const params = chunk.flatMap((key) => [keySetId, kind, key.keyId, key.publicKey, key.signature ?? null, createdAt]);
       await this.sql.run(`INSERT INTO one_time_pre_keys (key_set_id, kind, key_id, public_key, signature, created_at) VALUES ${values}`, params);
     }
-    await this.adjustCount(keySetId, kind, keys.length);
+    await adjustPreKeyCount(this.sql, keySetId, kind, keys.length);
   }
 
-  /** A SELECT and a DELETE by id: on SQLite cheaper than one DELETE … RETURNING (measured). */
-  async takeOldest(keySetId: number, kind: PreKeyKind): Promise<TakenPreKey | undefined> {
-    const row = await this.sql.get('SELECT id, key_id, public_key, signature FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ? ORDER BY id LIMIT 1', [
-      keySetId,
-      kind,
-    ]);
-    if (!row) return undefined;
-    await this.sql.run('DELETE FROM one_time_pre_keys WHERE id = ?', [Number(row.id)]);
-    await this.adjustCount(keySetId, kind, -1);
-    return toTakenPreKey(row);
-  }
-
-  /** Two statements for any number of key sets: on the embedded store each is journaled, so fewer is cheaper. */
-  async takeOldestOfEach(keySetIds: number[], kind: PreKeyKind): Promise<Map<number, TakenPreKey>> {
-    const taken = new Map<number, TakenPreKey>();
-    const ids = [...new Set(keySetIds)];
-    if (ids.length === 0) return taken;
-    const rows = await this.sql.returning(
-      `DELETE FROM one_time_pre_keys WHERE id IN (
-         SELECT (SELECT id FROM one_time_pre_keys WHERE key_set_id = target.column1 AND kind = ? ORDER BY id LIMIT 1)
-         FROM (VALUES ${ids.map(() => '(?)').join(', ')}) AS target
-       ) RETURNING key_set_id, key_id, public_key, signature`,
-      [kind, ...ids],
-    );
-    for (const row of rows) taken.set(Number(row.key_set_id), toTakenPreKey(row));
-    if (taken.size > 0) {
-      const column = countColumn(kind);
-      await this.sql.run(`UPDATE key_sets SET ${column} = ${column} - 1 WHERE id IN (${placeholders(taken.size)})`, [...taken.keys()]);
-    }
-    return taken;
-  }
+  /** Atomically removes and returns the oldest stored key (the backend's own way of taking it). */
+  abstract takeOldest(keySetId: number, kind: PreKeyKind): Promise<TakenPreKey | undefined>;
+  abstract takeOldestOfEach(keySetIds: number[], kind: PreKeyKind): Promise<Map<number, TakenPreKey>>;
 
   async count(keySetId: number, kind: PreKeyKind): Promise<number> {
     const row = await this.sql.get('SELECT COUNT(*) AS n FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ?', [keySetId, kind]);
@@ -217,6 +194,6 @@ export class SqlOneTimePreKeys implements OneTimePreKeyRepository {
 
   async deleteAll(keySetId: number, kind: PreKeyKind): Promise<void> {
     await this.sql.run('DELETE FROM one_time_pre_keys WHERE key_set_id = ? AND kind = ?', [keySetId, kind]);
-    await this.adjustCount(keySetId, kind, null);
+    await adjustPreKeyCount(this.sql, keySetId, kind, null);
   }
 }

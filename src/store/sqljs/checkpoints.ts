@@ -2,7 +2,7 @@
 // starts a new journal generation under the transaction lock (DurableDatabase); the file phase
 // here (write the new snapshot, delete the journals it covers) runs outside the lock, so
 // transactions go on meanwhile. Checkpoints run one at a time.
-import { open, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, open, rename, rm } from 'node:fs/promises';
 import { privateFileMode } from './file-modes.ts';
 import { dirname } from 'node:path';
 import { fsyncDirectory, writeFully } from './journal.ts';
@@ -99,13 +99,32 @@ export class Checkpoints {
 }
 
 /** temp file -> fsync -> rename over target -> fsync directory. */
-export async function writeFileAtomically(target: string, data: Uint8Array, faults: FaultInjector | undefined): Promise<void> {
-  const tmp = `${target}.tmp`;
-  try {
-    injectFault(faults, 'write');
+export function writeFileAtomically(target: string, data: Uint8Array, faults: FaultInjector | undefined): Promise<void> {
+  return replaceFileAtomically(target, faults, async (tmp) => {
     const handle = await open(tmp, 'w', privateFileMode);
     try {
       await writeFully(handle, data, 0, snapshotSyncBytes);
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/** As writeFileAtomically, with a copy of `source` (read through one descriptor: a rename over it meanwhile does not tear it). */
+export function copyFileAtomically(source: string, target: string, faults: FaultInjector | undefined): Promise<void> {
+  return replaceFileAtomically(target, faults, async (tmp) => {
+    await copyFile(source, tmp);
+    await chmod(tmp, privateFileMode);
+  });
+}
+
+async function replaceFileAtomically(target: string, faults: FaultInjector | undefined, write: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = `${target}.tmp`;
+  try {
+    injectFault(faults, 'write');
+    await write(tmp);
+    const handle = await open(tmp, 'r+');
+    try {
       injectFault(faults, 'fsync');
       await handle.sync();
     } finally {

@@ -103,6 +103,20 @@ export class SqliteConnection {
     return rows;
   }
 
+  /** Calls `row` with each result row's values in column order, without building an object per row. */
+  each(sql: string, params: SqlParam[], row: (values: SqlParam[]) => void): void {
+    this.statementsRun++;
+    const stmt = this.statement(sql);
+    try {
+      stmt.bind(params);
+      while (stmt.step()) row(stmt.get() as SqlParam[]);
+    } catch (err) {
+      throw asError(err);
+    } finally {
+      stmt.reset();
+    }
+  }
+
   scalar(sql: string, params: SqlParam[] = []): number {
     const row = this.query(sql, params, 1)[0];
     const value = row ? Object.values(row)[0] : undefined;

@@ -15,7 +15,7 @@
 import { rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
-import { Checkpoints, writeFileAtomically } from './checkpoints.ts';
+import { Checkpoints, copyFileAtomically, writeFileAtomically } from './checkpoints.ts';
 import type { SqliteConnection } from './connection.ts';
 import { encodeRecord, fsyncDirectory, journalPath, type JournalOp, listJournalGenerations } from './journal.ts';
 import { privateDirectoryMode, tightenFileModes } from './file-modes.ts';
@@ -25,7 +25,7 @@ import { exportAtLsn, loadFromDisk, type DiskState } from './recovery.ts';
 import { applyMigrations } from './schema-version.ts';
 import { buildImageOffThread } from './off-thread-image.ts';
 import { buildSnapshotImage, type ImageJob } from './snapshot-image.ts';
-import { createSqlTx, isPromiseLike, type SqlTx, type StatementKinds } from './sql-tx.ts';
+import { createSqlTx, isPromiseLike, type SqlTx, type StatementKinds, type TxScope } from './sql-tx.ts';
 import { StorageUnavailableError, storageError, type FaultInjector } from './storage-failure.ts';
 import { Mutex } from '../mutex.ts';
 import { makeDirectory } from '../../runtime/make-directory.ts';
@@ -61,6 +61,16 @@ export interface CheckpointInfo {
   workerError?: string;
 }
 
+/**
+ * State a store keeps in memory instead of in sql.js, its changes journaled with SqlTx.journal as
+ * the statements they stand for: the files (snapshot + journal) hold it as plain tables, the live
+ * database does not, so every image of it is built from the files.
+ */
+export interface HotState {
+  /** Takes its rows out of a freshly loaded database: when attached, and after every reload. */
+  load(conn: SqliteConnection): void;
+}
+
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_OFF_THREAD_IMAGE_BYTES = 16 * 1024 * 1024;
 const noop = (): void => {};
@@ -74,6 +84,7 @@ export class DurableDatabase {
   private readonly checkpoints: Checkpoints;
   private readonly offThreadImageBytes: number;
   private readonly onCheckpoint: ((info: CheckpointInfo) => void) | undefined;
+  private hot: HotState | null = null;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | null = null;
 
@@ -133,7 +144,7 @@ export class DurableDatabase {
       const conn = await this.readyConnection();
       const failuresAtStart = this.failures;
       const ops: JournalOp[] = [];
-      const scope = { open: true };
+      const scope: TxScope = { open: true, undo: [] };
       conn.execute('BEGIN');
       try {
         const value = fn(createSqlTx(conn, ops, scope, this.statementKinds));
@@ -153,7 +164,7 @@ export class DurableDatabase {
         if (record) this.journal.enqueue(record, lsn);
       } catch (err) {
         scope.open = false;
-        this.rollback(conn);
+        this.rollback(conn, scope.undo);
         throw err;
       }
     } finally {
@@ -162,6 +173,18 @@ export class DurableDatabase {
     await durable;
     if (this.state === 'open') this.checkpoints.maybeStart();
     return result;
+  }
+
+  /** Hands `hot` its rows (after migrations: they may still read them) and keeps it loaded across reloads. */
+  async attachHotState(hot: HotState): Promise<void> {
+    this.assertOpen();
+    const release = await this.lock.acquire();
+    try {
+      hot.load(await this.readyConnection());
+      this.hot = hot;
+    } finally {
+      release();
+    }
   }
 
   migrate(migrations: string[][]): Promise<void> {
@@ -175,6 +198,15 @@ export class DurableDatabase {
 
   async snapshotTo(outPath: string): Promise<void> {
     this.assertOpen();
+    const target = resolve(outPath);
+    if (this.hot) {
+      // The live database is not the whole state: the snapshot file is, once a checkpoint has
+      // folded every commit so far into it (a later checkpoint replaces it whole, by rename).
+      await this.checkpoint();
+      await makeDirectory(dirname(target), privateDirectoryMode);
+      await copyFileAtomically(this.path, target, this.faults);
+      return;
+    }
     const release = await this.lock.acquire();
     let image: Uint8Array;
     try {
@@ -184,7 +216,6 @@ export class DurableDatabase {
     } finally {
       release();
     }
-    const target = resolve(outPath);
     await makeDirectory(dirname(target), privateDirectoryMode);
     await writeFileAtomically(target, image, this.faults);
   }
@@ -216,7 +247,8 @@ export class DurableDatabase {
     if (failure !== undefined) throw failure;
   }
 
-  private rollback(conn: SqliteConnection): void {
+  private rollback(conn: SqliteConnection, undo: Array<() => void>): void {
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
     try {
       conn.execute('ROLLBACK');
     } catch {
@@ -259,6 +291,7 @@ export class DurableDatabase {
     await this.journal.close(false);
     this.conn?.close();
     this.install(loaded);
+    this.hot?.load(loaded.conn);
     this.needsReload = false;
   }
 
@@ -287,8 +320,9 @@ export class DurableDatabase {
       const { snapshotExists, snapshotLsn, snapshotBytes } = this.checkpoints;
       if (snapshotExists && this.journal.isEmpty && this.lsn === snapshotLsn) return;
       lsn = this.lsn;
-      // While closing nothing waits for the lock but the close itself: export in place.
-      const offThread = this.state === 'open' && snapshotBytes + this.journal.bytes >= this.offThreadImageBytes;
+      // While closing nothing waits for the lock but the close itself: export in place, unless
+      // the live database lacks the hot state's rows.
+      const offThread = this.hot !== null || (this.state === 'open' && snapshotBytes + this.journal.bytes >= this.offThreadImageBytes);
       const exported = offThread ? undefined : this.exportImage(conn);
       covered = await this.journal.rotate(); // commits from now on go to a journal the new snapshot does not cover
       image = exported ?? this.imageOffThread({ path: this.path, lsn, generations: covered.toSorted((a, b) => a - b) }, info);

@@ -11,6 +11,13 @@ export interface SqlTx {
   get<T = Record<string, SqlParam>>(sql: string, params?: SqlParam[]): T | undefined;
   /** Mutating statement with RETURNING: recorded as run() records it, and its rows returned. */
   returning<T = Record<string, SqlParam>>(sql: string, params?: SqlParam[]): T[];
+  /**
+   * Records a change made to state held outside sql.js (HotState) as the statement it stands
+   * for, without executing it here: recovery and the checkpoint image builder replay it.
+   */
+  journal(sql: string, params?: SqlParam[]): void;
+  /** Runs `undo` if this transaction rolls back (in reverse order of registration), for state held outside sql.js. */
+  onRollback(undo: () => void): void;
 }
 
 /** How each SQL text was classified, kept for the database's lifetime (texts repeat). */
@@ -19,8 +26,14 @@ export interface StatementKinds {
   partial: Map<string, boolean>;
 }
 
+/** What a transaction has done that a rollback must undo beyond sql.js's own ROLLBACK. */
+export interface TxScope {
+  open: boolean;
+  undo: Array<() => void>;
+}
+
 /** A SqlTx over `conn` that appends every change to `ops`; it refuses statements once `scope.open` is false. */
-export function createSqlTx(conn: SqliteConnection, ops: JournalOp[], scope: { open: boolean }, kinds: StatementKinds): SqlTx {
+export function createSqlTx(conn: SqliteConnection, ops: JournalOp[], scope: TxScope, kinds: StatementKinds): SqlTx {
   const classified =
     (cache: Map<string, boolean>, test: (sql: string) => boolean) =>
     (sql: string): boolean => {
@@ -58,6 +71,14 @@ export function createSqlTx(conn: SqliteConnection, ops: JournalOp[], scope: { o
     all: <T>(sql: string, params: SqlParam[] = []) => exec(sql, params, false, (p) => conn.query(sql, p)) as T[],
     get: <T>(sql: string, params: SqlParam[] = []) => exec(sql, params, false, (p) => conn.query(sql, p, 1))[0] as T | undefined,
     returning: <T>(sql: string, params: SqlParam[] = []) => exec(sql, params, true, (p) => conn.query(sql, p)) as T[],
+    journal(sql, params = []) {
+      if (!scope.open) throw new Error('transaction already finished');
+      ops.push([sql, checkParams(params)]);
+    },
+    onRollback(undo) {
+      if (!scope.open) throw new Error('transaction already finished');
+      scope.undo.push(undo);
+    },
   };
 }
 

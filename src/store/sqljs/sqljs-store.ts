@@ -6,7 +6,8 @@ import { DurableDatabase, type FaultInjector, type SqlTx } from './durable-datab
 import { sqliteDialect } from '../sql/dialect.ts';
 import { SqlAudit, SqlEvents } from '../sql/audit-events.ts';
 import { SqlDeviceLists } from '../sql/device-lists.ts';
-import { SqlKeySets, SqlOneTimePreKeys } from '../sql/key-repositories.ts';
+import { SqlKeySets } from '../sql/key-repositories.ts';
+import { HotPreKeys } from './hot-pre-keys.ts';
 import { SqlApiKeys, SqlPublicKeys, SqlSessions, SqlSettings } from '../sql/repositories.ts';
 import type { SqlRunner } from '../sql/runner.ts';
 import { SqlTransparency } from '../sql/transparency-repositories.ts';
@@ -28,13 +29,13 @@ export interface SqlJsStoreOptions {
 /** How often unreferenced blob files are looked for (each is removed after two looks a grace period apart). */
 const blobSweepMs = 30_000;
 
-/** The shared repositories (src/store/sql) over one transaction's statements; only backups differ (blob files). */
-function repositories(tx: SqlTx, appended: StoredEvent[], blobs: BlobFiles): StoreTx {
+/** The shared repositories (src/store/sql) over one transaction's statements; backups differ (blob files), and one-time pre-keys (in memory). */
+function repositories(tx: SqlTx, appended: StoredEvent[], blobs: BlobFiles, preKeys: HotPreKeys): StoreTx {
   // The parameters the shared SQL passes are strings, finite numbers and null here (the dialect's booleans are 0/1); SqlTx checks.
   const sql: SqlRunner = { dialect: sqliteDialect, run: tx.run, all: tx.all, get: tx.get, returning: tx.returning };
   return {
     keySets: new SqlKeySets(sql),
-    oneTimePreKeys: new SqlOneTimePreKeys(sql),
+    oneTimePreKeys: preKeys.repository(tx, sql),
     backups: new SqlJsBackups(sql, blobs),
     sessions: new SqlSessions(sql),
     audit: new SqlAudit(sql),
@@ -51,11 +52,13 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
   const lock = await acquireProcessLock(options.path);
   let database: DurableDatabase | undefined;
   let blobs: BlobFiles;
+  const preKeys = new HotPreKeys();
   try {
     database = await DurableDatabase.open(options);
     await database.migrate(embeddedMigrations);
     blobs = await BlobFiles.open(options.path);
     await moveInlineBlobsToFiles(database, blobs);
+    await database.attachHotState(preKeys);
   } catch (error) {
     await database?.close().catch(() => undefined);
     await lock.release();
@@ -74,7 +77,7 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
       const result = await database.transaction((sql) => {
         appended.length = 0; // a retried body must not publish the events of an aborted attempt
         changedKeys.clear();
-        return fn(recordApiKeyChanges(repositories(sql, appended, blobs), changedKeys));
+        return fn(recordApiKeyChanges(repositories(sql, appended, blobs, preKeys), changedKeys));
       });
       if (changedKeys.size > 0) keyListeners.emit([...changedKeys]);
       if (appended.length > 0) for (const listener of listeners) listener(appended);
