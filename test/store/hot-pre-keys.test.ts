@@ -33,10 +33,10 @@ async function keyIdsInFile(file: string, userId: string, kind = 'ec'): Promise<
   const SQL = await loadSqlJs();
   const db = new SQL.Database(readFileSync(file));
   try {
-    const result = db.exec(
-      `SELECT k.key_id FROM one_time_pre_keys k JOIN key_sets s ON s.id = k.key_set_id WHERE s.user_id = ? AND k.kind = ? ORDER BY k.id`,
-      [userId, kind],
-    );
+    const result = db.exec(`SELECT k.key_id FROM one_time_pre_keys k JOIN key_sets s ON s.id = k.key_set_id WHERE s.user_id = ? AND k.kind = ? ORDER BY k.id`, [
+      userId,
+      kind,
+    ]);
     return (result[0]?.values ?? []).map((row) => String(row[0]));
   } finally {
     db.close();
@@ -107,9 +107,9 @@ describe('one-time pre-keys held in memory', () => {
     await expect(store.transaction((tx) => tx.oneTimePreKeys.insertMany(keySetId, 'ec', [...twice, ...twice], new Date().toISOString()))).rejects.toThrow(
       'UNIQUE',
     );
-    expect(await store.transaction((tx) => tx.oneTimePreKeys.existingKeyIds(keySetId, 'ec', [...body.oneTimePreKeys.map((key) => key.keyId), twice[0]!.keyId]))).toEqual(
-      body.oneTimePreKeys.map((key) => key.keyId),
-    );
+    expect(
+      await store.transaction((tx) => tx.oneTimePreKeys.existingKeyIds(keySetId, 'ec', [...body.oneTimePreKeys.map((key) => key.keyId), twice[0]!.keyId])),
+    ).toEqual(body.oneTimePreKeys.map((key) => key.keyId));
     expect((await t.call('GET', '/v1/keys/verify/hot_c')).body.data.oneTimePreKeysRemaining).toBe(2);
   });
 
