@@ -16,7 +16,7 @@ import { masterPrincipal } from '../src/domain/principal.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { freshDatabase } from './databases.ts';
 import { runLoad } from './load.ts';
-import { spawnListening } from './processes.ts';
+import { spawnBuiltServer } from './processes.ts';
 import { identity, randomKeyHex } from './seed.ts';
 
 const { values } = parseArgs({ options: { db: { type: 'string' }, entries: { type: 'string' }, duration: { type: 'string' } } });
@@ -42,22 +42,7 @@ try {
   await store.close();
   console.log(`seeded ${entries} audit entries in ${Math.round((performance.now() - seeding) / 1000)} s`);
 
-  const server = await spawnListening(process.execPath, [
-    'dist/prekeyd.cjs',
-    'serve',
-    '--port',
-    '0',
-    '--db',
-    db,
-    '--master-key',
-    masterKey,
-    '--log-level',
-    'warn',
-    '--rate-limit-keys',
-    '0',
-    '--rate-limit-bundle',
-    '0',
-  ]);
+  const server = await spawnBuiltServer(db, masterKey, ['--rate-limit-keys', '0', '--rate-limit-bundle', '0']);
   try {
     const headers = { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' };
     const registered = await fetch(`${server.url}/v1/keys/register`, {

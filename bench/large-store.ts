@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { rssMiB, spawnListening } from './processes.ts';
+import { rssMiB, spawnBuiltServer } from './processes.ts';
 import { seed } from './seed.ts';
 
 const { values } = parseArgs({ options: { 'key-sets': { type: 'string' }, 'pre-keys': { type: 'string' } } });
@@ -30,18 +30,7 @@ console.log(
 
 async function start() {
   const t0 = performance.now();
-  const server = await spawnListening(process.execPath, [
-    'dist/prekeyd.cjs',
-    'serve',
-    '--port',
-    '0',
-    '--db',
-    db,
-    '--master-key',
-    masterKey,
-    '--log-level',
-    'warn',
-  ]);
+  const server = await spawnBuiltServer(db, masterKey);
   const startMs = Math.round(performance.now() - t0);
   await new Promise((resolve) => setTimeout(resolve, 2000)); // let start-up garbage go
   return { server, startMs, rssIdleMiB: rssMiB(server.pid) };

@@ -45,3 +45,21 @@ export function rssMiB(pid: number): number {
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return Math.round((kib / 1024) * 10) / 10;
 }
+
+/** The built server (`dist/prekeyd.cjs serve`) on `db`, on a free port, logging warnings only. */
+export function spawnBuiltServer(db: string, masterKey: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<Spawned> {
+  return spawnListening(process.execPath, [
+    ...nodeArgs,
+    'dist/prekeyd.cjs',
+    'serve',
+    '--port',
+    '0',
+    '--db',
+    db,
+    '--master-key',
+    masterKey,
+    '--log-level',
+    'warn',
+    ...extraArgs,
+  ]);
+}

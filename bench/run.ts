@@ -13,7 +13,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load.ts';
-import { rssMiB, spawnListening, type Spawned } from './processes.ts';
+import { rssMiB, spawnBuiltServer, spawnListening, type Spawned } from './processes.ts';
 import { openMany, subscribe } from './push.ts';
 import { freshDatabase } from './databases.ts';
 import { identity, randomKeyHex, seed } from './seed.ts';
@@ -31,31 +31,15 @@ let databases = 0;
 async function startServer(prepare?: (db: string) => Promise<void>): Promise<Spawned & { db: string }> {
   const db = await freshDatabase(values.db ?? join(work, `db${++databases}`, 'prekeyd.db'));
   await prepare?.(db);
-  const server = await spawnListening(process.execPath, [
-    // e.g. BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server under load.
-    ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
-    'dist/prekeyd.cjs',
-    'serve',
-    '--port',
-    '0',
-    '--db',
+  // e.g. BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server under load.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+  // Thousands of sockets from one address measure the server, not its caps.
+  const server = await spawnBuiltServer(
     db,
-    '--master-key',
     masterKey,
-    '--log-level',
-    'warn',
-    '--rate-limit-keys',
-    '0',
-    '--rate-limit-bundle',
-    '0',
-    '--drain-limit',
-    '0',
-    // Thousands of sockets from one address measure the server, not its caps.
-    '--max-connections',
-    '0',
-    '--max-connections-per-ip',
-    '0',
-  ]);
+    ['--rate-limit-keys', '0', '--rate-limit-bundle', '0', '--drain-limit', '0', '--max-connections', '0', '--max-connections-per-ip', '0'],
+    nodeArgs,
+  );
   return { ...server, db };
 }
 

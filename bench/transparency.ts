@@ -18,7 +18,7 @@ import { encodeLeaf } from '../packages/client/src/transparency/leaf.ts';
 import { consistencyProof, inclusionProof, leafHash } from '../packages/client/src/transparency/merkle.ts';
 import { appendLeafHashes, nodesFromTiles, rightEdge, tileLevels, tilesRead } from '../src/transparency/tiles.ts';
 import { runLoad } from './load.ts';
-import { spawnListening } from './processes.ts';
+import { spawnBuiltServer } from './processes.ts';
 import { identity, seed } from './seed.ts';
 
 const { values } = parseArgs({ options: { duration: { type: 'string' }, leaves: { type: 'string' } } });
@@ -35,17 +35,7 @@ async function serverScenarios(transparency: boolean) {
   const db = join(work, transparency ? 'on' : 'off', 'prekeyd.db');
   mkdirSync(join(work, transparency ? 'on' : 'off'));
   await seed(db, { groups: [{ prefix: 'hot_', count: 100, preKeys: 1000 }] });
-  const server = await spawnListening(process.execPath, [
-    'dist/prekeyd.cjs',
-    'serve',
-    '--port',
-    '0',
-    '--db',
-    db,
-    '--master-key',
-    masterKey,
-    '--log-level',
-    'warn',
+  const server = await spawnBuiltServer(db, masterKey, [
     '--rate-limit-keys',
     '0',
     '--rate-limit-bundle',
